@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree entry point. Kbuild (beside this file) describes the module;
+# this file finds a kernel build tree and drives the test machines.
+#
+#   make            build ckvm.ko against KDIR
+#   make check      install what is missing, build, sparse, run every test
+#   make run        boot the emulated machine and run the demo guest
+#
+# KDIR defaults to the running kernel's build tree, else the newest
+# installed Debian linux-headers-*-amd64.
+
+KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
+	if [ -d $$d ]; then echo $$d; else \
+	ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
+VENDOR ?= svm
+export KDIR VENDOR
+
+.PHONY: all module sparse clean deps selftests vmm check run conformance bench
+
+all: module
+
+module:
+	@test -n "$(KDIR)" || { echo "ckvm: no kernel headers; run 'make deps' as root" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# C=2 re-checks every file whether or not it was rebuilt.
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+	-$(MAKE) -C tools/testing/selftests/ckvm clean
+	-$(MAKE) -C tools/vmm clean
+
+deps:
+	tools/testing/vm/deps.sh
+
+selftests:
+	$(MAKE) -C tools/testing/selftests/ckvm
+
+vmm:
+	$(MAKE) -C tools/vmm
+
+check: deps
+	tools/testing/vm/check.sh
+
+run: deps
+	tools/testing/vm/run.sh
+
+conformance: deps
+	tools/testing/conformance/run.sh
+
+bench: deps
+	tools/bench/run.sh
