@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# boot-qemu.sh KERNEL INITRD CONSOLE_LOG RESULTS_LOG TIMEOUT_S [EXTRA_CPU_FLAGS]
+#
+# Boot KERNEL + INITRD in QEMU TCG (-cpu max: AMD SVM with NPT), 2 vCPUs,
+# 2 GiB, no network, no monitor. serial0 (the kernel console) goes to
+# CONSOLE_LOG, serial1 (the results port) to RESULTS_LOG. CONSOLE_LOG "-"
+# puts the console on this terminal (stdio) instead. EXTRA_CPU_FLAGS is
+# appended to "-cpu max", e.g. ",-npt" (SVM without nested paging).
+#
+# Environment: QEMU (binary, default qemu-system-x86_64), KCMDLINE_EXTRA
+# (appended to the kernel command line), QEMU_MEM (MiB, default 2048),
+# QEMU_SMP (default 2).
+#
+# Exit status: 0 the machine powered itself off; 124 timeout (killed);
+# 125 the kernel panicked (console shows "Kernel panic"; the machine
+# reboots on panic and -no-reboot ends QEMU); else QEMU's own status.
+set -uo pipefail
+
+if [ $# -lt 5 ]; then
+	sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+fi
+kernel=$1 initrd=$2 console=$3 results=$4 tmo=$5 cpuflags=${6:-}
+
+for f in "$kernel" "$initrd"; do
+	[ -r "$f" ] || { echo "ckvm: $f not readable" >&2; exit 2; }
+done
+
+cmdline="console=ttyS0 tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
+cmdline="$cmdline ${KCMDLINE_EXTRA:-}"
+
+: >"$results"
+args=(
+	-accel tcg,thread=single
+	-cpu "max$cpuflags"
+	-smp "${QEMU_SMP:-2}" -m "${QEMU_MEM:-2048}"
+	-display none -vga none -monitor none
+	-nic none -no-reboot -no-user-config -nodefaults
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+)
+if [ "$console" = "-" ]; then
+	args+=(-serial stdio)
+	tflags=(--foreground)
+else
+	: >"$console"
+	args+=(-serial "file:$console")
+	tflags=()
+fi
+args+=(-serial "file:$results")
+
+timeout "${tflags[@]}" -k 10 "$tmo" "${QEMU:-qemu-system-x86_64}" "${args[@]}"
+rc=$?
+case $rc in
+124 | 137) exit 124 ;;
+0)
+	if [ "$console" != "-" ] && grep -q "Kernel panic" "$console" 2>/dev/null; then
+		exit 125
+	fi
+	exit 0
+	;;
+*) exit $rc ;;
+esac

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kver.sh [--kernel] [KDIR]
+#
+# Print the kernel version V that KDIR was built for (KDIR is
+# /usr/src/linux-headers-V or /lib/modules/V/build; default $KDIR).
+# With --kernel print the matching Debian kernel image /boot/vmlinuz-V
+# instead, failing with a clear message if it is not installed.
+set -euo pipefail
+
+want_kernel=0
+if [ "${1:-}" = "--kernel" ]; then
+	want_kernel=1
+	shift
+fi
+kdir=${1:-${KDIR:-}}
+if [ -z "$kdir" ]; then
+	echo "ckvm: KDIR is not set (no kernel headers? run 'make deps' as root)" >&2
+	exit 1
+fi
+
+# Resolve symlinks (/lib/modules/V/build -> /usr/src/linux-headers-V).
+real=$(readlink -f "$kdir" 2>/dev/null || echo "$kdir")
+v=""
+for d in "$kdir" "$real"; do
+	d=${d%/}
+	case "$d" in
+	/lib/modules/*/build) v=${d#/lib/modules/}; v=${v%/build} ;;
+	*/linux-headers-*) v=${d##*/linux-headers-} ;;
+	esac
+	[ -n "$v" ] && break
+done
+if [ -z "$v" ] && [ -f "$real/include/config/kernel.release" ]; then
+	v=$(cat "$real/include/config/kernel.release")
+fi
+if [ -z "$v" ]; then
+	echo "ckvm: cannot tell the kernel version of KDIR=$kdir" \
+	     "(expected /usr/src/linux-headers-V or /lib/modules/V/build)" >&2
+	exit 1
+fi
+
+if [ "$want_kernel" -eq 1 ]; then
+	if [ ! -r "/boot/vmlinuz-$v" ]; then
+		echo "ckvm: guest kernel /boot/vmlinuz-$v is missing; it must match KDIR=$kdir" \
+		     "(as root: apt-get install linux-image-$v)" >&2
+		exit 1
+	fi
+	if [ ! -d "/lib/modules/$v/kernel" ]; then
+		echo "ckvm: /lib/modules/$v is missing (as root: apt-get install linux-image-$v)" >&2
+		exit 1
+	fi
+	echo "/boot/vmlinuz-$v"
+else
+	echo "$v"
+fi
