@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the upstream KVM selftests (x86_64 + generic) of linux-source-6.1,
+# statically linked, into tools/testing/conformance/build/.
+#
+#   build.sh              build every test
+#   build.sh NAME...      build only these tests (e.g. x86_64/cpuid_test)
+#
+# Prints the directory holding the binaries (…/tools/testing/selftests/kvm)
+# on the last line of stdout. Tests that fail to build are listed on stderr
+# and simply absent; the runner reports them as "nobuild".
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=$HERE/build
+TARBALL=${LINUX_SOURCE_TARBALL:-$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1)}
+SRC=$B/linux-source-6.1
+KVM=$SRC/tools/testing/selftests/kvm
+JOBS=${JOBS:-2}
+
+mkdir -p "$B"
+if [ ! -f "$SRC/.ckvm-extracted" ]; then
+	[ -n "$TARBALL" ] && [ -f "$TARBALL" ] || {
+		echo "conformance: no /usr/src/linux-source-6.1.tar.*; apt-get install linux-source-6.1" >&2
+		exit 1
+	}
+	echo "conformance: extracting $TARBALL (tools, scripts, uapi) ..." >&2
+	rm -rf "$SRC"
+	# headers_install needs the top Makefile, scripts/, include/uapi and
+	# arch/x86; the selftests need tools/. Everything big is left out.
+	tar -C "$B" -xf "$TARBALL" \
+		--exclude='linux-source-6.1/drivers' --exclude='linux-source-6.1/sound' \
+		--exclude='linux-source-6.1/fs' --exclude='linux-source-6.1/net' \
+		--exclude='linux-source-6.1/Documentation' --exclude='linux-source-6.1/debian' \
+		--exclude='linux-source-6.1/arch/[a-wyz]*' \
+		--exclude='linux-source-6.1/tools/perf' --exclude='linux-source-6.1/samples'
+	# Debian's 6.1 stable backport of dirty_log_test uses TEST_ASSERT_EQ,
+	# which the 6.1 selftest library does not have yet.
+	sed -i '0,/^#include "guest_modes.h"/s//#include "guest_modes.h"\n#ifndef TEST_ASSERT_EQ\n#define TEST_ASSERT_EQ(a, b) TEST_ASSERT((a) == (b), "%s == %s failed", #a, #b)\n#endif/' \
+		"$KVM/dirty_log_test.c"
+	# steal_time.c includes <asm/kvm.h> before anything defines
+	# __DECLARE_FLEX_ARRAY (tools/include's linux/types.h does not).
+	sed -i 's|^#include <asm/kvm.h>|#include <linux/stddef.h>\n#include <asm/kvm.h>|' "$KVM/steal_time.c"
+	touch "$SRC/.ckvm-extracted"
+fi
+
+if [ ! -f "$SRC/usr/include/linux/kvm.h" ]; then
+	echo "conformance: make headers_install ..." >&2
+	make -s -C "$SRC" ARCH=x86 headers_install INSTALL_HDR_PATH="$SRC/usr" >/dev/null
+fi
+
+targets=()
+for t in "$@"; do targets+=("$KVM/$t"); done
+
+# EXTRA_CFLAGS reaches both the compile and the link line: -static.
+if ! make -k -j"$JOBS" -C "$KVM" EXTRA_CFLAGS=-static "${targets[@]}" >"$B/build.log" 2>&1; then
+	echo "conformance: some selftests failed to build (see $B/build.log)" >&2
+fi
+echo "$KVM"

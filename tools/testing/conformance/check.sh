@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Called by `make check` (tools/testing/vm/check.sh): build the upstream
+# selftests listed in expected-pass, run them against ckvm in one machine
+# boot, and print exactly one line on stdout:
+#   machine conformance: N passed, N failed, N skipped
+# Exit status non-zero when any listed test did not pass or skip (a listed
+# test that now skips counts as skipped, and is reported on stderr).
+# Progress and per-test results go to stderr; logs to build/check/.
+# An empty list prints "0 passed, 0 failed, 0 skipped" without booting.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+tests=$(sed 's/#.*//' "$HERE/expected-pass" | tr -s ' \t' '\n' | grep . || true)
+if [ -z "$tests" ]; then
+	echo "machine conformance: 0 passed, 0 failed, 0 skipped"
+	exit 0
+fi
+
+. "$HERE/lib.sh"
+if ! conf_init; then
+	echo "machine conformance: 0 passed, $(echo "$tests" | wc -l) failed, 0 skipped"
+	exit 1
+fi
+KVM=$("$HERE/build.sh" $tests | tail -n1)
+OUT=$HERE/build/check
+rm -rf "$OUT"
+mkdir -p "$OUT"
+: >"$OUT/plan"
+adds=()
+nobuild=0
+for t in $tests; do
+	if [ -x "$KVM/$t" ]; then
+		echo "ckvm $t /tests/${t##*/}" >>"$OUT/plan"
+		adds+=("$KVM/$t:/tests/${t##*/}")
+	else
+		echo "conformance: $t: not built (see $HERE/build/build.log)" >&2
+		nobuild=$((nobuild + 1))
+	fi
+done
+if [ -s "$OUT/plan" ]; then
+	conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}"
+	conf_run_plan "$OUT/initrd.gz" "$OUT/plan" "$OUT"
+else
+	: >"$OUT/results"
+fi
+while read -r _ _ name st rc secs; do
+	echo "conformance: $name: $st (rc $rc, ${secs}s)" >&2
+done <"$OUT/results"
+p=$(awk '$4 == "pass"' "$OUT/results" | wc -l)
+s=$(awk '$4 == "skip"' "$OUT/results" | wc -l)
+f=$(( $(echo "$tests" | wc -l) - p - s ))
+[ "$s" -gt 0 ] && echo "conformance: $s listed test(s) skipped on ckvm" >&2
+echo "machine conformance: $p passed, $f failed, $s skipped"
+[ "$f" -eq 0 ]
