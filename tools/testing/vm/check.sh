@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: what "make check" runs (the Makefile installs deps first).
+#
+#  host:     build ckvm.ko (W=1, no warnings allowed), sparse (C=2, no
+#            warnings), checkpatch (no ERRORs), build the selftests and
+#            the VMM; one point each.
+#  machines: for each of $MACHINES, boot the emulated machine with the
+#            selftests and count their results.
+#  then tools/testing/conformance/check.sh, if it exists.
+#
+# Prints "machine <name>: N passed, N failed, N skipped" per machine and,
+# as the last line, "N passed, N failed[, N skipped]". Exit 0 iff nothing
+# failed.
+#
+# Environment:
+#   MACHINES      machines to run (default "svm svm-kvm"; see machines.sh)
+#   TESTS         only run test programs whose name matches one of these
+#                 shell globs (space separated), e.g. TESTS="vm_* smoke"
+#   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
+#   TEST_DIR      where the test programs are
+#                 (default tools/testing/selftests/ckvm/build)
+#   MACHINE_TIMEOUT  whole-boot timeout per machine in seconds
+#                 (default 180 + TEST_TIMEOUT per test, at most 1200)
+#   SKIP_HOST=1   skip the host checks (module is still built if missing)
+# Logs: build/host/*.log, build/vm/<machine>/{console,results}.log.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source=machines.sh
+. "$here/machines.sh"
+
+MACHINES=${MACHINES:-svm svm-kvm}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+TEST_DIR=${TEST_DIR:-$repo/tools/testing/selftests/ckvm/build}
+export TEST_TIMEOUT KDIR="${KDIR:-}" VENDOR="${VENDOR:-svm}"
+MAKE=${MAKE:-make}
+
+TP=0 TF=0 TS=0
+mkdir -p build/host build/vm
+
+say() { echo "== $*"; }
+machine_line() {	# name pass fail skip
+	echo "machine $1: $2 passed, $3 failed, $4 skipped"
+	TP=$((TP + $2)) TF=$((TF + $3)) TS=$((TS + $4))
+}
+
+# ---------------------------------------------------------------- host
+hp=0 hf=0 hs=0
+hpass() { hp=$((hp + 1)); }
+hfail() { hf=$((hf + 1)); echo "FAIL: host: $1"; }
+show() { sed -n "1,${2:-40}p" | sed 's/^/    | /'; }
+
+module_ok=0
+if [ "${SKIP_HOST:-0}" != 1 ]; then
+	say "host: make module (W=1)"
+	rm -f ckvm.ko
+	$MAKE --no-print-directory module >build/host/module.log 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && [ -f ckvm.ko ]; then module_ok=1; fi
+	if [ $rc -ne 0 ]; then
+		hfail "module build (make module exited $rc; build/host/module.log)"
+		grep -E 'error|warning:' build/host/module.log | show 40
+	elif grep -q 'warning:' build/host/module.log; then
+		hfail "module build has warnings (build/host/module.log)"
+		grep 'warning:' build/host/module.log | show 40
+	else
+		hpass
+	fi
+
+	say "host: make sparse (C=2)"
+	$MAKE --no-print-directory sparse >build/host/sparse.log 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		hfail "sparse (make sparse exited $rc; build/host/sparse.log)"
+		grep -E 'error|warning:' build/host/sparse.log | show 40
+	elif grep -qE 'warning:|error:' build/host/sparse.log; then
+		hfail "sparse reports problems (build/host/sparse.log)"
+		grep -E 'warning:|error:' build/host/sparse.log | show 40
+	else
+		hpass
+	fi
+
+	say "host: checkpatch"
+	cp=build/checkpatch/checkpatch.pl
+	if [ ! -f "$cp" ]; then
+		src=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+		if [ -n "$src" ]; then
+			top=$(basename "$src" .tar.xz)
+			rm -rf build/checkpatch.tmp && mkdir -p build/checkpatch.tmp
+			tar -C build/checkpatch.tmp -xJf "$src" \
+				"$top/scripts/checkpatch.pl" "$top/scripts/spelling.txt" \
+				"$top/scripts/const_structs.checkpatch" 2>build/host/checkpatch-extract.log &&
+				rm -rf build/checkpatch &&
+				mv "build/checkpatch.tmp/$top/scripts" build/checkpatch
+			rm -rf build/checkpatch.tmp
+		fi
+	fi
+	if [ ! -f "$cp" ]; then
+		hfail "checkpatch: cannot extract scripts/checkpatch.pl from /usr/src/linux-source-*.tar.xz"
+	else
+		files=$(find kvm_main.c include x86 mmu svm vmx \
+			\( -name '*.c' -o -name '*.h' -o -name '*.S' \) -type f 2>/dev/null |
+			grep -v '\.mod\.c$' | LC_ALL=C sort)
+		: >build/host/checkpatch.log
+		if [ -n "$files" ]; then
+			# shellcheck disable=SC2086
+			perl "$cp" --no-tree -f --terse --no-summary --no-color $files \
+				>build/host/checkpatch.log 2>&1
+		fi
+		nerr=$(grep -c 'ERROR:' build/host/checkpatch.log)
+		if [ "$nerr" -gt 0 ]; then
+			hfail "checkpatch: $nerr ERRORs (build/host/checkpatch.log)"
+			grep 'ERROR:' build/host/checkpatch.log | show 40
+		else
+			hpass
+		fi
+	fi
+
+	say "host: make selftests"
+	if $MAKE --no-print-directory selftests >build/host/selftests.log 2>&1; then
+		hpass
+	else
+		hfail "selftests build (build/host/selftests.log)"
+		tail -n 30 build/host/selftests.log | show 30
+	fi
+
+	say "host: make vmm"
+	if $MAKE --no-print-directory vmm >build/host/vmm.log 2>&1; then
+		hpass
+	else
+		hfail "vmm build (build/host/vmm.log)"
+		tail -n 30 build/host/vmm.log | show 30
+	fi
+	machine_line host $hp $hf $hs
+else
+	[ -f ckvm.ko ] || $MAKE --no-print-directory module >build/host/module.log 2>&1
+	[ -f ckvm.ko ] && module_ok=1
+fi
+
+# ------------------------------------------------------------ machines
+kernel=$("$here/kver.sh" --kernel)
+kernel_rc=$?
+
+tests=()
+if [ -d "$TEST_DIR" ]; then
+	for t in $(ls "$TEST_DIR" | LC_ALL=C sort); do
+		f=$TEST_DIR/$t
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		if [ -n "${TESTS:-}" ]; then
+			hit=0
+			for pat in $TESTS; do
+				# shellcheck disable=SC2254
+				case "$t" in $pat) hit=1 ;; esac
+			done
+			[ $hit -eq 1 ] || continue
+		fi
+		tests+=("$f")
+	done
+fi
+ntests=${#tests[@]}
+if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
+	echo "ckvm: warning: TESTS='$TESTS' matches no program in $TEST_DIR"
+fi
+
+mtmo=${MACHINE_TIMEOUT:-$((180 + ntests * TEST_TIMEOUT))}
+[ -z "${MACHINE_TIMEOUT:-}" ] && [ "$mtmo" -gt 1200 ] && mtmo=1200
+
+ko=none
+[ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+
+for m in $MACHINES; do
+	dir=build/vm/$m
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if ! machine_setup "$m" 2>"$dir/setup.err"; then
+		echo "FAIL: machine $m: $(cat "$dir/setup.err")"
+		machine_line "$m" 0 1 0
+		continue
+	fi
+	if [ "$M_EMU" != qemu ]; then
+		echo "FAIL: machine $m: $M_EMU machines are not supported yet"
+		machine_line "$m" 0 1 0
+		continue
+	fi
+	if [ $kernel_rc -ne 0 ]; then
+		echo "FAIL: machine $m: no guest kernel matching KDIR"
+		machine_line "$m" 0 1 0
+		continue
+	fi
+	say "machine $m: $M_DESC, $ntests test program(s)"
+	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$TEST_TIMEOUT" -p "$M_PARAMS" \
+		"$dir/initramfs.cpio.gz" "${tests[@]}" >"$dir/mkinitramfs.log" 2>&1; then
+		echo "FAIL: machine $m: mkinitramfs failed"
+		show 20 <"$dir/mkinitramfs.log"
+		machine_line "$m" 0 1 0
+		continue
+	fi
+	start=$(date +%s)
+	"$here/boot-qemu.sh" "$kernel" "$dir/initramfs.cpio.gz" "$dir/console.log" \
+		"$dir/results.log" "$mtmo" "$M_CPUFLAGS" >"$dir/qemu.log" 2>&1
+	brc=$?
+	secs=$(($(date +%s) - start))
+	"$here/parse-results.sh" "$dir/results.log" >"$dir/parsed.txt" 2>&1
+	sed '$d' "$dir/parsed.txt"
+	read -r _ p f s fin <<<"$(tail -n 1 "$dir/parsed.txt")"
+	p=${p:-0} f=${f:-0} s=${s:-0} fin=${fin:-0}
+	if [ $brc -ne 0 ] || [ "$fin" != 1 ]; then
+		case $brc in
+		124) why="timed out after ${mtmo}s" ;;
+		125) why="kernel panic" ;;
+		0) why="stopped before finishing (no @@CKVM-DONE)" ;;
+		*) why="QEMU exited $brc: $(head -c 300 "$dir/qemu.log")" ;;
+		esac
+		echo "FAIL: machine $m: $why; last 40 console lines ($dir/console.log):"
+		tail -n 40 "$dir/console.log" | sed 's/^/    | /'
+		f=$((f + 1))
+	fi
+	echo "   ($m took ${secs}s; logs in $dir/)"
+	machine_line "$m" "$p" "$f" "$s"
+done
+
+# --------------------------------------------------------- conformance
+conf=tools/testing/conformance/check.sh
+if [ -f "$conf" ] && [ -x "$conf" ]; then
+	say "conformance: $conf"
+	export CKVM_KO=$ko CKVM_KERNEL=$kernel CKVM_VM_DIR=$here MACHINES
+	"$conf" 2>&1 | tee build/host/conformance.log
+	crc=${PIPESTATUS[0]}
+	seen=0 cf=0
+	while read -r line; do
+		if [[ $line =~ ^machine\ [^:]+:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+			seen=1
+			TP=$((TP + BASH_REMATCH[1])) TF=$((TF + BASH_REMATCH[2]))
+			cf=$((cf + BASH_REMATCH[2]))
+			TS=$((TS + ${BASH_REMATCH[4]:-0}))
+		fi
+	done <build/host/conformance.log
+	if [ $crc -ne 0 ] && [ $cf -eq 0 ]; then
+		echo "FAIL: conformance: $conf exited $crc without reporting a failure"
+		TF=$((TF + 1))
+	elif [ $seen -eq 0 ]; then
+		echo "FAIL: conformance: $conf printed no 'machine <name>: ...' line"
+		TF=$((TF + 1))
+	fi
+fi
+
+# ---------------------------------------------------------------- total
+if [ $TS -gt 0 ]; then
+	echo "$TP passed, $TF failed, $TS skipped"
+else
+	echo "$TP passed, $TF failed"
+fi
+[ $TF -eq 0 ]

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test machines. Sourced by check.sh and run.sh (and usable by other
+# harnesses): machine_setup NAME sets
+#   M_EMU       qemu | bochs
+#   M_CPUFLAGS  appended to QEMU's "-cpu max" (e.g. ",-npt")
+#   M_PARAMS    module parameters for the last module /init loads
+#   M_DESC      one line of description
+# and returns 1 (with a message on stderr) for an unknown machine.
+#
+# /init derives the module set from the name: svm, vmx and svm-<variant>
+# load ckvm.ko; svm-kvm and vmx-kvm (and *-kvm-<variant>) load the
+# distro's kvm modules. To add a machine: add a case here (and, if it needs
+# a new module set, a case in init); see Documentation/testing.rst.
+
+MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow vmx vmx-kvm"
+
+machine_setup() {
+	M_EMU=qemu
+	M_CPUFLAGS=""
+	M_PARAMS=""
+	case "$1" in
+	svm)		M_DESC="QEMU TCG -cpu max (SVM+NPT), ckvm.ko" ;;
+	svm-kvm)	M_DESC="QEMU TCG -cpu max (SVM+NPT), distro kvm_amd (reference)" ;;
+	svm-shadow)	M_DESC="QEMU TCG -cpu max,-npt (SVM, shadow MMU), ckvm.ko"
+			M_CPUFLAGS=",-npt" ;;
+	svm-kvm-shadow)	M_DESC="QEMU TCG -cpu max,-npt, distro kvm_amd (reference)"
+			M_CPUFLAGS=",-npt" ;;
+	vmx)		M_DESC="Bochs corei7_haswell_4770 (VMX+EPT), ckvm.ko"
+			M_EMU=bochs ;;
+	vmx-kvm)	M_DESC="Bochs corei7_haswell_4770, distro kvm_intel (reference)"
+			M_EMU=bochs ;;
+	*)
+		echo "ckvm: unknown machine '$1' (known: $MACHINES_ALL)" >&2
+		return 1 ;;
+	esac
+	return 0
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh: what "make run" runs. Builds ckvm.ko and tools/vmm, boots the
+# emulated machine for $VENDOR with the console on this terminal, loads the
+# module, runs "/bin/vmm /demo.bin" (the demo guest prints a line in real,
+# protected and long mode) and powers off. Exit status: the VMM's.
+#
+# Environment:
+#   VENDOR       svm (QEMU TCG, AMD SVM) | vmx (not supported yet)
+#   MODULE       ckvm (default) | kvm: the distro's kvm_amd instead of
+#                ckvm.ko (the reference)
+#   RUN_TIMEOUT  seconds before the machine is killed (default 300)
+#   RUN_CMD      command to run inside instead of "/bin/vmm /demo.bin"
+# Logs: build/run/.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+cd "$repo" || exit 1
+
+VENDOR=${VENDOR:-svm}
+MODULE=${MODULE:-ckvm}
+MAKE=${MAKE:-make}
+
+case "$VENDOR" in
+svm) ;;
+vmx)
+	echo "ckvm: VENDOR=vmx (Bochs machine) is not yet supported by make run" >&2
+	exit 1 ;;
+*)
+	echo "ckvm: unknown VENDOR '$VENDOR' (svm or vmx)" >&2
+	exit 1 ;;
+esac
+
+case "$MODULE" in
+ckvm)
+	machine=$VENDOR
+	$MAKE --no-print-directory module vmm || exit 1
+	ko=$repo/ckvm.ko ;;
+kvm)
+	machine=$VENDOR-kvm
+	$MAKE --no-print-directory vmm || exit 1
+	ko=none ;;
+*)
+	echo "ckvm: unknown MODULE '$MODULE' (ckvm or kvm)" >&2
+	exit 1 ;;
+esac
+
+kernel=$("$here/kver.sh" --kernel) || exit 1
+dir=build/run
+mkdir -p "$dir"
+"$here/mkinitramfs.sh" -m "$machine" -c "$ko" \
+	-r "${RUN_CMD:-/bin/vmm /demo.bin}" \
+	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin \
+	"$dir/initramfs.cpio.gz" || exit 1
+
+echo "ckvm: booting $machine ($kernel) in QEMU TCG; this takes a while..."
+"$here/boot-qemu.sh" "$kernel" "$dir/initramfs.cpio.gz" - "$dir/results.log" \
+	"${RUN_TIMEOUT:-300}"
+brc=$?
+
+line=$(grep -a '^@@CKVM-END run rc=' "$dir/results.log" | tr -d '\r' | tail -n 1)
+if [ -n "$line" ]; then
+	rc=${line##*rc=}
+	echo "ckvm: vmm exited with status $rc"
+	exit "$rc"
+fi
+if grep -aq '^@@CKVM-END module load rc=[1-9]' "$dir/results.log"; then
+	echo "ckvm: loading the module failed (see above)" >&2
+elif [ $brc -eq 124 ]; then
+	echo "ckvm: the machine timed out after ${RUN_TIMEOUT:-300}s" >&2
+else
+	echo "ckvm: the machine stopped before the VMM finished (boot status $brc)" >&2
+fi
+exit 1
