@@ -238,6 +238,15 @@ void vcpu_set_cpuid_host(struct kvm_vcpu *vcpu);	/* KVM_GET_SUPPORTED_CPUID -> S
 struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 void seg_flat(struct kvm_segment *s, uint16_t sel, int type, bool l, bool db);
 
+/*
+ * Check the exit of a guest access to a gpa with no memslot: kvm_amd gives
+ * KVM_EXIT_MMIO (phys_addr, len, is_write, data); ckvm, until its
+ * instruction emulator lands, gives KVM_EXIT_INTERNAL_ERROR with suberror
+ * KVM_INTERNAL_ERROR_EMULATION. Prints what it got on mismatch.
+ */
+bool check_unmapped_exit(struct kvm_vcpu *vcpu, uint64_t gpa, int len, bool write,
+			 uint64_t wdata);
+
 /* ------------------------------------------------------------ ucall */
 #define UCALL_PORT 0xE0
 enum { UCALL_NONE = 0, UCALL_SYNC, UCALL_DONE, UCALL_ABORT, UCALL_PRINT };
