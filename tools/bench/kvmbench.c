@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmbench: small guest workloads over /dev/kvm, timed from userspace.
+ * The same binary runs on ckvm and on the distro kvm; tools/bench/run.sh
+ * compares the two.
+ *
+ *   kvmbench [-r RUNS] [-n N] WORKLOAD
+ *
+ * WORKLOAD  what one operation is
+ *   out       guest OUT -> exit to userspace -> KVM_RUN again
+ *   cpuid     guest CPUID, handled in the kernel
+ *   touch64   first guest write to each 4 KiB page of a fresh 64 MiB slot
+ *   touch512  the same, 512 MiB
+ *   vm        KVM_CREATE_VM + KVM_CREATE_VCPU + close both
+ *   slot1 slot100 slot1000
+ *             KVM_SET_USER_MEMORY_REGION add + delete of one slot with
+ *             1, 100 or 1000 other slots present
+ *   ioctl     KVM_RUN with kvm_run->immediate_exit = 1 (returns EINTR)
+ *
+ * Output, one line (times in ns per operation):
+ *   RESULT <workload> median=<ns> min=<ns> max=<ns> runs=<R> ops=<N> \
+ *          uexits=<exits to userspace per op> kexits=<all exits per op>
+ * kexits comes from the vCPU's binary stats ("exits"), "-" when the module
+ * does not provide them. Exit status 0, or 1 with a message on stderr.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define die(...) do { fprintf(stderr, "kvmbench: " __VA_ARGS__); \
+	fprintf(stderr, " (errno %d: %s)\n", errno, strerror(errno)); exit(1); } while (0)
+
+#define MEM0_SIZE	(2UL << 20)	/* slot 0: page tables, code, stack */
+#define PML4		0x1000
+#define PDPT		0x2000
+#define PD0		0x3000		/* 4 PDs: 0-4 GiB in 2 MiB pages */
+#define CODE		0x10000
+#define STACK_TOP	0x1ff000
+#define TOUCH_GPA	(1UL << 30)	/* fresh slot for the touch workloads */
+#define PORT_LOOP	0xf1
+#define PORT_DONE	0xf0
+
+/* Guest code, position independent, copied to CODE. */
+extern const char g_out[], g_out_end[], g_cpuid[], g_cpuid_end[];
+extern const char g_touch[], g_touch_end[];
+asm(".pushsection .rodata\n"
+    /* out: for (;;) outb(PORT_LOOP) */
+    "g_out: out %al, $0xf1\n"
+    "	jmp g_out\n"
+    "g_out_end:\n"
+    /* cpuid: rdi iterations of CPUID(0), then outb(PORT_DONE) */
+    "g_cpuid: mov %rdi, %r8\n"
+    "1:	xor %eax, %eax\n"
+    "	xor %ecx, %ecx\n"
+    "	cpuid\n"
+    "	dec %r8\n"
+    "	jnz 1b\n"
+    "	out %al, $0xf0\n"
+    "	jmp g_cpuid\n"
+    "g_cpuid_end:\n"
+    /* touch: write one byte to each of rsi pages from rdi, then outb(DONE) */
+    "g_touch: movb $1, (%rdi)\n"
+    "	add $4096, %rdi\n"
+    "	dec %rsi\n"
+    "	jnz g_touch\n"
+    "	out %al, $0xf0\n"
+    "2:	jmp 2b\n"
+    "g_touch_end:\n"
+    ".popsection\n");
+
+static int kvm_fd;
+
+struct vm {
+	int fd, vcpu_fd, stats_fd;
+	struct kvm_run *run;
+	uint8_t *mem0;
+	long exits_off;		/* offset of the "exits" stat in stats_fd, or -1 */
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void set_slot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
+		die("KVM_SET_USER_MEMORY_REGION slot %u gpa 0x%llx size 0x%llx",
+		    slot, (unsigned long long)gpa, (unsigned long long)size);
+}
+
+/* Find the vCPU's "exits" counter in its binary stats, if there are any. */
+static void stats_open(struct vm *vm)
+{
+	struct kvm_stats_header h;
+	size_t dsz;
+	char *d;
+	uint32_t i;
+
+	vm->exits_off = -1;
+	vm->stats_fd = ioctl(vm->vcpu_fd, KVM_GET_STATS_FD, NULL);
+	if (vm->stats_fd < 0)
+		return;
+	if (pread(vm->stats_fd, &h, sizeof(h), 0) != sizeof(h))
+		return;
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	d = calloc(h.num_desc, dsz);
+	if (!d || pread(vm->stats_fd, d, dsz * h.num_desc, h.desc_offset) != (ssize_t)(dsz * h.num_desc)) {
+		free(d);
+		return;
+	}
+	for (i = 0; i < h.num_desc; i++) {
+		struct kvm_stats_desc *s = (void *)(d + i * dsz);
+
+		if (!strcmp(s->name, "exits")) {
+			vm->exits_off = h.data_offset + s->offset;
+			break;
+		}
+	}
+	free(d);
+}
+
+static long exits_read(struct vm *vm)
+{
+	uint64_t v;
+
+	if (vm->exits_off < 0 || pread(vm->stats_fd, &v, sizeof(v), vm->exits_off) != sizeof(v))
+		return -1;
+	return (long)v;
+}
+
+/* A VM with one vCPU in 64-bit long mode, identity-mapped 0-4 GiB. */
+static void vm_create(struct vm *vm, const char *code, size_t code_len)
+{
+	struct kvm_segment cs = {
+		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment ds = cs;
+	struct kvm_segment tr = {
+		.base = 0, .limit = 0x67, .selector = 0x18, .type = 11,
+		.present = 1, .s = 0,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	uint64_t *pml4, *pdpt, *pd;
+	int mmap_size, i;
+
+	vm->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		die("KVM_CREATE_VM");
+	vm->mem0 = mmap(NULL, MEM0_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem0 == MAP_FAILED)
+		die("mmap");
+	pml4 = (void *)(vm->mem0 + PML4);
+	pdpt = (void *)(vm->mem0 + PDPT);
+	pd = (void *)(vm->mem0 + PD0);
+	pml4[0] = PDPT | 3;
+	for (i = 0; i < 4; i++)
+		pdpt[i] = (PD0 + i * 0x1000) | 3;
+	for (i = 0; i < 4 * 512; i++)
+		pd[i] = ((uint64_t)i << 21) | 0x83;	/* P, RW, PS */
+	memcpy(vm->mem0 + CODE, code, code_len);
+	set_slot(vm->fd, 0, 0, MEM0_SIZE, vm->mem0);
+
+	vm->vcpu_fd = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		die("KVM_CREATE_VCPU");
+	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED)
+		die("mmap kvm_run");
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	ds.type = 3;
+	ds.selector = 0x10;
+	ds.l = 0;
+	ds.db = 1;
+	sregs.cs = cs;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = ds;
+	sregs.tr = tr;
+	sregs.cr3 = PML4;
+	sregs.cr4 = 0x20 | 0x200;		/* PAE, OSFXSR */
+	sregs.cr0 = 0x80000033;			/* PG, NE, ET, MP, PE */
+	sregs.efer = 0x500;			/* LME, LMA */
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = CODE;
+	regs.rsp = STACK_TOP;
+	regs.rflags = 2;
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs))
+		die("KVM_SET_REGS");
+	stats_open(vm);
+}
+
+static void vm_destroy(struct vm *vm)
+{
+	if (vm->stats_fd >= 0)
+		close(vm->stats_fd);
+	close(vm->vcpu_fd);
+	close(vm->fd);
+	munmap(vm->mem0, MEM0_SIZE);
+}
+
+static void vm_set_args(struct vm *vm, uint64_t rdi, uint64_t rsi)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs))
+		die("KVM_GET_REGS");
+	regs.rdi = rdi;
+	regs.rsi = rsi;
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs))
+		die("KVM_SET_REGS");
+}
+
+/* Run until the guest does OUT to @port; return the number of KVM_RUNs. */
+static long run_until(struct vm *vm, int port)
+{
+	long n = 0;
+
+	for (;;) {
+		n++;
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) && errno != EINTR)
+			die("KVM_RUN");
+		if (vm->run->exit_reason == KVM_EXIT_IO && vm->run->io.port == port)
+			return n;
+		if (vm->run->exit_reason == KVM_EXIT_IO)
+			continue;
+		if (vm->run->exit_reason == KVM_EXIT_INTR)
+			continue;
+		errno = 0;
+		die("unexpected exit reason %u (hw %llx) at run %ld", vm->run->exit_reason,
+		    (unsigned long long)vm->run->fail_entry.hardware_entry_failure_reason, n);
+	}
+}
+
+/* One measured run of @w with @n operations: ns total; exits via pointers. */
+static double run_once(const char *w, long n, double *uexits, double *kexits)
+{
+	struct vm vm;
+	double t0, t1;
+	long e0 = -1, e1 = -1, i;
+
+	*uexits = -1;
+	*kexits = -1;
+	if (!strcmp(w, "out")) {
+		vm_create(&vm, g_out, g_out_end - g_out);
+		run_until(&vm, PORT_LOOP);		/* warm up */
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			run_until(&vm, PORT_LOOP);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = 1;
+	} else if (!strcmp(w, "cpuid")) {
+		long runs;
+
+		vm_create(&vm, g_cpuid, g_cpuid_end - g_cpuid);
+		vm_set_args(&vm, 100, 0);
+		run_until(&vm, PORT_DONE);		/* warm up */
+		vm_set_args(&vm, n, 0);
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		runs = run_until(&vm, PORT_DONE);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = (double)runs / n;
+	} else if (!strcmp(w, "touch64") || !strcmp(w, "touch512")) {
+		uint64_t size = (w[5] == '6' ? 64UL : 512UL) << 20;
+		long runs;
+		void *mem;
+
+		vm_create(&vm, g_touch, g_touch_end - g_touch);
+		vm_set_args(&vm, 0x100000, 16);		/* warm up in slot 0 */
+		run_until(&vm, PORT_DONE);
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (mem == MAP_FAILED)
+			die("mmap %llu", (unsigned long long)size);
+		set_slot(vm.fd, 1, TOUCH_GPA, size, mem);
+		vm_set_args(&vm, TOUCH_GPA, size >> 12);
+		n = size >> 12;
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		runs = run_until(&vm, PORT_DONE);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = (double)runs / n;
+		set_slot(vm.fd, 1, TOUCH_GPA, 0, mem);
+		munmap(mem, size);
+	} else if (!strcmp(w, "vm")) {
+		t0 = now_ns();
+		for (i = 0; i < n; i++) {
+			int v = ioctl(kvm_fd, KVM_CREATE_VM, 0), c;
+
+			if (v < 0)
+				die("KVM_CREATE_VM");
+			c = ioctl(v, KVM_CREATE_VCPU, 0);
+			if (c < 0)
+				die("KVM_CREATE_VCPU");
+			close(c);
+			close(v);
+		}
+		t1 = now_ns();
+		return t1 - t0;
+	} else if (!strncmp(w, "slot", 4)) {
+		long others = atol(w + 4), max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+		uint8_t *pages;
+		int fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+
+		if (fd < 0)
+			die("KVM_CREATE_VM");
+		if (max > 0 && others + 1 > max) {
+			errno = 0;
+			die("KVM_CAP_NR_MEMSLOTS is %ld, need %ld", max, others + 1);
+		}
+		pages = mmap(NULL, (others + 1) << 12, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (pages == MAP_FAILED)
+			die("mmap");
+		/* Slots 0..others-1 one page each, 2 pages apart. */
+		for (i = 0; i < others; i++)
+			set_slot(fd, i, 0x100000 + (i << 13), 4096, pages + (i << 12));
+		t0 = now_ns();
+		for (i = 0; i < n; i++) {
+			set_slot(fd, others, 0x80000000UL, 4096, pages + (others << 12));
+			set_slot(fd, others, 0x80000000UL, 0, pages + (others << 12));
+		}
+		t1 = now_ns();
+		close(fd);
+		munmap(pages, (others + 1) << 12);
+		return t1 - t0;
+	} else if (!strcmp(w, "ioctl")) {
+		vm_create(&vm, g_out, g_out_end - g_out);
+		vm.run->immediate_exit = 1;
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		for (i = 0; i < n; i++) {
+			if (ioctl(vm.vcpu_fd, KVM_RUN, 0) != -1 || errno != EINTR)
+				die("KVM_RUN with immediate_exit did not fail with EINTR");
+		}
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = 0;
+	} else {
+		errno = 0;
+		die("unknown workload %s", w);
+	}
+	if (e0 >= 0 && e1 >= 0)
+		*kexits = (double)(e1 - e0) / n;
+	vm_destroy(&vm);
+	return t1 - t0;
+}
+
+static long default_n(const char *w)
+{
+	if (!strcmp(w, "out")) return 20000;
+	if (!strcmp(w, "cpuid")) return 50000;
+	if (!strcmp(w, "vm")) return 100;
+	if (!strncmp(w, "slot", 4)) return 1000;
+	if (!strcmp(w, "ioctl")) return 100000;
+	return 1;	/* touch: n is the page count */
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void fmt_exits(char *buf, size_t len, double v)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.3g", v);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = 7, opt, i;
+	long n = 0, ops;
+	double t[64], ue = -1, ke = -1;
+	char ues[32], kes[32];
+	const char *w;
+
+	while ((opt = getopt(argc, argv, "r:n:")) != -1) {
+		switch (opt) {
+		case 'r': runs = atoi(optarg); break;
+		case 'n': n = atol(optarg); break;
+		default: goto usage;
+		}
+	}
+	if (optind != argc - 1 || runs < 1 || runs > 64)
+		goto usage;
+	w = argv[optind];
+	if (!n)
+		n = default_n(w);
+	if (!strncmp(w, "touch", 5))
+		n = (w[5] == '6' ? 64L : 512L) << 8;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0)
+		die("open /dev/kvm");
+	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		die("KVM_GET_API_VERSION is not %d", KVM_API_VERSION);
+
+	ops = n;
+	for (i = 0; i < runs; i++)
+		t[i] = run_once(w, n, &ue, &ke) / ops;
+	qsort(t, runs, sizeof(t[0]), cmp);
+	fmt_exits(ues, sizeof(ues), ue);
+	fmt_exits(kes, sizeof(kes), ke);
+	printf("RESULT %s median=%.0f min=%.0f max=%.0f runs=%d ops=%ld uexits=%s kexits=%s\n",
+	       w, runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2,
+	       t[0], t[runs - 1], runs, ops, ues, kes);
+	return 0;
+usage:
+	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl\n");
+	return 2;
+}

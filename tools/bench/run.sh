@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: the kvmbench workloads on the distro's kvm_amd and on ckvm,
+# in one boot of the emulated machine (distro modules first, unloaded,
+# then ckvm.ko), side by side; the table also goes to
+# Documentation/performance.rst.
+#
+# Environment:
+#   BENCH_WORKLOADS  subset of: out cpuid touch64 touch512 vm slot1 slot100
+#                    slot1000 ioctl (default all; a subset leaves the doc alone)
+#   BENCH_RUNS       runs per workload (default 7; median and min/max)
+#   BENCH_MODULES    module sets in run order (default "kvm ckvm")
+#   BENCH_TIMEOUT    limit per workload and module, seconds (default 300)
+#   CPUFLAGS         appended to -cpu max (e.g. ",-npt")
+#   NO_DOC=1         do not rewrite Documentation/performance.rst
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+. "$REPO/tools/testing/conformance/lib.sh"
+TEST_TIMEOUT=${BENCH_TIMEOUT:-300}
+conf_init || exit 1
+
+OUT=$HERE/build
+mkdir -p "$OUT"
+gcc -static -O2 -Wall -o "$OUT/kvmbench" "$HERE/kvmbench.c" || exit 1
+
+ALL="out cpuid touch64 touch512 vm slot1 slot100 slot1000 ioctl"
+workloads=${BENCH_WORKLOADS:-$ALL}
+runs=${BENCH_RUNS:-7}
+mods=${BENCH_MODULES:-kvm ckvm}
+R=$OUT/run
+rm -rf "$R"
+mkdir -p "$R"
+: >"$R/plan"
+for m in $mods; do
+	for w in $workloads; do
+		echo "$m $w /bench/kvmbench -r $runs $w" >>"$R/plan"
+	done
+done
+cmd="make bench${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${CONF_CPUFLAGS:+ CPUFLAGS=$CONF_CPUFLAGS}"
+echo "bench: $(grep -c . "$R/plan") steps, $runs runs each" >&2
+conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench"
+t_start=$(date +%s)
+conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
+t_total=$(( $(date +%s) - t_start ))
+
+# RESULT lines are in the serial logs between @@B and @@E of each step.
+cat "$R"/results.* | awk '
+	/^@@B / { mod = $3; next }
+	/^RESULT / { print mod, $0 }' >"$R/parsed"
+
+describe() {
+	case $1 in
+	out) echo "OUT exit to userspace + KVM_RUN" ;;
+	cpuid) echo "CPUID exit handled in kernel" ;;
+	touch64) echo "first touch, 64 MiB (per 4K page)" ;;
+	touch512) echo "first touch, 512 MiB (per 4K page)" ;;
+	vm) echo "VM + vCPU create/destroy" ;;
+	slot1) echo "memslot add+delete, 1 present" ;;
+	slot100) echo "memslot add+delete, 100 present" ;;
+	slot1000) echo "memslot add+delete, 1000 present" ;;
+	ioctl) echo "KVM_RUN, immediate_exit=1" ;;
+	*) echo "$1" ;;
+	esac
+}
+fmt_ns() { # ns -> human
+	awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%.2f ms", n / 1e6; else if (n >= 1e3) printf "%.2f us", n / 1e3; else printf "%.0f ns", n }'
+}
+cell() { # module workload -> "median (min-max)" or the step status
+	local line st
+	line=$(awk -v m="$1" -v w="$2" '$1 == m && $3 == w' "$R/parsed" | tail -n1)
+	if [ -n "$line" ]; then
+		local med min max
+		med=$(echo "$line" | sed 's/.*median=\([0-9.]*\).*/\1/')
+		min=$(echo "$line" | sed 's/.*min=\([0-9.]*\).*/\1/')
+		max=$(echo "$line" | sed 's/.*max=\([0-9.]*\).*/\1/')
+		echo "$(fmt_ns "$med") [$(fmt_ns "$min")..$(fmt_ns "$max")]|$med"
+		return
+	fi
+	st=$(awk -v m="$1" -v w="$2" '$2 == m && $3 == w { print $4 }' "$R/results")
+	case $st in
+	notloaded) [ -f "$CONF_CKVM_KO" ] || [ "$1" != ckvm ] && echo "not loaded|" || echo "not built|" ;;
+	"") echo "-|" ;;
+	*) echo "$st|" ;;
+	esac
+}
+exits() { # module workload -> "uexits/kexits"
+	awk -v m="$1" -v w="$2" '$1 == m && $3 == w {
+		for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print v["uexits"] "/" v["kexits"] }' "$R/parsed" | tail -n1
+}
+
+{
+	printf '%-36s %-30s %-30s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max]" "KVM median [min..max]" "ratio" "exits ckvm" "exits KVM"
+	for w in $workloads; do
+		c=$(cell ckvm "$w") k=$(cell kvm "$w")
+		cm=${c#*|} km=${k#*|}
+		ratio=-
+		[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		ce=$(exits ckvm "$w") ke=$(exits kvm "$w")
+		printf '%-36s %-30s %-30s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
+	done
+} >"$R/table"
+cat "$R/table"
+echo
+echo "exits: to userspace per operation / all exits per operation (vCPU stat \"exits\"; - when not available)"
+echo "command: $cmd; $runs runs per workload; total ${t_total}s; logs in $R"
+
+if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ]; then
+	doc=$REPO/Documentation/performance.rst
+	{
+		cat "$HERE/performance-header.rst"
+		echo
+		echo "Last run"
+		echo "========"
+		echo
+		echo "- date: $(date -u '+%F %H:%M UTC'), $t_total s in all"
+		echo "- command: \`\`$cmd\`\`"
+		echo "- machine: QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
+		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus, shared with other jobs"
+		echo "- ckvm.ko: $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (not built)")"
+		echo "- each workload: $runs runs in a fresh VM; median and [min..max] of the per-operation time; ratio = ckvm median / KVM median"
+		echo "- exits: exits to userspace per operation / all exits per operation (vCPU binary stat \"exits\"; - when not available)"
+		echo
+		echo "::"
+		echo
+		sed 's/^/    /' "$R/table"
+	} >"$doc"
+	echo "wrote $doc"
+fi
