@@ -203,17 +203,9 @@ static void test_sregs(void)
 	ksft_test_result(r1 == -1 && e1 == EINVAL, "CR0.PG without CR0.PE -> EINVAL");
 	/*
 	 * Measured on kvm_amd (6.1): SET_SREGS accepts EFER reserved bits
-	 * (ret 0) and the next KVM_RUN fails at VMRUN -> KVM_EXIT_FAIL_ENTRY.
-	 * Either rejecting them with EINVAL or that is correct.
+	 * (ret 0); exits_test checks what KVM_RUN then does.
 	 */
-	bool efer_ok = r2 == -1 && e2 == EINVAL;
-	if (r2 == 0) {
-		int rr = vcpu_run(v);
-		ksft_print_msg("KVM_RUN with EFER bit 40: %d exit %u (%s)", rr, v->run->exit_reason,
-			       exit_reason_str(v->run->exit_reason));
-		efer_ok = rr == 0 && v->run->exit_reason == KVM_EXIT_FAIL_ENTRY;
-	}
-	ksft_test_result(efer_ok, "EFER reserved bit 40 -> EINVAL, or FAIL_ENTRY at KVM_RUN");
+	ksft_test_result(r2 == 0 || (r2 == -1 && e2 == EINVAL), "EFER reserved bit 40: accepted or EINVAL");
 	vcpu_free(v);
 	kvm_vm_free(vm);
 }
@@ -225,16 +217,28 @@ static void test_cpuid2(void)
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 300 * sizeof(c->entries[0]));
 	struct kvm_cpuid2 *g = calloc(1, sizeof(*g) + 300 * sizeof(g->entries[0]));
 
+	/*
+	 * Measured on kvm_amd (6.1): a successful GET_CPUID2 copies the
+	 * entries but does NOT write back nent (it stays what userspace
+	 * passed); only on E2BIG does the kernel compute nent, and it is not
+	 * copied out either. So check the entries and accept nent == count
+	 * or unchanged.
+	 */
 	g->nent = 300;
+	memset(g->entries, 0xa5, 300 * sizeof(g->entries[0]));
 	errno = 0;
 	int r0 = ioctl(v->fd, KVM_GET_CPUID2, g);
 	ksft_print_msg("GET_CPUID2 before SET: ret %d errno %d nent %u", r0, errno, g->nent);
-	ksft_test_result(r0 == 0 && g->nent == 0, "GET_CPUID2 before any SET: 0 entries");
+	ksft_test_result(r0 == 0 && (g->nent == 0 || g->nent == 300) && g->entries[0].function == 0xa5a5a5a5,
+			 "GET_CPUID2 before any SET: 0 entries");
 	c->nent = 4;
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 7, .ebx = 0x68747541,
 						   .ecx = 0x444d4163, .edx = 0x69746e65 };
 	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 1, .eax = 0x00a00f11, .ebx = 0x10800,
-						   .ecx = 0x1, .edx = 0x1 };
+						   .ecx = 0x1, .edx = 0x201 };
+	/* edx includes APIC (bit 9): kvm_amd (6.1) rewrites CPUID.1:EDX.APIC
+	 * from APIC_BASE.EN (set at reset), so GET_CPUID2 would report it
+	 * even if SET_CPUID2 cleared it (measured: 0x1 came back as 0x201). */
 	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 7, .index = 0,
 		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 1, .ebx = 0x8 };
 	c->entries[3] = (struct kvm_cpuid_entry2){ .function = 7, .index = 1,
@@ -242,7 +246,7 @@ static void test_cpuid2(void)
 	CHECK_OK(ioctl(v->fd, KVM_SET_CPUID2, c), "SET_CPUID2 4 entries");
 	g->nent = 300;
 	int r = ioctl(v->fd, KVM_GET_CPUID2, g);
-	bool same = r == 0 && g->nent == 4;
+	bool same = r == 0 && (g->nent == 4 || g->nent == 300) && g->entries[4].function == 0xa5a5a5a5;
 	if (!same)
 		ksft_print_msg("GET_CPUID2: ret %d errno %d nent %u", r, errno, g->nent);
 	for (int i = 0; same && i < 4; i++) {
@@ -263,9 +267,15 @@ static void test_cpuid2(void)
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_CPUID2, c), E2BIG, "SET_CPUID2 nent 257 -> E2BIG");
 	c->nent = 0x80000000;
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_CPUID2, c), E2BIG, "SET_CPUID2 nent 0x80000000 -> E2BIG");
-	g->nent = 300;
-	ksft_test_result(ioctl(v->fd, KVM_GET_CPUID2, g) == 0 && g->nent == 4,
+	g->nent = 4;
+	memset(g->entries, 0xa5, 300 * sizeof(g->entries[0]));
+	ksft_test_result(ioctl(v->fd, KVM_GET_CPUID2, g) == 0 && g->nent == 4 &&
+			 g->entries[3].function == 7 && g->entries[3].index == 1,
 			 "failed SET_CPUID2 kept the old table");
+	g->nent = 5;
+	memset(g->entries, 0xa5, 300 * sizeof(g->entries[0]));
+	ksft_test_result(ioctl(v->fd, KVM_GET_CPUID2, g) == 0 && g->entries[4].function == 0xa5a5a5a5,
+			 "GET_CPUID2 writes exactly the set entries");
 	/* the full supported table is accepted */
 	struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
 	CHECK_OK(ioctl(v->fd, KVM_SET_CPUID2, sup), "SET_CPUID2 with the KVM_GET_SUPPORTED_CPUID table");
@@ -280,7 +290,7 @@ int main(void)
 {
 	ksft_print_header();
 	kvm_check_cap(KVM_CAP_USER_MEMORY);
-	ksft_set_plan(57);
+	ksft_set_plan(58);
 	test_create();
 	test_reset_state();
 	test_regs();
