@@ -2,19 +2,37 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # kver.sh [--kernel] [KDIR]
+# kver.sh --kdir
 #
 # Print the kernel version V that KDIR was built for (KDIR is
 # /usr/src/linux-headers-V or /lib/modules/V/build; default $KDIR).
 # With --kernel print the matching Debian kernel image /boot/vmlinuz-V
-# instead, failing with a clear message if it is not installed.
+# instead, failing with a clear message if it is not installed. With
+# --kdir print $KDIR, or the top-level Makefile's default when it is unset.
 set -euo pipefail
 
+# The top-level Makefile's default: the running kernel's build tree, else
+# the newest Debian linux-headers-*-amd64.
+default_kdir() {
+	local d=/lib/modules/$(uname -r)/build
+	if [ -d "$d" ]; then
+		echo "$d"
+	else
+		ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1
+	fi
+}
+
+if [ "${1:-}" = "--kdir" ]; then
+	kdir=${KDIR:-$(default_kdir)}
+	[ -n "$kdir" ] && echo "$kdir"
+	exit 0
+fi
 want_kernel=0
 if [ "${1:-}" = "--kernel" ]; then
 	want_kernel=1
 	shift
 fi
-kdir=${1:-${KDIR:-}}
+kdir=${1:-${KDIR:-$(default_kdir)}}
 if [ -z "$kdir" ]; then
 	echo "ckvm: KDIR is not set (no kernel headers? run 'make deps' as root)" >&2
 	exit 1

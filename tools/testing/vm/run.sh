@@ -18,6 +18,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cd "$repo" || exit 1
+KDIR=${KDIR:-$("$here/kver.sh" --kdir)}
+export KDIR
 
 VENDOR=${VENDOR:-svm}
 MODULE=${MODULE:-ckvm}
