@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ckvm: the architecture-neutral core objects.
+ *
+ * struct ckvm is one virtual machine (one VM file descriptor), struct
+ * ckvm_vcpu one virtual CPU (one vCPU file descriptor). The x86 parts of
+ * both live in struct ckvm_arch / struct ckvm_vcpu_arch (x86.h), which
+ * kvm_main.c never looks into.
+ */
+#ifndef CKVM_CKVM_H
+#define CKVM_CKVM_H
+
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/refcount.h>
+#include <linux/srcu.h>
+#include <linux/types.h>
+
+#include "compat.h"
+
+/* KVM's x86 numbers, so userspace sizing its tables for KVM fits ckvm too. */
+#define CKVM_MAX_VCPUS		64
+#define CKVM_MAX_VCPU_IDS	1024
+#define CKVM_USER_MEM_SLOTS	32764
+#define CKVM_MEM_MAX_NR_PAGES	((1UL << 31) - 1)
+
+/* Second page of the vCPU mapping: the data of string port I/O. */
+#define CKVM_PIO_PAGE_OFFSET	1
+#define CKVM_RUN_MMAP_PAGES	2
+
+typedef u64 gpa_t;
+typedef u64 gfn_t;
+typedef u64 hpa_t;
+typedef u64 gva_t;
+
+struct ckvm_memslot {
+	gfn_t base_gfn;
+	u64 npages;
+	unsigned long userspace_addr;
+	u32 flags;
+	u16 id;
+};
+
+/*
+ * An immutable snapshot of the slots, sorted by base_gfn. Readers hold
+ * ckvm->srcu; a writer builds a new snapshot under slots_lock, publishes it
+ * and frees the old one after synchronize_srcu().
+ */
+struct ckvm_memslots {
+	int nr;
+	struct ckvm_memslot slots[];
+};
+
+#include "x86.h"
+
+struct ckvm {
+	struct mutex lock;		/* vCPU creation */
+	struct mutex slots_lock;	/* memslot updates */
+	struct srcu_struct srcu;	/* memslot readers */
+	struct ckvm_memslots __rcu *memslots;
+	struct mm_struct *mm;		/* the VMM's address space */
+	refcount_t users;		/* the VM fd and each vCPU fd */
+	int nr_vcpus;
+	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
+	struct ckvm_arch arch;
+};
+
+/* vcpu->mode: whether an IPI would find the vCPU in guest mode. */
+enum {
+	CKVM_OUTSIDE_GUEST_MODE,
+	CKVM_IN_GUEST_MODE,
+	CKVM_EXITING_GUEST_MODE,
+};
+
+/* vcpu->requests bits, acted on just before the next guest entry. */
+enum {
+	CKVM_REQ_TLB_FLUSH,
+};
+
+struct ckvm_vcpu {
+	struct ckvm *vm;
+	u32 vcpu_id;
+	int index;			/* in vm->vcpus[] */
+	int cpu;			/* host CPU it is loaded on, or -1 */
+	int mode;
+	unsigned long requests;
+	struct mutex mutex;		/* one ioctl at a time */
+	struct kvm_run *run;		/* page 0 of the mmap */
+	void *pio_data;			/* page 1 of the mmap */
+	struct preempt_notifier preempt_notifier;
+	struct ckvm_vcpu_arch arch;
+};
+
+static inline struct ckvm_memslots *ckvm_memslots(struct ckvm *vm)
+{
+	return srcu_dereference_check(vm->memslots, &vm->srcu,
+				      lockdep_is_held(&vm->slots_lock));
+}
+
+struct ckvm_memslot *ckvm_gfn_to_memslot(struct ckvm *vm, gfn_t gfn);
+int ckvm_read_guest(struct ckvm *vm, gpa_t gpa, void *data, unsigned long len);
+int ckvm_write_guest(struct ckvm *vm, gpa_t gpa, const void *data,
+		     unsigned long len);
+
+void ckvm_make_request(struct ckvm_vcpu *vcpu, int req);
+bool ckvm_check_request(struct ckvm_vcpu *vcpu, int req);
+void ckvm_make_all_vcpus_request(struct ckvm *vm, int req);
+
+/* Provided by the architecture (x86/x86.c) for kvm_main.c. */
+int ckvm_arch_init(void);
+void ckvm_arch_exit(void);
+long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg);
+int ckvm_arch_check_extension(long ext);
+int ckvm_arch_vm_init(struct ckvm *vm);
+void ckvm_arch_vm_destroy(struct ckvm *vm);
+int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu);
+void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu);
+void ckvm_arch_vcpu_load(struct ckvm_vcpu *vcpu, int cpu);
+void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu);
+int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu);
+long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
+			  unsigned long arg);
+void ckvm_arch_memslot_removed(struct ckvm *vm,
+			       const struct ckvm_memslot *slot);
+
+void ckvm_vcpu_load(struct ckvm_vcpu *vcpu);
+void ckvm_vcpu_put(struct ckvm_vcpu *vcpu);
+
+#endif

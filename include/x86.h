@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Vendor-neutral x86 state of a VM and a vCPU. Nothing here knows a VMCB
+ * or a VMCS: the backends keep those behind arch.vendor.
+ */
+#ifndef CKVM_X86_H
+#define CKVM_X86_H
+
+#include <asm/fpu/api.h>
+#include <asm/kvm_vcpu_regs.h>
+#include <linux/kvm.h>
+#include <linux/spinlock.h>
+
+#include "mmu.h"
+
+/* Architectural reset values (SDM 9.1.1, 11.12.4) that no header names. */
+#define CKVM_DR7_RESET	0x400ULL
+#define CKVM_PAT_RESET	0x0007040600070406ULL
+
+/* Index of the guest GPRs in arch.regs[]: the instruction encoding order. */
+enum ckvm_reg {
+	VCPU_REGS_RAX = __VCPU_REGS_RAX,
+	VCPU_REGS_RCX = __VCPU_REGS_RCX,
+	VCPU_REGS_RDX = __VCPU_REGS_RDX,
+	VCPU_REGS_RBX = __VCPU_REGS_RBX,
+	VCPU_REGS_RSP = __VCPU_REGS_RSP,
+	VCPU_REGS_RBP = __VCPU_REGS_RBP,
+	VCPU_REGS_RSI = __VCPU_REGS_RSI,
+	VCPU_REGS_RDI = __VCPU_REGS_RDI,
+	VCPU_REGS_R8 = __VCPU_REGS_R8,
+	VCPU_REGS_R9 = __VCPU_REGS_R9,
+	VCPU_REGS_R10 = __VCPU_REGS_R10,
+	VCPU_REGS_R11 = __VCPU_REGS_R11,
+	VCPU_REGS_R12 = __VCPU_REGS_R12,
+	VCPU_REGS_R13 = __VCPU_REGS_R13,
+	VCPU_REGS_R14 = __VCPU_REGS_R14,
+	VCPU_REGS_R15 = __VCPU_REGS_R15,
+	VCPU_REGS_RIP,
+	NR_VCPU_REGS
+};
+
+/* Segment numbers for the get_segment/set_segment operations. */
+enum ckvm_seg {
+	CKVM_SEG_ES,
+	CKVM_SEG_CS,
+	CKVM_SEG_SS,
+	CKVM_SEG_DS,
+	CKVM_SEG_FS,
+	CKVM_SEG_GS,
+	CKVM_SEG_TR,
+	CKVM_SEG_LDTR,
+	CKVM_NR_SEGS
+};
+
+/* A port I/O exit in flight between KVM_RUN calls. */
+struct ckvm_pio {
+	u16 port;
+	u8 size;		/* bytes per item: 1, 2 or 4 */
+	bool in;
+	bool string;		/* INS/OUTS: data in the pio page */
+	bool rep;
+	u8 addr_bytes;		/* 2, 4 or 8: width of rSI/rDI/rCX */
+	u32 count;		/* items in this exit */
+	int seg;		/* OUTS source segment */
+	u64 next_rip;
+};
+
+struct ckvm_arch {
+	struct ckvm_mmu mmu;
+	void *vendor;
+};
+
+struct ckvm_vcpu;
+
+struct ckvm_vcpu_arch {
+	unsigned long regs[NR_VCPU_REGS];
+	u64 apic_base;
+	u64 xcr0;
+	struct fpu_guest guest_fpu;
+	int cpuid_nent;
+	struct kvm_cpuid_entry2 *cpuid_entries;
+	struct ckvm_pio pio;
+	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
+	bool has_run;		/* KVM_RUN was called at least once */
+	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */
+	int (*complete_userspace_io)(struct ckvm_vcpu *vcpu);
+	void *vendor;
+};
+
+static inline unsigned long ckvm_reg_read(struct ckvm_vcpu_arch *arch, int reg)
+{
+	return arch->regs[reg];
+}
+
+static inline void ckvm_reg_write(struct ckvm_vcpu_arch *arch, int reg,
+				  unsigned long val)
+{
+	arch->regs[reg] = val;
+}
+
+/* Services of x86/ for the backends' exit handlers (return contract: see
+ * x86_ops.h). */
+int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu);
+int ckvm_emulate_xsetbv(struct ckvm_vcpu *vcpu);
+int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu);
+int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu);
+int ckvm_emulate_halt(struct ckvm_vcpu *vcpu);
+int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio);
+int ckvm_exit_shutdown(struct ckvm_vcpu *vcpu);
+int ckvm_exit_fail_entry(struct ckvm_vcpu *vcpu, u64 reason);
+int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code);
+int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa);
+void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
+void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
+bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
+
+#endif

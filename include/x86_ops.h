@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vendor operation table: what x86/ asks of svm/ or vmx/. One table is
+ * chosen at module load; every operation without "optional" below must be
+ * set, and ckvm_x86_register() refuses a table with a hole.
+ *
+ * Exit handler contract, for handle_exit and for every handler in a
+ * backend's exit table: return 1 to re-enter the guest, 0 after filling
+ * vcpu->run for userspace, or a negative errno for KVM_RUN to return.
+ */
+#ifndef CKVM_X86_OPS_H
+#define CKVM_X86_OPS_H
+
+#include "ckvm.h"
+
+struct desc_ptr;
+
+struct ckvm_x86_ops {
+	const char *name;
+
+	/* Module load and unload. hardware_setup logs why it refuses. */
+	int (*hardware_setup)(void);
+	void (*hardware_unsetup)(void);
+	/* Per host CPU, with preemption off; enable must be idempotent. */
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
+
+	int (*vm_init)(struct ckvm *vm);
+	void (*vm_destroy)(struct ckvm *vm);
+
+	int (*vcpu_create)(struct ckvm_vcpu *vcpu);
+	void (*vcpu_free)(struct ckvm_vcpu *vcpu);
+	/* Architectural reset of the state the backend holds. */
+	void (*vcpu_reset)(struct ckvm_vcpu *vcpu);
+	void (*vcpu_load)(struct ckvm_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct ckvm_vcpu *vcpu);
+
+	/* Guest state the backend holds in its control block. */
+	void (*get_segment)(struct ckvm_vcpu *vcpu, struct kvm_segment *var,
+			    int seg);
+	void (*set_segment)(struct ckvm_vcpu *vcpu,
+			    const struct kvm_segment *var, int seg);
+	void (*get_gdt)(struct ckvm_vcpu *vcpu, struct kvm_dtable *dt);
+	void (*set_gdt)(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt);
+	void (*get_idt)(struct ckvm_vcpu *vcpu, struct kvm_dtable *dt);
+	void (*set_idt)(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt);
+	/* cr is 0, 2, 3 or 4. */
+	u64 (*get_cr)(struct ckvm_vcpu *vcpu, int cr);
+	void (*set_cr)(struct ckvm_vcpu *vcpu, int cr, u64 val);
+	u64 (*get_efer)(struct ckvm_vcpu *vcpu);
+	void (*set_efer)(struct ckvm_vcpu *vcpu, u64 efer);
+	unsigned long (*get_rflags)(struct ckvm_vcpu *vcpu);
+	void (*set_rflags)(struct ckvm_vcpu *vcpu, unsigned long rflags);
+	/* MSRs kept in the control block; return 1 if not one of them. */
+	int (*get_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 data);
+
+	/* Make the next entry deliver this exception to the guest. */
+	void (*queue_exception)(struct ckvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code);
+	/* Move RIP past the instruction that caused the current exit. */
+	void (*skip_instruction)(struct ckvm_vcpu *vcpu);
+	/* Flush this vCPU's guest TLB entries before its next entry. */
+	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
+
+	/* Enter the guest; interrupts are off. Returns after the exit. */
+	void (*run)(struct ckvm_vcpu *vcpu);
+	/* Handle the exit that run() came back with; contract above. */
+	int (*handle_exit)(struct ckvm_vcpu *vcpu);
+
+	/* How this vendor's nested page tables spell their entries. */
+	const struct ckvm_tdp_format *tdp;
+};
+
+extern const struct ckvm_x86_ops *ckvm_x86_ops;
+
+int ckvm_x86_register(const struct ckvm_x86_ops *ops);
+
+/* The backends, each in its own directory. */
+extern const struct ckvm_x86_ops ckvm_svm_ops;
+
+#endif

@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ckvm core: the /dev/kvm misc device, VM and vCPU file descriptors, memory
+ * slots and ioctl dispatch. This file knows no x86 register: everything
+ * architectural goes through the ckvm_arch_*() calls of x86/.
+ *
+ * Every ioctl handler has one shape: copy in, validate (unknown flags and
+ * reserved fields are -EINVAL, ranges checked for wraparound), lock, act,
+ * unlock, copy out (-EFAULT on a bad pointer).
+ */
+#include <linux/anon_inodes.h>
+#include <linux/bsearch.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "ckvm.h"
+
+MODULE_AUTHOR("The ckvm developers");
+MODULE_DESCRIPTION("ckvm: a small KVM-compatible hypervisor");
+MODULE_LICENSE("GPL");
+
+static const struct file_operations ckvm_vm_fops;
+static const struct file_operations ckvm_vcpu_fops;
+
+/* ---- memory slots ---- */
+
+static int memslot_cmp_gfn(const void *key, const void *elt)
+{
+	gfn_t gfn = *(const gfn_t *)key;
+	const struct ckvm_memslot *s = elt;
+
+	if (gfn < s->base_gfn)
+		return -1;
+	if (gfn >= s->base_gfn + s->npages)
+		return 1;
+	return 0;
+}
+
+/* Caller holds vm->srcu or vm->slots_lock. */
+struct ckvm_memslot *ckvm_gfn_to_memslot(struct ckvm *vm, gfn_t gfn)
+{
+	struct ckvm_memslots *slots = ckvm_memslots(vm);
+
+	return bsearch(&gfn, slots->slots, slots->nr, sizeof(slots->slots[0]),
+		       memslot_cmp_gfn);
+}
+
+static unsigned long gfn_to_hva(struct ckvm *vm, gfn_t gfn)
+{
+	struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, gfn);
+
+	if (!slot)
+		return 0;
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+/*
+ * Guest memory is the VMM's user memory, so these run in the VMM's context
+ * (KVM_RUN and friends) with vm->srcu held.
+ */
+int ckvm_read_guest(struct ckvm *vm, gpa_t gpa, void *data, unsigned long len)
+{
+	while (len) {
+		unsigned long off = offset_in_page(gpa);
+		unsigned long n = min(len, PAGE_SIZE - off);
+		unsigned long hva = gfn_to_hva(vm, gpa >> PAGE_SHIFT);
+
+		if (!hva || copy_from_user(data, (void __user *)(hva + off), n))
+			return -EFAULT;
+		gpa += n;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ckvm_write_guest(struct ckvm *vm, gpa_t gpa, const void *data,
+		     unsigned long len)
+{
+	while (len) {
+		unsigned long off = offset_in_page(gpa);
+		unsigned long n = min(len, PAGE_SIZE - off);
+		unsigned long hva = gfn_to_hva(vm, gpa >> PAGE_SHIFT);
+
+		if (!hva || copy_to_user((void __user *)(hva + off), data, n))
+			return -EFAULT;
+		gpa += n;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static struct ckvm_memslot *id_to_memslot(struct ckvm_memslots *slots, u16 id)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++)
+		if (slots->slots[i].id == id)
+			return &slots->slots[i];
+	return NULL;
+}
+
+static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
+			     gfn_t base, u64 npages)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		struct ckvm_memslot *s = &slots->slots[i];
+
+		if (s->id == id)
+			continue;
+		if (base < s->base_gfn + s->npages && s->base_gfn < base + npages)
+			return true;
+	}
+	return false;
+}
+
+static int memslot_cmp_sort(const void *a, const void *b)
+{
+	const struct ckvm_memslot *x = a, *y = b;
+
+	if (x->base_gfn < y->base_gfn)
+		return -1;
+	return x->base_gfn > y->base_gfn;
+}
+
+static struct ckvm_memslots *memslots_alloc(int nr)
+{
+	return kvzalloc(struct_size((struct ckvm_memslots *)NULL, slots, nr),
+			GFP_KERNEL_ACCOUNT);
+}
+
+/*
+ * Publish a new snapshot: @old_slot (if any) is replaced by @new_slot (if
+ * any). When the call returns no vCPU can see the old snapshot any more.
+ */
+static int memslots_replace(struct ckvm *vm, const struct ckvm_memslot *old_slot,
+			    const struct ckvm_memslot *new_slot)
+{
+	struct ckvm_memslots *old = ckvm_memslots(vm), *new;
+	int i, n = 0;
+
+	lockdep_assert_held(&vm->slots_lock);
+	new = memslots_alloc(old->nr + 1);
+	if (!new)
+		return -ENOMEM;
+	for (i = 0; i < old->nr; i++)
+		if (!old_slot || old->slots[i].id != old_slot->id)
+			new->slots[n++] = old->slots[i];
+	if (new_slot)
+		new->slots[n++] = *new_slot;
+	new->nr = n;
+	sort(new->slots, n, sizeof(new->slots[0]), memslot_cmp_sort, NULL);
+
+	rcu_assign_pointer(vm->memslots, new);
+	synchronize_srcu_expedited(&vm->srcu);
+	kvfree(old);
+	return 0;
+}
+
+static int check_memory_region(const struct kvm_userspace_memory_region *mem)
+{
+	u64 end = mem->guest_phys_addr + mem->memory_size;
+
+	if (mem->flags & ~KVM_MEM_LOG_DIRTY_PAGES)
+		return -EINVAL;
+	if ((mem->slot >> 16) || (u16)mem->slot >= CKVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	if ((mem->memory_size | mem->guest_phys_addr | mem->userspace_addr) &
+	    (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!access_ok((void __user *)(unsigned long)mem->userspace_addr,
+		       mem->memory_size))
+		return -EINVAL;
+	if (end < mem->guest_phys_addr)
+		return -EINVAL;
+	if ((mem->memory_size >> PAGE_SHIFT) > CKVM_MEM_MAX_NR_PAGES)
+		return -EINVAL;
+	return 0;
+}
+
+static int ckvm_set_memory_region(struct ckvm *vm,
+				  const struct kvm_userspace_memory_region *mem)
+{
+	struct ckvm_memslots *slots;
+	struct ckvm_memslot *old, old_copy, new;
+	int r;
+
+	r = check_memory_region(mem);
+	if (r)
+		return r;
+
+	new.id = mem->slot;
+	new.base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	new.npages = mem->memory_size >> PAGE_SHIFT;
+	new.userspace_addr = mem->userspace_addr;
+	new.flags = mem->flags;
+
+	mutex_lock(&vm->slots_lock);
+	slots = ckvm_memslots(vm);
+	old = id_to_memslot(slots, new.id);
+	if (old)
+		old_copy = *old;
+
+	if (!new.npages) {
+		/* Delete. */
+		r = -EINVAL;
+		if (!old)
+			goto out;
+		r = memslots_replace(vm, &old_copy, NULL);
+		if (!r)
+			ckvm_arch_memslot_removed(vm, &old_copy);
+		goto out;
+	}
+
+	if (old) {
+		/* Only the guest address and the flags of a slot may change. */
+		r = -EINVAL;
+		if (new.userspace_addr != old->userspace_addr ||
+		    new.npages != old->npages)
+			goto out;
+		r = 0;
+		if (new.base_gfn == old->base_gfn && new.flags == old->flags)
+			goto out;
+	}
+
+	r = -EEXIST;
+	if (memslot_overlaps(slots, new.id, new.base_gfn, new.npages))
+		goto out;
+
+	r = memslots_replace(vm, old ? &old_copy : NULL, &new);
+	if (!r && old && old_copy.base_gfn != new.base_gfn)
+		ckvm_arch_memslot_removed(vm, &old_copy);
+out:
+	mutex_unlock(&vm->slots_lock);
+	return r;
+}
+
+/* ---- requests to vCPUs ---- */
+
+void ckvm_make_request(struct ckvm_vcpu *vcpu, int req)
+{
+	/* Pairs with the barrier after vcpu->mode is set in the run loop. */
+	set_bit(req, &vcpu->requests);
+}
+
+bool ckvm_check_request(struct ckvm_vcpu *vcpu, int req)
+{
+	if (!test_bit(req, &vcpu->requests))
+		return false;
+	clear_bit(req, &vcpu->requests);
+	smp_mb__after_atomic();
+	return true;
+}
+
+static void ckvm_ack_kick(void *info)
+{
+}
+
+/*
+ * Make @req on every vCPU and wait until none of them is still in guest
+ * mode with the old state: a vCPU in the guest is sent an IPI, which exits
+ * it; when the IPI has been acknowledged it has left the guest and will see
+ * the request before its next entry.
+ */
+void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
+{
+	cpumask_var_t cpus;
+	int i, me;
+
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
+		/* Rare: fall back to every CPU. */
+		for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++)
+			ckvm_make_request(vm->vcpus[i], req);
+		smp_mb();
+		on_each_cpu(ckvm_ack_kick, NULL, 1);
+		return;
+	}
+	me = get_cpu();
+	for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++) {
+		struct ckvm_vcpu *vcpu = vm->vcpus[i];
+		int cpu;
+
+		ckvm_make_request(vcpu, req);
+		smp_mb__after_atomic();
+		cpu = READ_ONCE(vcpu->cpu);
+		if (READ_ONCE(vcpu->mode) != CKVM_OUTSIDE_GUEST_MODE &&
+		    cpu >= 0 && cpu != me)
+			__cpumask_set_cpu(cpu, cpus);
+	}
+	smp_call_function_many(cpus, ckvm_ack_kick, NULL, true);
+	put_cpu();
+	free_cpumask_var(cpus);
+}
+
+/* ---- vCPU scheduling ---- */
+
+static inline struct ckvm_vcpu *preempt_notifier_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct ckvm_vcpu, preempt_notifier);
+}
+
+static void ckvm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	ckvm_arch_vcpu_load(preempt_notifier_to_vcpu(pn), cpu);
+}
+
+static void ckvm_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	ckvm_arch_vcpu_put(preempt_notifier_to_vcpu(pn));
+}
+
+static struct preempt_ops ckvm_preempt_ops = {
+	.sched_in = ckvm_sched_in,
+	.sched_out = ckvm_sched_out,
+};
+
+/* Bind the vCPU to this thread's CPU until ckvm_vcpu_put(). */
+void ckvm_vcpu_load(struct ckvm_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->preempt_notifier);
+	ckvm_arch_vcpu_load(vcpu, cpu);
+	put_cpu();
+}
+
+void ckvm_vcpu_put(struct ckvm_vcpu *vcpu)
+{
+	preempt_disable();
+	ckvm_arch_vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->preempt_notifier);
+	preempt_enable();
+}
+
+/* ---- VM lifetime ---- */
+
+static void ckvm_vm_destroy(struct ckvm *vm)
+{
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct ckvm_vcpu *vcpu = vm->vcpus[i];
+
+		ckvm_arch_vcpu_free(vcpu);
+		free_pages((unsigned long)vcpu->run,
+			   get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
+		kfree(vcpu);
+	}
+	ckvm_arch_vm_destroy(vm);
+	kvfree(rcu_dereference_protected(vm->memslots, 1));
+	cleanup_srcu_struct(&vm->srcu);
+	mmdrop(vm->mm);
+	kfree(vm);
+}
+
+static void ckvm_vm_put(struct ckvm *vm)
+{
+	if (refcount_dec_and_test(&vm->users))
+		ckvm_vm_destroy(vm);
+}
+
+static struct ckvm *ckvm_vm_create(unsigned long type)
+{
+	struct ckvm *vm;
+	int r = -ENOMEM;
+
+	if (type)
+		return ERR_PTR(-EINVAL);
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&vm->lock);
+	mutex_init(&vm->slots_lock);
+	refcount_set(&vm->users, 1);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	RCU_INIT_POINTER(vm->memslots, memslots_alloc(0));
+	if (!rcu_access_pointer(vm->memslots))
+		goto err_slots;
+	r = init_srcu_struct(&vm->srcu);
+	if (r)
+		goto err_srcu;
+	r = ckvm_arch_vm_init(vm);
+	if (r)
+		goto err_arch;
+	return vm;
+
+err_arch:
+	cleanup_srcu_struct(&vm->srcu);
+err_srcu:
+	kvfree(rcu_dereference_protected(vm->memslots, 1));
+err_slots:
+	mmdrop(vm->mm);
+	kfree(vm);
+	return ERR_PTR(r);
+}
+
+/* ---- vCPU file descriptor ---- */
+
+static vm_fault_t ckvm_vcpu_fault(struct vm_fault *vmf)
+{
+	struct ckvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= CKVM_RUN_MMAP_PAGES)
+		return VM_FAULT_SIGBUS;
+	page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct ckvm_vcpu_vm_ops = {
+	.fault = ckvm_vcpu_fault,
+};
+
+static int ckvm_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &ckvm_vcpu_vm_ops;
+	return 0;
+}
+
+static int ckvm_vcpu_release(struct inode *inode, struct file *file)
+{
+	struct ckvm_vcpu *vcpu = file->private_data;
+
+	ckvm_vm_put(vcpu->vm);
+	return 0;
+}
+
+static long ckvm_vcpu_ioctl(struct file *file, unsigned int ioctl,
+			    unsigned long arg)
+{
+	struct ckvm_vcpu *vcpu = file->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	switch (ioctl) {
+	case KVM_RUN:
+		r = -EINVAL;
+		if (arg)
+			break;
+		r = ckvm_arch_vcpu_run(vcpu);
+		break;
+	default:
+		r = ckvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
+		break;
+	}
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static const struct file_operations ckvm_vcpu_fops = {
+	.owner = THIS_MODULE,
+	.release = ckvm_vcpu_release,
+	.unlocked_ioctl = ckvm_vcpu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ckvm_vcpu_mmap,
+	.llseek = noop_llseek,
+};
+
+static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
+{
+	struct ckvm_vcpu *vcpu;
+	char name[24];
+	int i, r, fd;
+
+	if (id >= CKVM_MAX_VCPU_IDS)
+		return -EINVAL;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO,
+					     get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
+	if (!vcpu->run) {
+		r = -ENOMEM;
+		goto err_free;
+	}
+	vcpu->pio_data = (void *)vcpu->run + CKVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	vcpu->vm = vm;
+	vcpu->vcpu_id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	preempt_notifier_init(&vcpu->preempt_notifier, &ckvm_preempt_ops);
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->nr_vcpus >= CKVM_MAX_VCPUS)
+		goto err_unlock;
+	r = -EEXIST;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->vcpu_id == id)
+			goto err_unlock;
+
+	r = ckvm_arch_vcpu_create(vcpu);
+	if (r)
+		goto err_unlock;
+
+	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
+	refcount_inc(&vm->users);
+	fd = anon_inode_getfd(name, &ckvm_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		refcount_dec(&vm->users);
+		ckvm_arch_vcpu_free(vcpu);
+		r = fd;
+		goto err_unlock;
+	}
+	vcpu->index = vm->nr_vcpus;
+	vm->vcpus[vcpu->index] = vcpu;
+	/* Publish the vCPU only after it is whole (kicks read vcpus[]). */
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	return fd;
+
+err_unlock:
+	mutex_unlock(&vm->lock);
+	free_pages((unsigned long)vcpu->run,
+		   get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
+err_free:
+	kfree(vcpu);
+	return r;
+}
+
+/* ---- VM file descriptor ---- */
+
+static long ckvm_check_extension(long ext)
+{
+	switch (ext) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+		return CKVM_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return CKVM_MAX_VCPU_IDS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return CKVM_USER_MEM_SLOTS;
+	default:
+		return ckvm_arch_check_extension(ext);
+	}
+}
+
+static int ckvm_vm_release(struct inode *inode, struct file *file)
+{
+	ckvm_vm_put(file->private_data);
+	return 0;
+}
+
+static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
+			  unsigned long arg)
+{
+	struct ckvm *vm = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct kvm_userspace_memory_region mem;
+
+	if (vm->mm != current->mm)
+		return -EIO;
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		return ckvm_vm_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		if (copy_from_user(&mem, argp, sizeof(mem)))
+			return -EFAULT;
+		return ckvm_set_memory_region(vm, &mem);
+	case KVM_CHECK_EXTENSION:
+		return ckvm_check_extension(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations ckvm_vm_fops = {
+	.owner = THIS_MODULE,
+	.release = ckvm_vm_release,
+	.unlocked_ioctl = ckvm_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* ---- /dev/kvm ---- */
+
+static int ckvm_dev_create_vm(unsigned long type)
+{
+	struct ckvm *vm;
+	int fd;
+
+	vm = ckvm_vm_create(type);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+	fd = anon_inode_getfd("kvm-vm", &ckvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ckvm_vm_put(vm);
+	return fd;
+}
+
+static long ckvm_dev_ioctl(struct file *filp, unsigned int ioctl,
+			   unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_API_VERSION:
+		if (arg)
+			return -EINVAL;
+		return KVM_API_VERSION;
+	case KVM_CREATE_VM:
+		return ckvm_dev_create_vm(arg);
+	case KVM_CHECK_EXTENSION:
+		return ckvm_check_extension(arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			return -EINVAL;
+		return CKVM_RUN_MMAP_PAGES * PAGE_SIZE;
+	default:
+		return ckvm_arch_dev_ioctl(ioctl, arg);
+	}
+}
+
+static const struct file_operations ckvm_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = ckvm_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice ckvm_dev = {
+	.minor = KVM_MINOR,
+	.name = "kvm",
+	.fops = &ckvm_dev_fops,
+};
+
+static int __init ckvm_init(void)
+{
+	int r;
+
+	preempt_notifier_inc();
+	r = ckvm_arch_init();
+	if (r)
+		goto err_arch;
+
+	/* A taken minor means another KVM module is loaded. */
+	r = misc_register(&ckvm_dev);
+	if (r == -EBUSY)
+		pr_err("ckvm: /dev/kvm is taken by another hypervisor module: unload it first (rmmod kvm_amd kvm_intel kvm)\n");
+	else if (r)
+		pr_err("ckvm: cannot register /dev/kvm (error %d)\n", r);
+	if (r)
+		goto err_misc;
+	return 0;
+
+err_misc:
+	ckvm_arch_exit();
+err_arch:
+	preempt_notifier_dec();
+	return r;
+}
+
+static void __exit ckvm_exit(void)
+{
+	misc_deregister(&ckvm_dev);
+	ckvm_arch_exit();
+	preempt_notifier_dec();
+}
+
+module_init(ckvm_init);
+module_exit(ckvm_exit);

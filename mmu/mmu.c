@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shared MMU, direct mode: nested page tables (NPT or EPT, one format
+ * description from the backend) that map guest-physical to host-physical
+ * memory, built one page at a time as the guest touches its memory.
+ *
+ * A guest page is mapped with a reference on its struct page, taken by
+ * get_user_pages on the VMM's address, and the reference is dropped when
+ * the mapping is zapped (memslot deleted or moved, VM destroyed). Nothing is
+ * pinned up front.
+ *
+ * Also here: the guest page-table walk (gva -> gpa) that the exit handlers
+ * use to reach a string operand.
+ */
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <asm/io.h>
+#include <asm/processor-flags.h>
+#include <asm/msr-index.h>
+
+#include "ckvm.h"
+#include "x86_ops.h"
+
+#define PT_ENTRIES		512
+#define PT_LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((l) - 1))
+#define PT_INDEX(addr, l)	(((addr) >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1))
+#define PT_ADDR_MASK		GENMASK_ULL(51, 12)
+#define TDP_ROOT_LEVEL		4
+/* Table pages one fault may need: one per level below the root. */
+#define FAULT_CACHE_PAGES	(TDP_ROOT_LEVEL - 1)
+
+static bool spte_present(struct ckvm_mmu *mmu, u64 spte)
+{
+	return spte & mmu->fmt->readable;
+}
+
+static struct ckvm_mmu_page *mmu_page_alloc(int level, gfp_t gfp)
+{
+	struct ckvm_mmu_page *sp = kzalloc(sizeof(*sp), gfp);
+
+	if (!sp)
+		return NULL;
+	sp->spt = (u64 *)get_zeroed_page(gfp);
+	if (!sp->spt) {
+		kfree(sp);
+		return NULL;
+	}
+	sp->level = level;
+	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
+	return sp;
+}
+
+static void mmu_page_free(struct ckvm_mmu_page *sp)
+{
+	free_page((unsigned long)sp->spt);
+	kfree(sp);
+}
+
+static struct ckvm_mmu_page *spte_to_child(u64 spte)
+{
+	struct page *page = pfn_to_page((spte & PT_ADDR_MASK) >> PAGE_SHIFT);
+
+	return (struct ckvm_mmu_page *)page_private(page);
+}
+
+int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+
+	spin_lock_init(&mmu->lock);
+	INIT_LIST_HEAD(&mmu->pages);
+	mmu->fmt = fmt;
+	mmu->root = mmu_page_alloc(TDP_ROOT_LEVEL, GFP_KERNEL_ACCOUNT);
+	if (!mmu->root)
+		return -ENOMEM;
+	list_add(&mmu->root->link, &mmu->pages);
+	mmu->nr_pages = 1;
+	return 0;
+}
+
+u64 ckvm_mmu_root_hpa(struct ckvm *vm)
+{
+	return __pa(vm->arch.mmu.root->spt);
+}
+
+/*
+ * Drop the mappings of gfns [start, end) below @sp, at most @max of them,
+ * collecting their pages in @out; returns how many were collected.
+ */
+static int zap_range(struct ckvm_mmu *mmu, struct ckvm_mmu_page *sp, u64 base,
+		     u64 start, u64 end, struct page **out, int max)
+{
+	u64 span = 1ULL << (PT_LEVEL_SHIFT(sp->level) - PAGE_SHIFT);
+	int i, n = 0;
+
+	for (i = 0; i < PT_ENTRIES && n < max; i++) {
+		u64 gfn = base + i * span;
+		u64 spte = sp->spt[i];
+
+		if (gfn >= end || gfn + span <= start || !spte_present(mmu, spte))
+			continue;
+		if (sp->level > 1) {
+			n += zap_range(mmu, spte_to_child(spte), gfn, start, end,
+				       out + n, max - n);
+			continue;
+		}
+		out[n++] = pfn_to_page((spte & PT_ADDR_MASK) >> PAGE_SHIFT);
+		WRITE_ONCE(sp->spt[i], 0);
+		sp->used--;
+		mmu->nr_mapped--;
+	}
+	return n;
+}
+
+/*
+ * Unmap gfns [start, end) from the nested tables. No vCPU may use a stale
+ * translation once a page's reference is dropped, so each batch is flushed
+ * from every vCPU's TLB (ckvm_make_all_vcpus_request waits) before its
+ * pages are released.
+ */
+void ckvm_mmu_zap_gfn_range(struct ckvm *vm, u64 start, u64 end)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	struct page **batch;
+	int n, i;
+
+	batch = (struct page **)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
+	do {
+		spin_lock(&mmu->lock);
+		n = zap_range(mmu, mmu->root, 0, start, end, batch,
+			      PAGE_SIZE / sizeof(*batch));
+		spin_unlock(&mmu->lock);
+		if (!n)
+			break;
+		ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
+		for (i = 0; i < n; i++)
+			put_page(batch[i]);
+	} while (n == PAGE_SIZE / sizeof(*batch));
+	free_page((unsigned long)batch);
+}
+
+/* Called when no vCPU can run any more: release everything. */
+void ckvm_mmu_vm_destroy(struct ckvm *vm)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	struct ckvm_mmu_page *sp, *tmp;
+	int i;
+
+	if (!mmu->root)
+		return;
+	list_for_each_entry_safe(sp, tmp, &mmu->pages, link) {
+		for (i = 0; sp->level == 1 && i < PT_ENTRIES; i++)
+			if (spte_present(mmu, sp->spt[i]))
+				put_page(pfn_to_page((sp->spt[i] & PT_ADDR_MASK) >>
+						     PAGE_SHIFT));
+		list_del(&sp->link);
+		mmu_page_free(sp);
+	}
+	mmu->root = NULL;
+}
+
+/*
+ * Resolve a nested page fault: map the gfn's host page. Returns 1 to
+ * re-enter the guest, 0 with an exit for userspace, or -errno.
+ */
+int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
+{
+	struct ckvm *vm = vcpu->vm;
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	const struct ckvm_tdp_format *fmt = mmu->fmt;
+	struct ckvm_mmu_page *cache[FAULT_CACHE_PAGES] = { NULL };
+	struct ckvm_memslot *slot;
+	struct ckvm_mmu_page *sp;
+	struct page *page;
+	unsigned long hva;
+	bool writable = true;
+	int level, i, nr_cache = 0;
+	u64 *sptep, spte;
+
+	slot = ckvm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+	if (!slot)
+		return ckvm_exit_emulation_failed(vcpu, gpa);
+	hva = slot->userspace_addr +
+	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
+
+	/* Map writable when the VMM's mapping allows, so writes don't fault. */
+	if (get_user_pages_fast(hva, 1, FOLL_WRITE, &page) != 1) {
+		writable = false;
+		if ((access & CKVM_ACC_WRITE) ||
+		    get_user_pages_fast(hva, 1, 0, &page) != 1)
+			return -EFAULT;
+	}
+	if (writable)
+		set_page_dirty_lock(page);
+
+	/* Tables are allocated before the spinlock; unused ones are freed. */
+	for (i = 0; i < FAULT_CACHE_PAGES; i++) {
+		cache[i] = mmu_page_alloc(0, GFP_KERNEL_ACCOUNT);
+		if (!cache[i])
+			break;
+	}
+	nr_cache = i;
+
+	spin_lock(&mmu->lock);
+	sp = mmu->root;
+	for (level = TDP_ROOT_LEVEL; level > 1; level--) {
+		sptep = &sp->spt[PT_INDEX(gpa, level)];
+		if (!spte_present(mmu, *sptep)) {
+			struct ckvm_mmu_page *child;
+
+			if (!nr_cache)
+				break;
+			child = cache[--nr_cache];
+			cache[nr_cache] = NULL;
+			child->level = level - 1;
+			list_add(&child->link, &mmu->pages);
+			mmu->nr_pages++;
+			sp->used++;
+			WRITE_ONCE(*sptep, __pa(child->spt) | fmt->table);
+		}
+		sp = spte_to_child(*sptep);
+	}
+	if (level > 1) {
+		/* Out of memory for tables. */
+		spin_unlock(&mmu->lock);
+		put_page(page);
+		for (i = 0; i < nr_cache; i++)
+			mmu_page_free(cache[i]);
+		return -ENOMEM;
+	}
+
+	sptep = &sp->spt[PT_INDEX(gpa, 1)];
+	if (spte_present(mmu, *sptep)) {
+		/* Another vCPU mapped it first; ours is not needed. */
+		put_page(page);
+	} else {
+		spte = page_to_phys(page) | fmt->readable | fmt->executable |
+		       fmt->leaf;
+		if (writable)
+			spte |= fmt->writable;
+		WRITE_ONCE(*sptep, spte);
+		sp->used++;
+		mmu->nr_mapped++;
+	}
+	spin_unlock(&mmu->lock);
+
+	for (i = 0; i < nr_cache; i++)
+		mmu_page_free(cache[i]);
+	return 1;
+}
+
+/* ---- guest page-table walk ---- */
+
+static int read_gpte(struct ckvm_vcpu *vcpu, u64 gpa, int size, u64 *pte)
+{
+	*pte = 0;
+	return ckvm_read_guest(vcpu->vm, gpa, pte, size);
+}
+
+/*
+ * Translate a guest linear address through the guest's own page tables
+ * (32-bit, PAE or 4-level). Returns 0 and the gpa, or -EFAULT when the
+ * walk faults (not present, or a write to a read-only page).
+ */
+int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	u64 cr0 = ops->get_cr(vcpu, 0), cr4 = ops->get_cr(vcpu, 4);
+	u64 cr3 = ops->get_cr(vcpu, 3), efer = ops->get_efer(vcpu);
+	bool check_write = (access & CKVM_ACC_WRITE) && (cr0 & X86_CR0_WP);
+	int level, pte_size = 8;
+	u64 table, pte = 0;
+
+	if (!(cr0 & X86_CR0_PG)) {
+		*gpa = gva;
+		return 0;
+	}
+	if (efer & EFER_LMA) {
+		level = 4;
+		table = cr3 & PT_ADDR_MASK;
+	} else if (cr4 & X86_CR4_PAE) {
+		if (read_gpte(vcpu, (cr3 & ~0x1fULL) + ((gva >> 30) & 3) * 8,
+			      8, &pte) || !(pte & _PAGE_PRESENT))
+			return -EFAULT;
+		level = 2;
+		table = pte & PT_ADDR_MASK;
+	} else {
+		level = 2;
+		pte_size = 4;
+		table = cr3 & 0xfffff000;
+	}
+
+	for (;; level--) {
+		/* 32-bit tables index 10 bits a level, the others 9. */
+		int shift = pte_size == 4 ? 12 + 10 * (level - 1) :
+					    PT_LEVEL_SHIFT(level);
+		u64 idx = (gva >> shift) & (PAGE_SIZE / pte_size - 1);
+		u64 mask;
+
+		if (read_gpte(vcpu, table + idx * pte_size, pte_size, &pte) ||
+		    !(pte & _PAGE_PRESENT))
+			return -EFAULT;
+		if (check_write && !(pte & _PAGE_RW))
+			return -EFAULT;
+		if (level == 1 || ((pte & _PAGE_PSE) &&
+				   (pte_size == 8 || (cr4 & X86_CR4_PSE)))) {
+			mask = (1ULL << shift) - 1;
+			if (pte_size == 4)
+				*gpa = (pte & 0xfffff000 & ~mask) | (gva & mask);
+			else
+				*gpa = (pte & PT_ADDR_MASK & ~mask) | (gva & mask);
+			return 0;
+		}
+		table = pte_size == 4 ? pte & 0xfffff000 : pte & PT_ADDR_MASK;
+	}
+}

@@ -1,0 +1,856 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM backend: one VMCB per vCPU, nested paging through mmu/, and a
+ * table of exit handlers. The layouts come from <asm/svm.h>; the rules
+ * from AMD's APM volume 2, chapter 15.
+ */
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <asm/debugreg.h>
+#include <asm/io.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+#include <asm/svm.h>
+#include <asm/trap_pf.h>
+
+#include "ckvm.h"
+#include "x86_ops.h"
+
+static_assert(sizeof(struct vmcb_control_area) == 0x400);
+static_assert(offsetof(struct vmcb, save) == 0x400);
+static_assert(offsetof(struct vmcb_save_area, efer) == 0xd0);
+static_assert(offsetof(struct vmcb_save_area, rax) == 0x1f8);
+static_assert(offsetof(struct vmcb_save_area, g_pat) == 0x268);
+
+/* I/O permission map: 12 KiB, one bit a port. Message passing map: 8 KiB. */
+#define IOPM_SIZE	(3 * PAGE_SIZE)
+#define MSRPM_SIZE	(2 * PAGE_SIZE)
+
+void ckvm_svm_vmrun(unsigned long *regs, u64 vmcb_pa, u64 host_save_pa);
+
+/* Per host CPU. */
+struct svm_cpu {
+	struct page *hsave;		/* VM_HSAVE_PA: VMRUN's host state */
+	struct page *host_save;		/* VMSAVE/VMLOAD of host FS/GS/... */
+	u64 host_save_pa;
+	u64 asid_generation;
+	u32 next_asid;
+	bool enabled;
+};
+
+struct svm_vcpu {
+	struct ckvm_vcpu *vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	u64 asid_generation;		/* 0: needs a new ASID */
+	int asid_cpu;			/* the CPU its ASID belongs to */
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+static void *iopm;
+static void *msrpm;
+static u32 max_asid;
+static bool have_nrips;
+
+/* GIF: with it clear, no interrupt or NMI reaches this CPU. */
+static inline void clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+static inline struct svm_vcpu *to_svm(struct ckvm_vcpu *vcpu)
+{
+	return vcpu->arch.vendor;
+}
+
+/* ---- module and CPU setup ---- */
+
+/* MSRs whose guest values VMLOAD/VMSAVE switch: the guest may use them. */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+	MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/* Clear both intercept bits of @msr in the permission map (APM 15.11). */
+static void msrpm_allow(u32 msr)
+{
+	static const u32 base[] = { 0, 0xc0000000, 0xc0010000 };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(base); i++) {
+		if (msr >= base[i] && msr < base[i] + 0x2000) {
+			u32 bit = (i * 0x800 * 8) + (msr - base[i]) * 2;
+
+			__clear_bit(bit, msrpm);
+			__clear_bit(bit + 1, msrpm);
+			return;
+		}
+	}
+	WARN_ON_ONCE(1);
+}
+
+static void svm_free_cpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = NULL;
+		sd->host_save = NULL;
+	}
+}
+
+static int svm_hardware_setup(void)
+{
+	u64 vm_cr;
+	int cpu, i;
+
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK) {
+		pr_err("ckvm: SVM is disabled by the firmware (VM_CR.SVMDIS): turn on virtualization (SVM) in the BIOS setup\n");
+		return -ENODEV;
+	}
+	if (!boot_cpu_has(X86_FEATURE_NPT)) {
+		pr_err("ckvm: this CPU's SVM has no nested paging (NPT), which ckvm needs\n");
+		return -ENODEV;
+	}
+	have_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
+	if (max_asid < 1) {
+		pr_err("ckvm: SVM reports no ASIDs\n");
+		return -ENODEV;
+	}
+
+	iopm = (void *)__get_free_pages(GFP_KERNEL, get_order(IOPM_SIZE));
+	msrpm = (void *)__get_free_pages(GFP_KERNEL, get_order(MSRPM_SIZE));
+	if (!iopm || !msrpm)
+		goto err;
+	memset(iopm, 0xff, IOPM_SIZE);
+	memset(msrpm, 0xff, MSRPM_SIZE);
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_allow(passthrough_msrs[i]);
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		sd->hsave = alloc_pages_node(cpu_to_node(cpu),
+					     GFP_KERNEL | __GFP_ZERO, 0);
+		sd->host_save = alloc_pages_node(cpu_to_node(cpu),
+						 GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sd->hsave || !sd->host_save)
+			goto err;
+		sd->host_save_pa = page_to_phys(sd->host_save);
+	}
+	return 0;
+
+err:
+	svm_free_cpu_pages();
+	free_pages((unsigned long)iopm, get_order(IOPM_SIZE));
+	free_pages((unsigned long)msrpm, get_order(MSRPM_SIZE));
+	return -ENOMEM;
+}
+
+static void svm_hardware_unsetup(void)
+{
+	svm_free_cpu_pages();
+	free_pages((unsigned long)iopm, get_order(IOPM_SIZE));
+	free_pages((unsigned long)msrpm, get_order(MSRPM_SIZE));
+}
+
+static int svm_hardware_enable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer, vm_cr;
+
+	if (sd->enabled)
+		return 0;
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK) {
+		pr_err("ckvm: SVM is disabled by the firmware on CPU %d\n",
+		       smp_processor_id());
+		return -ENODEV;
+	}
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("ckvm: SVM is already on on CPU %d: another hypervisor owns it; unload it first (e.g. rmmod kvm_amd)\n",
+		       smp_processor_id());
+		return -EBUSY;
+	}
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	/* Every ASID handed out before is stale on this CPU now. */
+	sd->asid_generation++;
+	sd->next_asid = max_asid + 1;
+	sd->enabled = true;
+	return 0;
+}
+
+static void svm_hardware_disable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	if (!sd->enabled)
+		return;
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	sd->enabled = false;
+}
+
+/* ---- VM and vCPU ---- */
+
+static int svm_vm_init(struct ckvm *vm)
+{
+	return 0;
+}
+
+static void svm_vm_destroy(struct ckvm *vm)
+{
+}
+
+static void set_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static void init_vmcb_control(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	static const int intercepts[] = {
+		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_CPUID,
+		INTERCEPT_HLT, INTERCEPT_INVD, INTERCEPT_RDPMC,
+		INTERCEPT_IOIO_PROT, INTERCEPT_MSR_PROT, INTERCEPT_SHUTDOWN,
+		INTERCEPT_VMRUN, INTERCEPT_VMMCALL, INTERCEPT_VMLOAD,
+		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
+		INTERCEPT_SKINIT, INTERCEPT_INVLPGA, INTERCEPT_MONITOR,
+		INTERCEPT_MWAIT, INTERCEPT_XSETBV,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
+		set_intercept(c, intercepts[i]);
+	c->iopm_base_pa = __pa(iopm);
+	c->msrpm_base_pa = __pa(msrpm);
+	/* Guest IF masks only virtual interrupts: host ones always exit. */
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = ckvm_mmu_root_hpa(svm->vcpu->vm);
+}
+
+static void init_seg(struct vmcb_seg *s, u16 attrib)
+{
+	s->selector = 0;
+	s->attrib = attrib;
+	s->limit = 0xffff;
+	s->base = 0;
+}
+
+/* RESET state of the VMCB part (APM 14.1.3 and KVM's vCPU reset). */
+static void svm_vcpu_reset(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	const u16 data = SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK |
+			 SVM_SELECTOR_WRITE_MASK;
+
+	memset(s, 0, sizeof(*s));
+	memset(&svm->vmcb->control, 0, sizeof(svm->vmcb->control));
+	init_vmcb_control(svm);
+
+	init_seg(&s->es, data);
+	init_seg(&s->ss, data);
+	init_seg(&s->ds, data);
+	init_seg(&s->fs, data);
+	init_seg(&s->gs, data);
+	init_seg(&s->cs, data | SVM_SELECTOR_CODE_MASK);
+	s->cs.selector = 0xf000;
+	s->cs.base = 0xffff0000;
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+	init_seg(&s->ldtr, SVM_SELECTOR_P_MASK | 2);
+	init_seg(&s->tr, SVM_SELECTOR_P_MASK | 3);	/* busy 16-bit TSS */
+	s->efer = EFER_SVME;
+	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->dr6 = DR6_RESERVED;		/* reset value 0xffff0ff0 */
+	s->dr7 = CKVM_DR7_RESET;
+	s->rflags = X86_EFLAGS_FIXED;
+	s->g_pat = CKVM_PAT_RESET;
+	svm->asid_generation = 0;
+}
+
+static int svm_vcpu_create(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm;
+	struct page *page;
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	if (!svm)
+		return -ENOMEM;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		kfree(svm);
+		return -ENOMEM;
+	}
+	svm->vcpu = vcpu;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+	vcpu->arch.vendor = svm;
+	return 0;
+}
+
+static void svm_vcpu_free(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	free_page((unsigned long)svm->vmcb);
+	kfree(svm);
+}
+
+/* The VMCB is plain memory: nothing to load or save on a CPU switch. */
+static void svm_vcpu_load(struct ckvm_vcpu *vcpu, int cpu)
+{
+}
+
+static void svm_vcpu_put(struct ckvm_vcpu *vcpu)
+{
+}
+
+/* ---- state accessors ---- */
+
+static struct vmcb_seg *svm_seg(struct svm_vcpu *svm, int seg)
+{
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	switch (seg) {
+	case CKVM_SEG_ES: return &s->es;
+	case CKVM_SEG_CS: return &s->cs;
+	case CKVM_SEG_SS: return &s->ss;
+	case CKVM_SEG_DS: return &s->ds;
+	case CKVM_SEG_FS: return &s->fs;
+	case CKVM_SEG_GS: return &s->gs;
+	case CKVM_SEG_TR: return &s->tr;
+	default: return &s->ldtr;
+	}
+}
+
+static void svm_get_segment(struct ckvm_vcpu *vcpu, struct kvm_segment *var,
+			    int seg)
+{
+	struct vmcb_seg *s = svm_seg(to_svm(vcpu), seg);
+	u16 a = s->attrib;
+
+	var->base = s->base;
+	var->limit = s->limit;
+	var->selector = s->selector;
+	var->type = a & SVM_SELECTOR_TYPE_MASK;
+	var->s = !!(a & SVM_SELECTOR_S_MASK);
+	var->dpl = (a >> SVM_SELECTOR_DPL_SHIFT) & 3;
+	var->present = !!(a & SVM_SELECTOR_P_MASK);
+	var->avl = !!(a & SVM_SELECTOR_AVL_MASK);
+	var->l = !!(a & SVM_SELECTOR_L_MASK);
+	var->db = !!(a & SVM_SELECTOR_DB_MASK);
+	var->g = !!(a & SVM_SELECTOR_G_MASK);
+	var->unusable = !var->present;
+	var->padding = 0;
+}
+
+static void svm_set_segment(struct ckvm_vcpu *vcpu,
+			    const struct kvm_segment *var, int seg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_seg *s = svm_seg(svm, seg);
+
+	s->base = var->base;
+	s->limit = var->limit;
+	s->selector = var->selector;
+	s->attrib = 0;
+	if (!var->unusable)
+		s->attrib = (var->type & SVM_SELECTOR_TYPE_MASK) |
+			    (var->s << SVM_SELECTOR_S_SHIFT) |
+			    ((var->dpl & 3) << SVM_SELECTOR_DPL_SHIFT) |
+			    (var->present << SVM_SELECTOR_P_SHIFT) |
+			    (var->avl << SVM_SELECTOR_AVL_SHIFT) |
+			    (var->l << SVM_SELECTOR_L_SHIFT) |
+			    (var->db << SVM_SELECTOR_DB_SHIFT) |
+			    (var->g << SVM_SELECTOR_G_SHIFT);
+	/* The VMCB keeps the CPL apart; SS.DPL is the architectural one. */
+	if (seg == CKVM_SEG_SS)
+		svm->vmcb->save.cpl = var->dpl & 3;
+}
+
+static void svm_get_gdt(struct ckvm_vcpu *vcpu, struct kvm_dtable *dt)
+{
+	struct vmcb_seg *s = &to_svm(vcpu)->vmcb->save.gdtr;
+
+	dt->base = s->base;
+	dt->limit = s->limit;
+}
+
+static void svm_set_gdt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
+{
+	struct vmcb_seg *s = &to_svm(vcpu)->vmcb->save.gdtr;
+
+	s->base = dt->base;
+	s->limit = dt->limit;
+}
+
+static void svm_get_idt(struct ckvm_vcpu *vcpu, struct kvm_dtable *dt)
+{
+	struct vmcb_seg *s = &to_svm(vcpu)->vmcb->save.idtr;
+
+	dt->base = s->base;
+	dt->limit = s->limit;
+}
+
+static void svm_set_idt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
+{
+	struct vmcb_seg *s = &to_svm(vcpu)->vmcb->save.idtr;
+
+	s->base = dt->base;
+	s->limit = dt->limit;
+}
+
+static u64 svm_get_cr(struct ckvm_vcpu *vcpu, int cr)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (cr) {
+	case 0: return vmcb->save.cr0;
+	case 2: return vmcb->save.cr2;
+	case 3: return vmcb->save.cr3;
+	case 4: return vmcb->save.cr4;
+	case 8: return vmcb->control.int_ctl & V_TPR_MASK;
+	default: WARN_ON_ONCE(1); return 0;
+	}
+}
+
+/*
+ * With nested paging the guest owns CR0, CR3 and CR4 outright: none is
+ * intercepted, and the values go to the VMCB as they are.
+ */
+static void svm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (cr) {
+	case 0: vmcb->save.cr0 = val; break;
+	case 2: vmcb->save.cr2 = val; break;
+	case 3: vmcb->save.cr3 = val; break;
+	case 4: vmcb->save.cr4 = val; break;
+	case 8:
+		vmcb->control.int_ctl &= ~V_TPR_MASK;
+		vmcb->control.int_ctl |= val & V_TPR_MASK;
+		break;
+	default: WARN_ON_ONCE(1); break;
+	}
+}
+
+/* EFER.SVME must be set for VMRUN and is hidden from the guest. */
+static u64 svm_get_efer(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.efer & ~EFER_SVME;
+}
+
+static void svm_set_efer(struct ckvm_vcpu *vcpu, u64 efer)
+{
+	to_svm(vcpu)->vmcb->save.efer = efer | EFER_SVME;
+}
+
+static unsigned long svm_get_rflags(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.rflags;
+}
+
+static void svm_set_rflags(struct ckvm_vcpu *vcpu, unsigned long rflags)
+{
+	to_svm(vcpu)->vmcb->save.rflags = rflags;
+}
+
+static int svm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (index) {
+	case MSR_IA32_CR_PAT:
+		*data = s->g_pat;
+		return 0;
+	case MSR_FS_BASE:
+		*data = s->fs.base;
+		return 0;
+	case MSR_GS_BASE:
+		*data = s->gs.base;
+		return 0;
+	case MSR_KERNEL_GS_BASE:
+		*data = s->kernel_gs_base;
+		return 0;
+	case MSR_STAR:
+		*data = s->star;
+		return 0;
+	case MSR_LSTAR:
+		*data = s->lstar;
+		return 0;
+	case MSR_CSTAR:
+		*data = s->cstar;
+		return 0;
+	case MSR_SYSCALL_MASK:
+		*data = s->sfmask;
+		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		*data = s->sysenter_cs;
+		return 0;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = s->sysenter_esp;
+		return 0;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = s->sysenter_eip;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Each PAT entry is a memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+static int svm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (index) {
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(data))
+			return 1;
+		s->g_pat = data;
+		return 0;
+	case MSR_FS_BASE:
+		s->fs.base = data;
+		return 0;
+	case MSR_GS_BASE:
+		s->gs.base = data;
+		return 0;
+	case MSR_KERNEL_GS_BASE:
+		s->kernel_gs_base = data;
+		return 0;
+	case MSR_STAR:
+		s->star = data;
+		return 0;
+	case MSR_LSTAR:
+		s->lstar = data;
+		return 0;
+	case MSR_CSTAR:
+		s->cstar = data;
+		return 0;
+	case MSR_SYSCALL_MASK:
+		s->sfmask = data;
+		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		s->sysenter_cs = data;
+		return 0;
+	case MSR_IA32_SYSENTER_ESP:
+		s->sysenter_esp = data;
+		return 0;
+	case MSR_IA32_SYSENTER_EIP:
+		s->sysenter_eip = data;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void svm_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
+		       (has_error ? SVM_EVTINJ_VALID_ERR : 0);
+	c->event_inj_err = error_code;
+}
+
+/*
+ * Without the next-RIP save feature the length of each intercepted
+ * instruction we skip is fixed (no prefixes expected on these).
+ */
+static u8 insn_len_fallback(u32 exit_code)
+{
+	switch (exit_code) {
+	case SVM_EXIT_HLT:
+		return 1;
+	case SVM_EXIT_CPUID:
+	case SVM_EXIT_MSR:
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_RDPMC:
+		return 2;
+	case SVM_EXIT_XSETBV:
+		return 3;
+	default:
+		WARN_ON_ONCE(1);
+		return 0;
+	}
+}
+
+static void svm_skip_instruction(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	unsigned long *rip = &vcpu->arch.regs[VCPU_REGS_RIP];
+
+	if (have_nrips && c->next_rip)
+		*rip = c->next_rip;
+	else
+		*rip += insn_len_fallback(c->exit_code);
+	/* A skipped instruction ends an STI or MOV SS interrupt shadow. */
+	c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+/* A new ASID is a clean TLB: the simplest flush that every CPU has. */
+static void svm_flush_tlb(struct ckvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->asid_generation = 0;
+}
+
+/* ---- running the guest ---- */
+
+static void svm_assign_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
+{
+	if (sd->next_asid > max_asid) {
+		sd->asid_generation++;
+		sd->next_asid = 1;
+		svm->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	svm->vmcb->control.asid = sd->next_asid++;
+	svm->asid_generation = sd->asid_generation;
+	svm->asid_cpu = cpu;
+}
+
+/*
+ * An event the exit interrupted (e.g. an exception whose delivery hit a
+ * nested page fault) must be delivered again on the next entry. Software
+ * interrupts are not: the guest re-executes the INTn.
+ */
+static void svm_complete_interrupts(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 info = c->exit_int_info;
+
+	c->event_inj = 0;
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_SOFT)
+		return;
+	c->event_inj = info;
+	c->event_inj_err = c->exit_int_info_err;
+}
+
+static void svm_run(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	struct vmcb *vmcb = svm->vmcb;
+	unsigned long *regs = vcpu->arch.regs;
+	int cpu = smp_processor_id();
+
+	if (svm->asid_cpu != cpu || svm->asid_generation != sd->asid_generation)
+		svm_assign_asid(svm, sd, cpu);
+
+	vmcb->save.rax = regs[VCPU_REGS_RAX];
+	vmcb->save.rsp = regs[VCPU_REGS_RSP];
+	vmcb->save.rip = regs[VCPU_REGS_RIP];
+	/* Tell the CPU every cached VMCB field may have changed. */
+	vmcb->control.clean = 0;
+
+	clgi();
+	ckvm_svm_vmrun(regs, svm->vmcb_pa, sd->host_save_pa);
+	stgi();
+
+	regs[VCPU_REGS_RAX] = vmcb->save.rax;
+	regs[VCPU_REGS_RSP] = vmcb->save.rsp;
+	regs[VCPU_REGS_RIP] = vmcb->save.rip;
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	svm_complete_interrupts(svm);
+}
+
+/* ---- exit handlers; contract in x86_ops.h ---- */
+
+static int handle_nop(struct ckvm_vcpu *vcpu)
+{
+	return 1;
+}
+
+static int handle_ud(struct ckvm_vcpu *vcpu)
+{
+	ckvm_inject_ud(vcpu);
+	return 1;
+}
+
+static int handle_gp(struct ckvm_vcpu *vcpu)
+{
+	ckvm_inject_gp(vcpu);
+	return 1;
+}
+
+/* INVD would throw away dirty host cache lines: do nothing instead. */
+static int handle_invd(struct ckvm_vcpu *vcpu)
+{
+	svm_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_msr(struct ckvm_vcpu *vcpu)
+{
+	if (to_svm(vcpu)->vmcb->control.exit_info_1)
+		return ckvm_emulate_wrmsr(vcpu);
+	return ckvm_emulate_rdmsr(vcpu);
+}
+
+static int handle_io(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 info = c->exit_info_1;
+	struct ckvm_pio pio = {
+		.port = info >> 16,
+		.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT,
+		.in = info & SVM_IOIO_TYPE_MASK,
+		.string = info & SVM_IOIO_STR_MASK,
+		.rep = info & SVM_IOIO_REP_MASK,
+		.addr_bytes = ((info & SVM_IOIO_ASIZE_MASK) >>
+			       SVM_IOIO_ASIZE_SHIFT) * 2,
+		.seg = CKVM_SEG_DS,
+		.next_rip = c->exit_info_2,
+	};
+
+	/* The size and address-size fields are one-hot: 1/2/4 and 2/4/8. */
+	if (pio.size == 0 || pio.size == 3 || pio.size > 4 ||
+	    (pio.string && pio.addr_bytes != 2 && pio.addr_bytes != 4 &&
+	     pio.addr_bytes != 8))
+		return ckvm_exit_unexpected(vcpu, SVM_EXIT_IOIO);
+	return ckvm_emulate_pio(vcpu, &pio);
+}
+
+static int handle_npf(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 access = 0;
+
+	if (c->exit_info_1 & X86_PF_WRITE)
+		access |= CKVM_ACC_WRITE;
+	if (c->exit_info_1 & X86_PF_INSTR)
+		access |= CKVM_ACC_FETCH;
+	return ckvm_mmu_tdp_fault(vcpu, c->exit_info_2, access);
+}
+
+static int handle_shutdown(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/* The VMCB is undefined after a shutdown intercept (APM 15.13). */
+	clear_page(svm->vmcb);
+	return ckvm_exit_shutdown(vcpu);
+}
+
+static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
+	[SVM_EXIT_INTR]		= handle_nop,
+	[SVM_EXIT_NMI]		= handle_nop,
+	[SVM_EXIT_SMI]		= handle_nop,
+	[SVM_EXIT_RDPMC]	= handle_gp,
+	[SVM_EXIT_CPUID]	= ckvm_emulate_cpuid,
+	[SVM_EXIT_INVD]		= handle_invd,
+	[SVM_EXIT_HLT]		= ckvm_emulate_halt,
+	[SVM_EXIT_INVLPGA]	= handle_ud,
+	[SVM_EXIT_IOIO]		= handle_io,
+	[SVM_EXIT_MSR]		= handle_msr,
+	[SVM_EXIT_SHUTDOWN]	= handle_shutdown,
+	[SVM_EXIT_VMRUN]	= handle_ud,
+	[SVM_EXIT_VMMCALL]	= handle_ud,
+	[SVM_EXIT_VMLOAD]	= handle_ud,
+	[SVM_EXIT_VMSAVE]	= handle_ud,
+	[SVM_EXIT_STGI]		= handle_ud,
+	[SVM_EXIT_CLGI]		= handle_ud,
+	[SVM_EXIT_SKINIT]	= handle_ud,
+	[SVM_EXIT_MONITOR]	= handle_ud,
+	[SVM_EXIT_MWAIT]	= handle_ud,
+	[SVM_EXIT_XSETBV]	= ckvm_emulate_xsetbv,
+	[SVM_EXIT_NPF]		= handle_npf,
+};
+
+static int svm_handle_exit(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 code = c->exit_code;
+
+	if (code == (u32)SVM_EXIT_ERR)
+		return ckvm_exit_fail_entry(vcpu, code);
+	if (c->exit_code_hi || code >= ARRAY_SIZE(svm_exit_handlers) ||
+	    !svm_exit_handlers[code])
+		return ckvm_exit_unexpected(vcpu, code);
+	return svm_exit_handlers[code](vcpu);
+}
+
+/* NPT entries are x86-64 PTEs; the CPU treats guest accesses as user. */
+static const struct ckvm_tdp_format npt_format = {
+	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED,
+	.readable = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED,
+	.writable = _PAGE_RW | _PAGE_DIRTY,
+	.executable = 0,
+	.nx = _PAGE_NX,
+	.leaf = 0,
+};
+
+const struct ckvm_x86_ops ckvm_svm_ops = {
+	.name = "svm",
+	.hardware_setup = svm_hardware_setup,
+	.hardware_unsetup = svm_hardware_unsetup,
+	.hardware_enable = svm_hardware_enable,
+	.hardware_disable = svm_hardware_disable,
+	.vm_init = svm_vm_init,
+	.vm_destroy = svm_vm_destroy,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_load = svm_vcpu_load,
+	.vcpu_put = svm_vcpu_put,
+	.get_segment = svm_get_segment,
+	.set_segment = svm_set_segment,
+	.get_gdt = svm_get_gdt,
+	.set_gdt = svm_set_gdt,
+	.get_idt = svm_get_idt,
+	.set_idt = svm_set_idt,
+	.get_cr = svm_get_cr,
+	.set_cr = svm_set_cr,
+	.get_efer = svm_get_efer,
+	.set_efer = svm_set_efer,
+	.get_rflags = svm_get_rflags,
+	.set_rflags = svm_set_rflags,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.queue_exception = svm_queue_exception,
+	.skip_instruction = svm_skip_instruction,
+	.flush_tlb = svm_flush_tlb,
+	.run = svm_run,
+	.handle_exit = svm_handle_exit,
+	.tdp = &npt_format,
+};

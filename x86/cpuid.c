@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPUID: the table KVM_GET_SUPPORTED_CPUID reports (the host's CPUID with
+ * everything ckvm cannot virtualise masked out), the per-vCPU table set by
+ * KVM_SET_CPUID2, and the guest's CPUID instruction answered from it.
+ *
+ * The masks below are allow-lists: a feature the guest can see is one
+ * ckvm knows it runs correctly, never one that merely happens to be on
+ * the host.
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+
+#include "ckvm.h"
+#include "x86_ops.h"
+#include "cpuid.h"
+
+/* The bit of a feature flag within its CPUID register. */
+#define F(name)		BIT(X86_FEATURE_##name & 31)
+
+#define CPUID_1_ECX	(F(XMM3) | F(PCLMULQDQ) | F(SSSE3) | F(FMA) | \
+			 F(CX16) | F(PCID) | F(XMM4_1) | F(XMM4_2) | \
+			 F(MOVBE) | F(POPCNT) | F(AES) | F(XSAVE) | F(AVX) | \
+			 F(F16C) | F(RDRAND))
+#define CPUID_1_EDX	(F(FPU) | F(VME) | F(DE) | F(PSE) | F(TSC) | \
+			 F(MSR) | F(PAE) | F(MCE) | F(CX8) | F(APIC) | \
+			 F(SEP) | F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | \
+			 F(CLFLUSH) | F(MMX) | F(FXSR) | F(XMM) | F(XMM2))
+#define CPUID_7_EBX	(F(FSGSBASE) | F(BMI1) | F(AVX2) | F(SMEP) | \
+			 F(BMI2) | F(ERMS) | F(INVPCID) | F(AVX512F) | \
+			 F(AVX512DQ) | F(RDSEED) | F(ADX) | F(SMAP) | \
+			 F(AVX512IFMA) | F(CLFLUSHOPT) | F(CLWB) | \
+			 F(AVX512CD) | F(SHA_NI) | F(AVX512BW) | F(AVX512VL))
+#define CPUID_7_ECX	(F(AVX512VBMI) | F(AVX512_VBMI2) | F(GFNI) | \
+			 F(VAES) | F(VPCLMULQDQ) | F(AVX512_VNNI) | \
+			 F(AVX512_BITALG) | F(AVX512_VPOPCNTDQ))
+#define CPUID_7_EDX	(F(FSRM))
+#define CPUID_8_1_ECX	(F(LAHF_LM) | F(ABM) | F(SSE4A) | F(MISALIGNSSE) | \
+			 F(3DNOWPREFETCH) | F(XOP) | F(FMA4) | F(TBM))
+/* On AMD, 0x80000001.EDX repeats these bits of leaf 1's EDX. */
+#define CPUID_8_1_EDX	(F(SYSCALL) | F(NX) | F(MMXEXT) | F(FXSR_OPT) | \
+			 F(GBPAGES) | F(LM) | F(3DNOWEXT) | F(3DNOW) | \
+			 (CPUID_1_EDX & 0x0183f3ff))
+#define CPUID_D_1_EAX	(F(XSAVEOPT) | F(XSAVEC) | F(XGETBV1))
+
+#define XCR0_VIRTUALISABLE	(XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM | \
+				 XFEATURE_MASK_AVX512)
+
+static struct kvm_cpuid_entry2 supported[CKVM_MAX_CPUID_ENTRIES];
+static int supported_nent;
+static u64 supported_xcr0;
+
+static struct kvm_cpuid_entry2 *add_leaf(u32 function, u32 index, u32 flags)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (WARN_ON_ONCE(supported_nent >= CKVM_MAX_CPUID_ENTRIES))
+		return NULL;
+	e = &supported[supported_nent++];
+	e->function = function;
+	e->index = index;
+	e->flags = flags;
+	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
+	return e;
+}
+
+/* Bytes an XSAVE image needs for the features in @xcr0 (standard format). */
+static u32 xstate_size(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		size = max(size, eax + ebx);
+	}
+	return size;
+}
+
+static void build_xsave_leaves(void)
+{
+	struct kvm_cpuid_entry2 *e;
+	int i;
+
+	supported_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & XCR0_VIRTUALISABLE;
+	e = add_leaf(0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	e->eax = (u32)supported_xcr0;
+	e->edx = supported_xcr0 >> 32;
+	e->ebx = xstate_size(supported_xcr0);
+	e->ecx = e->ebx;
+	e = add_leaf(0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	e->eax &= CPUID_D_1_EAX;
+	e->ebx = e->ecx = e->edx = 0;
+	for (i = 2; i < 64; i++) {
+		if (!(supported_xcr0 & BIT_ULL(i)))
+			continue;
+		e = add_leaf(0xd, i, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+		e->ecx = 0;
+		e->edx = 0;
+	}
+}
+
+int ckvm_cpuid_init(void)
+{
+	struct kvm_cpuid_entry2 *e;
+	u32 max_basic = min(cpuid_eax(0), 0xdu);
+	u32 max_ext = min(cpuid_eax(0x80000000), 0x80000008u);
+	u32 f;
+
+	supported_nent = 0;
+	e = add_leaf(0, 0, 0);
+	e->eax = max_basic;
+
+	e = add_leaf(1, 0, 0);
+	e->ebx &= 0x00ffffff;		/* APIC ID: userspace's to set */
+	e->ecx = (e->ecx & CPUID_1_ECX) | F(HYPERVISOR);
+	e->edx &= CPUID_1_EDX;
+
+	if (max_basic >= 7) {
+		e = add_leaf(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+		e->eax = 0;
+		e->ebx &= CPUID_7_EBX;
+		e->ecx &= CPUID_7_ECX;
+		e->edx &= CPUID_7_EDX;
+	}
+	if (max_basic >= 0xd)
+		build_xsave_leaves();
+
+	e = add_leaf(0x80000000, 0, 0);
+	e->eax = max_ext;
+	for (f = 0x80000001; f <= max_ext; f++) {
+		e = add_leaf(f, 0, 0);
+		switch (f) {
+		case 0x80000001:
+			e->ecx &= CPUID_8_1_ECX;
+			e->edx &= CPUID_8_1_EDX;
+			break;
+		case 0x80000007:
+			/* Only the invariant TSC: the guest reads the host's. */
+			e->eax = e->ebx = e->ecx = 0;
+			e->edx &= BIT(8);
+			break;
+		case 0x80000008:
+			/* Address sizes only. */
+			e->ebx = e->ecx = e->edx = 0;
+			break;
+		}
+	}
+	return 0;
+}
+
+long ckvm_dev_get_supported_cpuid(struct kvm_cpuid2 __user *argp)
+{
+	struct kvm_cpuid2 hdr;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < 1 || min_t(u32, hdr.nent, CKVM_MAX_CPUID_ENTRIES) <
+	    supported_nent)
+		return -E2BIG;
+	if (copy_to_user(argp->entries, supported,
+			 supported_nent * sizeof(supported[0])))
+		return -EFAULT;
+	hdr.nent = supported_nent;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	return 0;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_entry(struct ckvm_vcpu *vcpu,
+					    u32 function, u32 index)
+{
+	struct kvm_cpuid_entry2 *e = vcpu->arch.cpuid_entries;
+	int i;
+
+	for (i = 0; i < vcpu->arch.cpuid_nent; i++, e++) {
+		if (e->function != function)
+			continue;
+		if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		    e->index == index)
+			return e;
+	}
+	return NULL;
+}
+
+bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, function, 0);
+	u32 regs[4];
+
+	if (!e)
+		return false;
+	regs[0] = e->eax;
+	regs[1] = e->ebx;
+	regs[2] = e->ecx;
+	regs[3] = e->edx;
+	return regs[reg] & BIT(bit);
+}
+
+enum { EAX, EBX, ECX, EDX };
+
+u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 1, 0);
+
+	return e ? e->eax : 0x600;
+}
+
+/* XCR0 bits the guest may set: what its CPUID says, within what ckvm can. */
+u64 ckvm_cpuid_guest_xcr0(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 0xd, 0);
+	u64 xcr0 = XFEATURE_MASK_FP;
+
+	if (e)
+		xcr0 |= ((u64)e->edx << 32 | e->eax) & supported_xcr0;
+	return xcr0;
+}
+
+bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	/* Bits that exist only where the guest's CPUID says so. */
+	if (ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_XSAVE & 31))
+		ok |= X86_CR4_OSXSAVE;
+	if (ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_PCID & 31))
+		ok |= X86_CR4_PCIDE;
+	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_FSGSBASE & 31))
+		ok |= X86_CR4_FSGSBASE;
+	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_SMEP & 31))
+		ok |= X86_CR4_SMEP;
+	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_SMAP & 31))
+		ok |= X86_CR4_SMAP;
+	return !(cr4 & ~ok);
+}
+
+u64 ckvm_apic_base_reserved(void)
+{
+	return 0x2ff | X2APIC_ENABLE |
+	       ~((1ULL << boot_cpu_data.x86_phys_bits) - 1);
+}
+
+long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp)
+{
+	struct kvm_cpuid2 hdr;
+	struct kvm_cpuid_entry2 *e = NULL;
+	size_t size;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent > CKVM_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	size = hdr.nent * sizeof(*e);
+	if (hdr.nent) {
+		e = vmemdup_user(argp->entries, size);
+		if (IS_ERR(e))
+			return PTR_ERR(e);
+	}
+	/*
+	 * As in KVM since 5.19: once the vCPU has run, the model may not
+	 * change under the guest's feet; the same table again is fine.
+	 */
+	if (vcpu->arch.has_run) {
+		bool same = hdr.nent == vcpu->arch.cpuid_nent &&
+			    (!size || !memcmp(e, vcpu->arch.cpuid_entries, size));
+
+		kvfree(e);
+		return same ? 0 : -EINVAL;
+	}
+	kvfree(vcpu->arch.cpuid_entries);
+	vcpu->arch.cpuid_entries = e;
+	vcpu->arch.cpuid_nent = hdr.nent;
+	return 0;
+}
+
+long ckvm_vcpu_get_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp)
+{
+	struct kvm_cpuid2 hdr;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < vcpu->arch.cpuid_nent)
+		return -E2BIG;
+	if (copy_to_user(argp->entries, vcpu->arch.cpuid_entries,
+			 vcpu->arch.cpuid_nent * sizeof(struct kvm_cpuid_entry2)))
+		return -EFAULT;
+	hdr.nent = vcpu->arch.cpuid_nent;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	return 0;
+}
+
+/* The guest's CPUID: from the vCPU's table, zeros for a leaf not in it. */
+int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu)
+{
+	unsigned long *regs = vcpu->arch.regs;
+	u32 function = regs[VCPU_REGS_RAX], index = regs[VCPU_REGS_RCX];
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, function, index);
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	if (e) {
+		eax = e->eax;
+		ebx = e->ebx;
+		ecx = e->ecx;
+		edx = e->edx;
+		/* Bits that follow the guest's own control registers. */
+		if (function == 1 && (ecx & F(XSAVE))) {
+			ecx &= ~F(OSXSAVE);
+			if (ckvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+				ecx |= F(OSXSAVE);
+		}
+		if (function == 0xd && index == 0)
+			ebx = xstate_size(vcpu->arch.xcr0);
+	}
+	regs[VCPU_REGS_RAX] = eax;
+	regs[VCPU_REGS_RBX] = ebx;
+	regs[VCPU_REGS_RCX] = ecx;
+	regs[VCPU_REGS_RDX] = edx;
+	ckvm_x86_ops->skip_instruction(vcpu);
+	return 1;
+}

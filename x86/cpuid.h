@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CKVM_X86_CPUID_H
+#define CKVM_X86_CPUID_H
+
+#include "ckvm.h"
+
+/* KVM's limit on a CPUID table, which userspace sizes its arrays by. */
+#define CKVM_MAX_CPUID_ENTRIES	256
+
+int ckvm_cpuid_init(void);
+long ckvm_dev_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
+long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
+long ckvm_vcpu_get_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
+u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu);
+u64 ckvm_cpuid_guest_xcr0(struct ckvm_vcpu *vcpu);
+bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4);
+u64 ckvm_apic_base_reserved(void);
+
+#endif

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Vendor-neutral x86: module-wide hardware enable, vCPU reset, the run loop,
+ * register ioctls, MSRs and the exits every backend shares. The backend
+ * behind ckvm_x86_ops holds the guest state that lives in its control
+ * block; this file never sees a VMCB or a VMCS.
+ */
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/module.h>
+#include <linux/reboot.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/xcr.h>
+#include <asm/hw_breakpoint.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+#include <asm/reboot.h>
+#include <asm/trapnr.h>
+
+#include "ckvm.h"
+#include "x86_ops.h"
+#include "cpuid.h"
+
+const struct ckvm_x86_ops *ckvm_x86_ops;
+static enum cpuhp_state ckvm_cpuhp_state;
+static u64 host_xcr0;
+
+/* ---- hardware enable on every CPU ---- */
+
+static int ckvm_cpu_online(unsigned int cpu)
+{
+	return ckvm_x86_ops->hardware_enable();
+}
+
+static int ckvm_cpu_offline(unsigned int cpu)
+{
+	ckvm_x86_ops->hardware_disable();
+	return 0;
+}
+
+static void ckvm_disable_on_this_cpu(void *unused)
+{
+	ckvm_x86_ops->hardware_disable();
+}
+
+/* Reboot and kexec must not find virtualization still on. */
+static int ckvm_reboot(struct notifier_block *nb, unsigned long code, void *v)
+{
+	on_each_cpu(ckvm_disable_on_this_cpu, NULL, 1);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block ckvm_reboot_nb = {
+	.notifier_call = ckvm_reboot,
+};
+
+/* Crash and emergency reboot: called on each CPU, possibly from NMI. */
+static void ckvm_emergency_disable(void)
+{
+	ckvm_x86_ops->hardware_disable();
+}
+
+int ckvm_x86_register(const struct ckvm_x86_ops *ops)
+{
+	/* Every operation is mandatory: a hole would be a NULL call later. */
+	if (!ops->hardware_setup || !ops->hardware_unsetup ||
+	    !ops->hardware_enable || !ops->hardware_disable ||
+	    !ops->vm_init || !ops->vm_destroy || !ops->vcpu_create ||
+	    !ops->vcpu_free || !ops->vcpu_reset || !ops->vcpu_load ||
+	    !ops->vcpu_put || !ops->get_segment || !ops->set_segment ||
+	    !ops->get_gdt || !ops->set_gdt || !ops->get_idt || !ops->set_idt ||
+	    !ops->get_cr || !ops->set_cr || !ops->get_efer || !ops->set_efer ||
+	    !ops->get_rflags || !ops->set_rflags || !ops->get_msr ||
+	    !ops->set_msr || !ops->queue_exception ||
+	    !ops->skip_instruction || !ops->flush_tlb || !ops->run ||
+	    !ops->handle_exit || !ops->tdp) {
+		pr_err("ckvm: backend %s lacks a mandatory operation\n",
+		       ops->name);
+		return -EINVAL;
+	}
+	ckvm_x86_ops = ops;
+	return 0;
+}
+
+static const struct ckvm_x86_ops *ckvm_pick_backend(void)
+{
+	if (boot_cpu_has(X86_FEATURE_SVM))
+		return &ckvm_svm_ops;
+	if (boot_cpu_has(X86_FEATURE_VMX))
+		pr_err("ckvm: this CPU has Intel VMX, which ckvm does not support yet (AMD SVM only)\n");
+	else
+		pr_err("ckvm: this CPU has no AMD SVM: no hardware virtualization to use\n");
+	return NULL;
+}
+
+int ckvm_arch_init(void)
+{
+	const struct ckvm_x86_ops *ops = ckvm_pick_backend();
+	int r;
+
+	if (!ops)
+		return -ENODEV;
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) || !boot_cpu_has(X86_FEATURE_NX)) {
+		pr_err("ckvm: the host CPU lacks XSAVE or NX, which ckvm needs\n");
+		return -ENODEV;
+	}
+	r = ckvm_x86_register(ops);
+	if (r)
+		return r;
+	host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	r = ckvm_cpuid_init();
+	if (r)
+		return r;
+	r = ops->hardware_setup();
+	if (r)
+		return r;
+
+	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "ckvm:online",
+			      ckvm_cpu_online, ckvm_cpu_offline);
+	if (r < 0)
+		goto err_unsetup;
+	ckvm_cpuhp_state = r;
+	register_reboot_notifier(&ckvm_reboot_nb);
+	cpu_emergency_register_virt_callback(ckvm_emergency_disable);
+	pr_info("ckvm: %s backend enabled on %u CPUs\n", ops->name,
+		num_online_cpus());
+	return 0;
+
+err_unsetup:
+	ops->hardware_unsetup();
+	return r;
+}
+
+void ckvm_arch_exit(void)
+{
+	cpu_emergency_unregister_virt_callback(ckvm_emergency_disable);
+	unregister_reboot_notifier(&ckvm_reboot_nb);
+	cpuhp_remove_state(ckvm_cpuhp_state);
+	ckvm_x86_ops->hardware_unsetup();
+}
+
+int ckvm_arch_check_extension(long ext)
+{
+	switch (ext) {
+	case KVM_CAP_EXT_CPUID:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_SUPPORTED_CPUID:
+		return ckvm_dev_get_supported_cpuid((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ---- VM and vCPU lifetime ---- */
+
+int ckvm_arch_vm_init(struct ckvm *vm)
+{
+	int r;
+
+	r = ckvm_mmu_vm_init(vm, ckvm_x86_ops->tdp);
+	if (r)
+		return r;
+	r = ckvm_x86_ops->vm_init(vm);
+	if (r)
+		ckvm_mmu_vm_destroy(vm);
+	return r;
+}
+
+void ckvm_arch_vm_destroy(struct ckvm *vm)
+{
+	ckvm_x86_ops->vm_destroy(vm);
+	ckvm_mmu_vm_destroy(vm);
+}
+
+void ckvm_arch_memslot_removed(struct ckvm *vm, const struct ckvm_memslot *slot)
+{
+	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+}
+
+/* The architectural state after RESET (KVM's definition, SDM 9.1.1). */
+static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_vcpu_arch *arch = &vcpu->arch;
+
+	memset(arch->regs, 0, sizeof(arch->regs));
+	arch->regs[VCPU_REGS_RIP] = 0xfff0;
+	/* EDX holds the processor signature: CPUID.1.EAX if userspace set it. */
+	arch->regs[VCPU_REGS_RDX] = ckvm_cpuid_signature(vcpu);
+	arch->xcr0 = XFEATURE_MASK_FP;
+	arch->complete_userspace_io = NULL;
+	ckvm_x86_ops->vcpu_reset(vcpu);
+}
+
+int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
+{
+	int r;
+
+	if (!fpu_alloc_guest_fpstate(&vcpu->arch.guest_fpu))
+		return -ENOMEM;
+	r = ckvm_x86_ops->vcpu_create(vcpu);
+	if (r) {
+		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+		return r;
+	}
+	vcpu->arch.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
+	if (vcpu->vcpu_id == 0)
+		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
+	ckvm_vcpu_reset(vcpu);
+	return 0;
+}
+
+void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->vcpu_free(vcpu);
+	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+	kvfree(vcpu->arch.cpuid_entries);
+}
+
+void ckvm_arch_vcpu_load(struct ckvm_vcpu *vcpu, int cpu)
+{
+	ckvm_x86_ops->vcpu_load(vcpu, cpu);
+	WRITE_ONCE(vcpu->cpu, cpu);
+}
+
+void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->vcpu_put(vcpu);
+}
+
+/* ---- exits and injections shared by the backends ---- */
+
+void ckvm_inject_gp(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+}
+
+void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+}
+
+int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->skip_instruction(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
+
+int ckvm_exit_shutdown(struct ckvm_vcpu *vcpu)
+{
+	/* The control block is undefined after a shutdown: start over. */
+	ckvm_vcpu_reset(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+int ckvm_exit_fail_entry(struct ckvm_vcpu *vcpu, u64 reason)
+{
+	vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
+	vcpu->run->fail_entry.cpu = vcpu->cpu;
+	return 0;
+}
+
+int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+	run->internal.ndata = 2;
+	run->internal.data[0] = exit_code;
+	run->internal.data[1] = vcpu->cpu;
+	return 0;
+}
+
+/* An access ckvm cannot complete without an instruction emulator. */
+int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->internal.ndata = 2;
+	run->internal.data[0] = gpa;
+	run->internal.data[1] = vcpu->arch.regs[VCPU_REGS_RIP];
+	return 0;
+}
+
+int ckvm_emulate_xsetbv(struct ckvm_vcpu *vcpu)
+{
+	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 xcr0 = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
+		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
+	u64 allowed = ckvm_cpuid_guest_xcr0(vcpu);
+
+	/* SDM XSETBV: x87 always on, AVX needs SSE, AVX-512 all or none. */
+	if (index != XCR_XFEATURE_ENABLED_MASK || (xcr0 & ~allowed) ||
+	    !(xcr0 & XFEATURE_MASK_FP) ||
+	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
+	    ((xcr0 & XFEATURE_MASK_AVX512) &&
+	     (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) ||
+	    ((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM))) {
+		ckvm_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu->arch.xcr0 = xcr0;
+	ckvm_x86_ops->skip_instruction(vcpu);
+	return 1;
+}
+
+/* ---- MSRs ---- */
+
+static bool efer_valid(struct ckvm_vcpu *vcpu, u64 efer)
+{
+	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+
+	return !(efer & ~ok);
+}
+
+static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_EFER:
+		*data = ckvm_x86_ops->get_efer(vcpu);
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->arch.apic_base;
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc();
+		return 0;
+	default:
+		return ckvm_x86_ops->get_msr(vcpu, index, data);
+	}
+}
+
+static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
+{
+	u64 old;
+
+	switch (index) {
+	case MSR_EFER:
+		old = ckvm_x86_ops->get_efer(vcpu);
+		if (!efer_valid(vcpu, data))
+			return 1;
+		/* LME may not change while paging is on (SDM 2.2.1). */
+		if ((ckvm_x86_ops->get_cr(vcpu, 0) & X86_CR0_PG) &&
+		    ((old ^ data) & EFER_LME))
+			return 1;
+		/* LMA belongs to the processor, not to WRMSR. */
+		data = (data & ~EFER_LMA) | (old & EFER_LMA);
+		ckvm_x86_ops->set_efer(vcpu, data);
+		return 0;
+	default:
+		return ckvm_x86_ops->set_msr(vcpu, index, data);
+	}
+}
+
+int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
+{
+	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data;
+
+	if (ckvm_get_msr(vcpu, index, &data)) {
+		ckvm_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
+	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
+	ckvm_x86_ops->skip_instruction(vcpu);
+	return 1;
+}
+
+int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
+{
+	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
+		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
+
+	if (ckvm_set_msr(vcpu, index, data)) {
+		ckvm_inject_gp(vcpu);
+		return 1;
+	}
+	ckvm_x86_ops->skip_instruction(vcpu);
+	return 1;
+}
+
+/* ---- the run loop ---- */
+
+static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->requests) || signal_pending(current) ||
+	       need_resched();
+}
+
+/* One guest entry; returns what the exit handler returned (see x86_ops.h). */
+static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	bool swap_xcr0;
+
+	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH))
+		ops->flush_tlb(vcpu);
+
+	preempt_disable();
+	local_irq_disable();
+	/* Pairs with ckvm_make_all_vcpus_request(): set mode, then look. */
+	smp_store_release(&vcpu->mode, CKVM_IN_GUEST_MODE);
+	srcu_read_unlock(&vcpu->vm->srcu, *srcu_idx);
+	smp_mb__after_srcu_read_unlock();
+	if (vcpu_exit_request(vcpu)) {
+		WRITE_ONCE(vcpu->mode, CKVM_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+		*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
+		return 1;
+	}
+
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	swap_xcr0 = vcpu->arch.xcr0 != host_xcr0 &&
+		    (ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE);
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
+	/* Host breakpoints must not fire on the way in. */
+	if (unlikely(hw_breakpoint_active()))
+		set_debugreg(0, 7);
+
+	ops->run(vcpu);
+
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	/* The exit left DR7 at its reset value; the guest may have DR0-3. */
+	if (unlikely(hw_breakpoint_active()))
+		hw_breakpoint_restore();
+	WRITE_ONCE(vcpu->mode, CKVM_OUTSIDE_GUEST_MODE);
+	local_irq_enable();
+	preempt_enable();
+	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
+
+	return ops->handle_exit(vcpu);
+}
+
+int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int (*complete)(struct ckvm_vcpu *vcpu);
+	int r, idx;
+
+	ckvm_vcpu_load(vcpu);
+	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	run->flags = 0;
+
+	/* Finish the exit userspace just handled, even on immediate_exit. */
+	complete = vcpu->arch.complete_userspace_io;
+	if (complete) {
+		vcpu->arch.complete_userspace_io = NULL;
+		r = complete(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+
+	for (;;) {
+		if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		r = vcpu_enter_guest(vcpu, &idx);
+		if (r <= 0)
+			break;
+		if (need_resched()) {
+			srcu_read_unlock(&vcpu->vm->srcu, idx);
+			cond_resched();
+			idx = srcu_read_lock(&vcpu->vm->srcu);
+		}
+	}
+out:
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
+	ckvm_vcpu_put(vcpu);
+	vcpu->arch.has_run = true;
+	return r;
+}
+
+/* ---- register ioctls ---- */
+
+static void get_regs(struct ckvm_vcpu *vcpu, struct kvm_regs *regs)
+{
+	unsigned long *r = vcpu->arch.regs;
+
+	regs->rax = r[VCPU_REGS_RAX];
+	regs->rbx = r[VCPU_REGS_RBX];
+	regs->rcx = r[VCPU_REGS_RCX];
+	regs->rdx = r[VCPU_REGS_RDX];
+	regs->rsi = r[VCPU_REGS_RSI];
+	regs->rdi = r[VCPU_REGS_RDI];
+	regs->rsp = r[VCPU_REGS_RSP];
+	regs->rbp = r[VCPU_REGS_RBP];
+	regs->r8 = r[VCPU_REGS_R8];
+	regs->r9 = r[VCPU_REGS_R9];
+	regs->r10 = r[VCPU_REGS_R10];
+	regs->r11 = r[VCPU_REGS_R11];
+	regs->r12 = r[VCPU_REGS_R12];
+	regs->r13 = r[VCPU_REGS_R13];
+	regs->r14 = r[VCPU_REGS_R14];
+	regs->r15 = r[VCPU_REGS_R15];
+	regs->rip = r[VCPU_REGS_RIP];
+	regs->rflags = ckvm_x86_ops->get_rflags(vcpu);
+}
+
+static void set_regs(struct ckvm_vcpu *vcpu, const struct kvm_regs *regs)
+{
+	unsigned long *r = vcpu->arch.regs;
+
+	r[VCPU_REGS_RAX] = regs->rax;
+	r[VCPU_REGS_RBX] = regs->rbx;
+	r[VCPU_REGS_RCX] = regs->rcx;
+	r[VCPU_REGS_RDX] = regs->rdx;
+	r[VCPU_REGS_RSI] = regs->rsi;
+	r[VCPU_REGS_RDI] = regs->rdi;
+	r[VCPU_REGS_RSP] = regs->rsp;
+	r[VCPU_REGS_RBP] = regs->rbp;
+	r[VCPU_REGS_R8] = regs->r8;
+	r[VCPU_REGS_R9] = regs->r9;
+	r[VCPU_REGS_R10] = regs->r10;
+	r[VCPU_REGS_R11] = regs->r11;
+	r[VCPU_REGS_R12] = regs->r12;
+	r[VCPU_REGS_R13] = regs->r13;
+	r[VCPU_REGS_R14] = regs->r14;
+	r[VCPU_REGS_R15] = regs->r15;
+	r[VCPU_REGS_RIP] = regs->rip;
+	/* Bit 1 of RFLAGS always reads as 1. */
+	ckvm_x86_ops->set_rflags(vcpu, regs->rflags | X86_EFLAGS_FIXED);
+}
+
+static const int sregs_seg[] = {
+	CKVM_SEG_CS, CKVM_SEG_DS, CKVM_SEG_ES, CKVM_SEG_FS,
+	CKVM_SEG_GS, CKVM_SEG_SS, CKVM_SEG_TR, CKVM_SEG_LDTR,
+};
+
+static struct kvm_segment *sregs_segment(struct kvm_sregs *s, int i)
+{
+	struct kvm_segment *segs[] = {
+		&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt,
+	};
+
+	return segs[i];
+}
+
+static void get_sregs(struct ckvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	int i;
+
+	memset(sregs, 0, sizeof(*sregs));
+	for (i = 0; i < ARRAY_SIZE(sregs_seg); i++)
+		ops->get_segment(vcpu, sregs_segment(sregs, i), sregs_seg[i]);
+	ops->get_gdt(vcpu, &sregs->gdt);
+	ops->get_idt(vcpu, &sregs->idt);
+	sregs->cr0 = ops->get_cr(vcpu, 0);
+	sregs->cr2 = ops->get_cr(vcpu, 2);
+	sregs->cr3 = ops->get_cr(vcpu, 3);
+	sregs->cr4 = ops->get_cr(vcpu, 4);
+	sregs->cr8 = ops->get_cr(vcpu, 8);
+	sregs->efer = ops->get_efer(vcpu);
+	sregs->apic_base = vcpu->arch.apic_base;
+}
+
+static bool cr0_valid(u64 cr0)
+{
+	if (cr0 >> 32)
+		return false;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return false;
+	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
+}
+
+/* KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs), from the SDM. */
+static bool sregs_valid(struct ckvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	if (s->apic_base & ckvm_apic_base_reserved())
+		return false;
+	return cr0_valid(s->cr0) && ckvm_cr4_valid(vcpu, s->cr4);
+}
+
+static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct kvm_sregs s = *sregs;
+	int i;
+
+	if (!sregs_valid(vcpu, &s))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(sregs_seg); i++)
+		ops->set_segment(vcpu, sregs_segment(&s, i), sregs_seg[i]);
+	ops->set_gdt(vcpu, &s.gdt);
+	ops->set_idt(vcpu, &s.idt);
+	ops->set_efer(vcpu, s.efer);
+	ops->set_cr(vcpu, 0, s.cr0);
+	ops->set_cr(vcpu, 2, s.cr2);
+	ops->set_cr(vcpu, 3, s.cr3);
+	ops->set_cr(vcpu, 4, s.cr4);
+	ops->set_cr(vcpu, 8, s.cr8);
+	vcpu->arch.apic_base = s.apic_base;
+	ops->flush_tlb(vcpu);
+	return 0;
+}
+
+long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
+			  unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+	} *u;
+	long r;
+
+	switch (ioctl) {
+	case KVM_SET_CPUID2:
+		return ckvm_vcpu_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return ckvm_vcpu_get_cpuid2(vcpu, argp);
+	case KVM_GET_REGS:
+	case KVM_SET_REGS:
+	case KVM_GET_SREGS:
+	case KVM_SET_SREGS:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return -ENOMEM;
+	/* The backend's state accessors need its control block loaded. */
+	ckvm_vcpu_load(vcpu);
+	switch (ioctl) {
+	case KVM_GET_REGS:
+		get_regs(vcpu, &u->regs);
+		r = copy_to_user(argp, &u->regs, sizeof(u->regs)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_REGS:
+		r = -EFAULT;
+		if (copy_from_user(&u->regs, argp, sizeof(u->regs)))
+			break;
+		set_regs(vcpu, &u->regs);
+		r = 0;
+		break;
+	case KVM_GET_SREGS:
+		get_sregs(vcpu, &u->sregs);
+		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs)) ? -EFAULT : 0;
+		break;
+	default: /* KVM_SET_SREGS */
+		r = -EFAULT;
+		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
+			break;
+		r = set_sregs(vcpu, &u->sregs);
+		break;
+	}
+	ckvm_vcpu_put(vcpu);
+	kfree(u);
+	return r;
+}
