@@ -219,6 +219,8 @@ for m in $MACHINES; do
 		*) why="QEMU exited $brc: $(head -c 300 "$dir/qemu.log")" ;;
 		esac
 		echo "FAIL: machine $m: $why; last 40 console lines ($dir/console.log):"
+		first=$(grep -anE 'Kernel panic|BUG:|Oops|general protection' "$dir/console.log" | head -n 1)
+		[ -n "$first" ] && echo "    first sign of trouble, console line ${first%%:*}: ${first#*:}"
 		tail -n 40 "$dir/console.log" | sed 's/^/    | /'
 		f=$((f + 1))
 	fi
