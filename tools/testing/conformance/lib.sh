@@ -85,6 +85,18 @@ conf_boot() {
 	echo $!
 }
 
+# Kill everything in the session that conf_boot started (boot-qemu.sh,
+# timeout, qemu: timeout runs qemu in its own process group).
+conf_kill_session() {
+	local sid=$1 p
+	for sig in TERM KILL; do
+		for p in $(ps -eo pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'); do
+			kill -$sig "$p" 2>/dev/null
+		done
+		[ $sig = TERM ] && sleep 3
+	done
+}
+
 conf_status() { # rc -> status
 	case $1 in
 	0) echo pass ;;
@@ -130,9 +142,7 @@ conf_run_plan() {
 			fi
 			if [ -n "$killed" ]; then
 				echo "conformance: machine stopped responding, restarting" >&2
-				kill -TERM -- -"$pid" 2>/dev/null
-				sleep 3
-				kill -KILL -- -"$pid" 2>/dev/null
+				conf_kill_session "$pid"
 				break
 			fi
 		done
