@@ -216,9 +216,9 @@ uint64_t vm_alloc_pages(struct kvm_vm *vm, int n);
 void vm_load_code(struct kvm_vm *vm, uint64_t gpa, const void *start, const void *end);
 
 #define sync_global_to_guest(vm, g) \
-	memcpy(addr_gpa2hva(vm, (uint64_t)&(g)), &(g), sizeof(g))
+	memcpy(addr_gpa2hva(vm, (uint64_t)&(g)), (const void *)&(g), sizeof(g))
 #define sync_global_from_guest(vm, g) \
-	memcpy(&(g), addr_gpa2hva(vm, (uint64_t)&(g)), sizeof(g))
+	memcpy((void *)&(g), addr_gpa2hva(vm, (uint64_t)&(g)), sizeof(g))
 
 /* ------------------------------------------------------------ vCPU */
 struct kvm_vcpu *vcpu_create(struct kvm_vm *vm, int id);	/* reset state */
