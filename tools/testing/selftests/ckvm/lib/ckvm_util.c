@@ -3,14 +3,38 @@
 #include "ckvm_util.h"
 #include <elf.h>
 #include <sys/stat.h>
+#include <pthread.h>
 
 /* ------------------------------------------------------------ TAP */
 static unsigned int ksft_plan, ksft_n, ksft_pass, ksft_fail, ksft_skip;
 
+/*
+ * Watchdog: a hung KVM_RUN must not hang the whole test run. After
+ * $CKVM_TEST_TIMEOUT seconds (default 90) print "Bail out!" and exit 1.
+ */
+static void *watchdog(void *arg)
+{
+	long secs = (long)arg;
+
+	sleep(secs);
+	printf("Bail out! watchdog: test still running after %ld s\n", secs);
+	printf("# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:1\n",
+	       ksft_pass, ksft_fail, ksft_skip);
+	fflush(stdout);
+	_exit(KSFT_FAIL);
+	return NULL;
+}
+
 void ksft_print_header(void)
 {
+	const char *t = getenv("CKVM_TEST_TIMEOUT");
+	long secs = t ? atol(t) : 90;
+	pthread_t th;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
+	if (secs > 0 && !pthread_create(&th, NULL, watchdog, (void *)secs))
+		pthread_detach(th);
 }
 
 void ksft_set_plan(unsigned int n)

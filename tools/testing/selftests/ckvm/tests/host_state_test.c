@@ -113,6 +113,57 @@ static void test_concurrent(void)
 	kvm_vm_free(vm[1]);
 }
 
+/* two vCPUs of one VM hammer one guest variable with LOCK XADD */
+static volatile uint64_t shared_counter;
+#define XADDS 20000
+static void guest_atomic(void)
+{
+	for (int i = 0; i < XADDS; i++) {
+		uint64_t one = 1;
+
+		asm volatile("lock xaddq %0, %1" : "+r"(one), "+m"(shared_counter) :: "memory");
+		if (!(i % 5000))
+			GUEST_SYNC(i);
+	}
+	GUEST_DONE();
+}
+
+static void *atomic_thread(void *arg)
+{
+	struct worker *w = arg;
+	struct ucall uc;
+	int cmd;
+
+	w->ok = 0;
+	while ((cmd = vcpu_run_ucall(w->v, &uc)) == UCALL_SYNC)
+		;
+	w->ok = cmd == UCALL_DONE;
+	return NULL;
+}
+
+static void test_shared_memory(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct worker w[2];
+	pthread_t t[2];
+
+	shared_counter = 0;
+	sync_global_to_guest(vm, shared_counter);
+	for (int i = 0; i < 2; i++) {
+		w[i].v = vcpu_add(vm, i, guest_atomic);
+		pthread_create(&t[i], NULL, atomic_thread, &w[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	sync_global_from_guest(vm, shared_counter);
+	ksft_test_result(w[0].ok && w[1].ok && shared_counter == 2 * XADDS,
+			 "2 vCPUs x %d LOCK XADD on shared guest memory: %llu", XADDS,
+			 (unsigned long long)shared_counter);
+	vcpu_free(w[0].v);
+	vcpu_free(w[1].v);
+	kvm_vm_free(vm);
+}
+
 /* migration: FPU and GPR state across moves between host CPUs */
 static void guest_migrate(uint64_t n)
 {
@@ -528,8 +579,9 @@ int main(void)
 	if (ncpus > 8)
 		ncpus = 8;
 	ksft_print_msg("%d host CPUs", ncpus);
-	ksft_set_plan(1 + 3 + 2 * ncpus + 8 + 5 + 3);
+	ksft_set_plan(1 + 1 + 3 + 2 * ncpus + 8 + 5 + 3);
 	test_concurrent();
+	test_shared_memory();
 	test_migration();
 	test_host_state();
 	test_close_order();

@@ -2,6 +2,7 @@
 /* KVM_SET_USER_MEMORY_REGION: create, delete, move, flags, every bad input,
  * guest/host visibility, and memory not being pinned up front. */
 #include "ckvm_util.h"
+#include <pthread.h>
 
 enum { OP_READ = 1, OP_WRITE, OP_DONE };
 static volatile struct { uint64_t op, addr, val; } cmd;
@@ -189,8 +190,11 @@ static void test_not_pinned(void)
 
 	ksft_test_result(guest_reads(v, DATA_GPA, 0), "warm-up run");
 	before = vm_rss_kb();
-	uint64_t *m = vm_add_memslot(vm, 1, gpa, size, 0);
-	ksft_test_result(m != NULL, "1 GiB MAP_NORESERVE slot accepted");
+	uint64_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(m != MAP_FAILED, "mmap 1 GiB");
+	CHECK_OK(__vm_set_region(vm, 1, 0, gpa, size, m), "1 GiB MAP_NORESERVE slot accepted");
+	vm_track_memslot(vm, 1, gpa, size, 0, m);
 	ksft_test_result(guest_writes(v, gpa + size / 2 + 8, 0xfeed) && m[size / 16 + 1] == 0xfeed,
 			 "guest touches one page in the middle of it");
 	ksft_test_result(guest_reads(v, gpa + size - 8, 0), "guest reads last qword (zero)");
@@ -199,15 +203,123 @@ static void test_not_pinned(void)
 	ksft_test_result(before > 0 && after - before < 32 * 1024,
 			 "RSS grew by %ld kB (< 32 MiB) for a 1 GiB slot", after - before);
 	vcpu_free(v);
+	munmap(m, size);
 	kvm_vm_free(vm);
+}
+
+/* many small slots: each gpa resolves to its own slot */
+#define NSLOTS 100
+static void guest_sum_slots(uint64_t base, uint64_t n)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		sum += *(volatile uint64_t *)(base + i * 0x10000) * (i + 1);
+	GUEST_SYNC(sum);
+	for (uint64_t i = 0; i < n; i++)
+		*(volatile uint64_t *)(base + i * 0x10000 + 8) = i ^ 0xabc;
+	GUEST_DONE();
+}
+
+static void test_many_slots(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct kvm_vcpu *v = vcpu_add(vm, 0, guest_sum_slots);
+	uint64_t base = 0x80000000ULL, want = 0;
+	uint64_t *h[NSLOTS];
+	struct ucall uc;
+	bool ok = true;
+
+	/* slots 1..NSLOTS, 4 KiB each, 64 KiB apart, in random-ish order */
+	for (int k = 0; k < NSLOTS; k++) {
+		int i = (k * 37) % NSLOTS;
+
+		h[i] = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		TEST_ASSERT(h[i] != MAP_FAILED, "mmap");
+		h[i][0] = 1000 + i * 3;
+		ok &= __vm_set_region(vm, 1 + i, 0, base + i * 0x10000ULL, 4096, h[i]) == 0;
+		want += (1000 + i * 3) * (uint64_t)(i + 1);
+	}
+	ksft_test_result(ok, "%d 4 KiB slots created", NSLOTS);
+	vcpu_args_set(v, 2, base, (uint64_t)NSLOTS);
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == want,
+			 "guest reads the right data from each of %d slots", NSLOTS);
+	ok = vcpu_run_ucall(v, &uc) == UCALL_DONE;
+	for (int i = 0; i < NSLOTS; i++)
+		ok &= h[i][1] == (uint64_t)(i ^ 0xabc);
+	ksft_test_result(ok, "guest writes land in the right slot");
+	for (int i = 0; i < NSLOTS; i++)
+		munmap(h[i], 4096);
+	vcpu_free(v);
+	kvm_vm_free(vm);
+}
+
+/* flag changes on a slot while a vCPU keeps reading and writing it */
+static volatile int stop_flag;
+static void guest_hammer(uint64_t addr)
+{
+	for (uint64_t i = 1;; i++) {
+		*(volatile uint64_t *)(addr + 8) = i;
+		uint64_t x = *(volatile uint64_t *)addr;
+
+		if (x != 0x5a5a5a5a5a5a5a5aULL)
+			GUEST_SYNC2(0xbad, x);
+		if (!(i % 64))
+			GUEST_SYNC2(1, i);
+	}
+}
+
+struct hammer { struct kvm_vcpu *v; int ok; int syncs; };
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	struct ucall uc;
+
+	h->ok = 1;
+	while (!stop_flag) {
+		if (vcpu_run_ucall(h->v, &uc) != UCALL_SYNC || uc.args[0] != 1) {
+			ksft_print_msg("hammer: cmd %llu arg0 0x%llx arg1 0x%llx", (unsigned long long)uc.cmd,
+				       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1]);
+			h->ok = 0;
+			return NULL;
+		}
+		h->syncs++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_flags(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct hammer h = { .v = vcpu_add(vm, 0, guest_hammer) };
+	uint64_t *a = vm_add_memslot(vm, 1, SLOT_A, SZ, 0);
+	pthread_t t;
+	bool ok = true;
+
+	a[0] = 0x5a5a5a5a5a5a5a5aULL;
+	vcpu_args_set(h.v, 1, SLOT_A);
+	pthread_create(&t, NULL, hammer_thread, &h);
+	for (int i = 0; i < 200 && ok; i++) {
+		ok &= __vm_set_region(vm, 1, (i & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, SLOT_A, SZ, a) == 0;
+		usleep(1000);
+	}
+	usleep(50000);
+	stop_flag = 1;
+	pthread_join(t, NULL);
+	ksft_test_result(ok, "200 flag changes while the vCPU runs");
+	ksft_test_result(h.ok && h.syncs > 0, "vCPU saw consistent memory throughout (%d syncs)", h.syncs);
+	vcpu_free(h.v);
+	kvm_vm_free(vm);	/* also unmaps a */
 }
 
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(28 + 19 + 5);
+	ksft_set_plan(57);
 	test_bad_inputs();
 	test_guest_view();
 	test_not_pinned();
+	test_many_slots();
+	test_concurrent_flags();
 	return ksft_finished();
 }

@@ -117,6 +117,23 @@ static void test_regs(void)
 	CHECK_ERRNO(ioctl(v->fd, KVM_GET_REGS, NULL), EFAULT, "GET_REGS NULL -> EFAULT");
 	CHECK_ERRNO(ioctl(v->fd, KVM_GET_REGS, (void *)0xffff888000000000ULL), EFAULT,
 		    "GET_REGS kernel pointer -> EFAULT");
+	/* user pages that exist but have the wrong protection */
+	char *ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *none = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(ro != MAP_FAILED && none != MAP_FAILED, "mmap");
+	CHECK_ERRNO(ioctl(v->fd, KVM_GET_REGS, ro), EFAULT, "GET_REGS into read-only page -> EFAULT");
+	CHECK_ERRNO(ioctl(v->fd, KVM_SET_REGS, none), EFAULT, "SET_REGS from PROT_NONE page -> EFAULT");
+	CHECK_ERRNO(ioctl(v->fd, KVM_GET_SREGS, ro), EFAULT, "GET_SREGS into read-only page -> EFAULT");
+	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, none), EFAULT, "SET_SREGS from PROT_NONE page -> EFAULT");
+	/* a struct straddling into an unmapped page */
+	munmap(none + 4096, 4096);
+	mprotect(none, 4096, PROT_READ | PROT_WRITE);
+	CHECK_ERRNO(ioctl(v->fd, KVM_GET_REGS, none + 4096 - 16), EFAULT,
+		    "GET_REGS buffer crossing into an unmapped page -> EFAULT");
+	munmap(ro, 8192);
+	munmap(none, 4096);
+	vcpu_get_regs(v, &r2);
+	ksft_test_result(!memcmp(&r, &r2, sizeof(r)), "registers unchanged by the failed calls");
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, NULL), EFAULT, "SET_SREGS NULL -> EFAULT");
 	CHECK_ERRNO(ioctl(v->fd, KVM_GET_SREGS, NULL), EFAULT, "GET_SREGS NULL -> EFAULT");
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_CPUID2, NULL), EFAULT, "SET_CPUID2 NULL -> EFAULT");
@@ -290,7 +307,7 @@ int main(void)
 {
 	ksft_print_header();
 	kvm_check_cap(KVM_CAP_USER_MEMORY);
-	ksft_set_plan(58);
+	ksft_set_plan(64);
 	test_create();
 	test_reset_state();
 	test_regs();
