@@ -13,7 +13,8 @@
 # (appended to the kernel command line), QEMU_MEM (MiB, default 2048),
 # QEMU_SMP (default 2).
 #
-# Exit status: 0 the machine powered itself off; 124 timeout (killed);
+# Exit status: 0 the machine powered itself off; 124 timeout (killed, or
+# this script got SIGTERM/SIGINT, which it passes on to QEMU);
 # 125 the kernel panicked (console shows "Kernel panic"; the machine
 # reboots on panic and -no-reboot ends QEMU); else QEMU's own status.
 set -uo pipefail
@@ -50,8 +51,18 @@ else
 fi
 args+=(-serial "file:$results")
 
-timeout "${tflags[@]}" -k 10 "$tmo" "${QEMU:-qemu-system-x86_64}" "${args[@]}"
-rc=$?
+if [ "$console" = "-" ]; then
+	timeout "${tflags[@]}" -k 10 "$tmo" "${QEMU:-qemu-system-x86_64}" "${args[@]}"
+	rc=$?
+else
+	# In the background, so that a TERM to this script (a watchdog giving
+	# up on a hung machine) stops QEMU too; it then exits 124.
+	timeout -k 10 "$tmo" "${QEMU:-qemu-system-x86_64}" "${args[@]}" </dev/null &
+	tpid=$!
+	trap 'kill -TERM $tpid 2>/dev/null; wait $tpid; exit 124' TERM INT HUP
+	wait $tpid
+	rc=$?
+fi
 case $rc in
 124 | 137) exit 124 ;;
 0)

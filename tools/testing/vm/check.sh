@@ -22,10 +22,16 @@
 #   TEST_DIR      where the test programs are
 #                 (default tools/testing/selftests/ckvm/build)
 #   MACHINE_TIMEOUT  whole-boot timeout per machine in seconds
-#                 (default 180 + TEST_TIMEOUT per test, at most 1200)
+#                 (default 180 + TEST_TIMEOUT per test, at most 900),
+#                 shared by all its boots
+#   MAX_BOOTS     boots per machine: after a test kills or hangs the
+#                 machine, it is restarted at the next test (default 6)
+#   STALL_GRACE   a machine whose results port is silent for TEST_TIMEOUT
+#                 + STALL_GRACE seconds (default 60) is declared hung
 #   SKIP_HOST=1   skip the host checks (module is still built if missing)
 #   CONFORMANCE=0 skip tools/testing/conformance/check.sh
-# Logs: build/host/*.log, build/vm/<machine>/{console,results}.log.
+# Logs: build/host/*.log, build/vm/<machine>/{console,results}.log (all
+# boots; console.N.log, results.N.log per boot).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +50,13 @@ MAKE=${MAKE:-make}
 
 TP=0 TF=0 TS=0
 mkdir -p build/host build/vm
+
+# One check at a time per tree: they share build/ and the module objects.
+exec 9>build/.check.lock
+if ! flock -n 9; then
+	echo "== waiting for another check.sh in this tree (build/.check.lock)"
+	flock 9
+fi
 
 say() { echo "== $*"; }
 machine_line() {	# name pass fail skip
@@ -170,10 +183,59 @@ if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
 fi
 
 mtmo=${MACHINE_TIMEOUT:-$((180 + ntests * TEST_TIMEOUT))}
-[ -z "${MACHINE_TIMEOUT:-}" ] && [ "$mtmo" -gt 1200 ] && mtmo=1200
+[ -z "${MACHINE_TIMEOUT:-}" ] && [ "$mtmo" -gt 900 ] && mtmo=900
 
 ko=none
 [ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+
+MAX_BOOTS=${MAX_BOOTS:-6}
+stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))
+
+# boot_watch INITRD CONSOLE RESULTS TIMEOUT FIRST_TEST: boot the machine
+# ($m, $M_CPUFLAGS) and watch the results port: a machine whose results
+# stop growing for $stall seconds (every test is killed inside after
+# TEST_TIMEOUT, so that is a hung kernel) is stopped. Sets brc (boot-qemu.sh
+# status, 124 when stopped) and hung (1 when stopped here).
+boot_watch() {
+	local pid sz last=-1 since now
+	KCMDLINE_EXTRA="ckvm_start=$5" "$here/boot-qemu.sh" "$kernel" "$1" "$2" "$3" "$4" \
+		"$M_CPUFLAGS" >>"$dir/qemu.log" 2>&1 </dev/null &
+	pid=$!
+	hung=0
+	since=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		sz=$(stat -c %s "$3" 2>/dev/null || echo 0)
+		now=$(date +%s)
+		if [ "$sz" != "$last" ]; then
+			last=$sz since=$now
+		elif [ $((now - since)) -ge $stall ]; then
+			hung=1
+			kill -TERM "$pid" 2>/dev/null
+			break
+		fi
+	done
+	wait "$pid"
+	brc=$?
+	[ $hung -eq 1 ] && brc=124
+}
+
+# A restarted boot loads the module again: keep that "module load" result
+# only if it failed.
+drop_passing_load() {
+	awk '
+	/^@@CKVM-BEGIN module load\r?$/ { buf = $0 "\n"; inb = 1; next }
+	inb {
+		buf = buf $0 "\n"
+		if ($0 ~ /^@@CKVM-END module load rc=/) {
+			if ($0 !~ /rc=0\r?$/) printf "%s", buf
+			inb = 0
+		}
+		next
+	}
+	{ print }
+	END { if (inb) printf "%s", buf }'
+}
 
 for m in $MACHINES; do
 	dir=build/vm/$m
@@ -203,27 +265,64 @@ for m in $MACHINES; do
 		continue
 	fi
 	start=$(date +%s)
-	"$here/boot-qemu.sh" "$kernel" "$dir/initramfs.cpio.gz" "$dir/console.log" \
-		"$dir/results.log" "$mtmo" "$M_CPUFLAGS" >"$dir/qemu.log" 2>&1
-	brc=$?
-	secs=$(($(date +%s) - start))
-	"$here/parse-results.sh" "$dir/results.log" >"$dir/parsed.txt" 2>&1
-	sed '$d' "$dir/parsed.txt"
-	read -r _ p f s fin <<<"$(tail -n 1 "$dir/parsed.txt")"
-	p=${p:-0} f=${f:-0} s=${s:-0} fin=${fin:-0}
-	if [ $brc -ne 0 ] || [ "$fin" != 1 ]; then
+	deadline=$((start + mtmo))
+	first_test=0 nboot=0 extra=0
+	: >"$dir/results.log"
+	: >"$dir/console.log"
+	while :; do
+		nboot=$((nboot + 1))
+		left=$((deadline - $(date +%s)))
+		if [ $left -lt 30 ]; then
+			echo "FAIL: machine $m: out of time (MACHINE_TIMEOUT=${mtmo}s) before test #$first_test"
+			extra=$((extra + 1))
+			break
+		fi
+		con=$dir/console.$nboot.log res=$dir/results.$nboot.log
+		[ $nboot -gt 1 ] && echo "@@CKVM-NOTE boot $nboot starts at test #$first_test" >>"$dir/results.log"
+		boot_watch "$dir/initramfs.cpio.gz" "$con" "$res" "$left" "$first_test"
+		cat "$con" >>"$dir/console.log"
+		if [ $nboot -eq 1 ]; then
+			cat "$res" >>"$dir/results.log"
+		else
+			drop_passing_load <"$res" >>"$dir/results.log"
+		fi
+		if [ $brc -eq 0 ] && grep -aq '^@@CKVM-DONE' "$res"; then
+			break
+		fi
 		case $brc in
-		124) why="timed out after ${mtmo}s" ;;
+		124) if [ $hung -eq 1 ]; then
+			why="hung (no results output for ${stall}s)"
+		     else
+			why="timed out (MACHINE_TIMEOUT=${mtmo}s)"
+		     fi ;;
 		125) why="kernel panic" ;;
 		0) why="stopped before finishing (no @@CKVM-DONE)" ;;
-		*) why="QEMU exited $brc: $(head -c 300 "$dir/qemu.log")" ;;
+		*) why="QEMU exited $brc: $(tail -c 300 "$dir/qemu.log")" ;;
 		esac
-		echo "FAIL: machine $m: $why; last 40 console lines ($dir/console.log):"
-		first=$(grep -anE 'Kernel panic|BUG:|Oops|general protection' "$dir/console.log" | head -n 1)
+		open=$("$here/parse-results.sh" "$res" | sed -n 's/^OPEN //p')
+		echo "FAIL: machine $m: $why${open:+ in \"$open\"}; last 40 console lines ($con):"
+		first=$(grep -anE 'Kernel panic|BUG:|Oops|general protection' "$con" | head -n 1)
 		[ -n "$first" ] && echo "    first sign of trouble, console line ${first%%:*}: ${first#*:}"
-		tail -n 40 "$dir/console.log" | sed 's/^/    | /'
-		f=$((f + 1))
-	fi
+		tail -n 40 "$con" | sed 's/^/    | /'
+		# The block that was open counts as the failure; else count one.
+		[ -z "$open" ] && extra=$((extra + 1))
+		idx=-1
+		for i in "${!tests[@]}"; do
+			[ "$(basename "${tests[$i]}")" = "$open" ] && idx=$i
+		done
+		if [ $idx -ge 0 ] && [ $((idx + 1)) -lt "$ntests" ] && [ $nboot -lt "$MAX_BOOTS" ]; then
+			first_test=$((idx + 1))
+			echo "   restarting $m at test #$first_test (${tests[$first_test]##*/})"
+			continue
+		fi
+		break
+	done
+	secs=$(($(date +%s) - start))
+	"$here/parse-results.sh" "$dir/results.log" >"$dir/parsed.txt" 2>&1
+	grep -v '^OPEN ' "$dir/parsed.txt" | sed '$d'
+	read -r _ p f s _ <<<"$(tail -n 1 "$dir/parsed.txt")"
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	f=$((f + extra))
 	echo "   ($m took ${secs}s; logs in $dir/)"
 	machine_line "$m" "$p" "$f" "$s"
 done

@@ -7,7 +7,8 @@
 # and print every failure (its name, and for a failed program the tail of
 # its output), then, as the last line:
 #   COUNTS <passed> <failed> <skipped> <done>
-# where <done> is 1 if the machine reached "@@CKVM-DONE".
+# where <done> is 1 if the machine reached "@@CKVM-DONE". If the log ends
+# inside a block (the machine died in it), "OPEN <name>" comes just before.
 #
 # Counting, per block:
 #  - pseudo-tests ("module load", "module unload", "dmesg clean", "run"):
@@ -23,7 +24,7 @@ set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 RESULTS_LOG" >&2; exit 2; }
 
 awk -v TAIL="${TAIL:-25}" '
-function reset() { n = 0; tp = 0; tf = 0; ts = 0; tfail_names = "" }
+function reset() { n = 0; tp = 0; tf = 0; ts = 0; plan = 0; tfail_names = "" }
 function tail_out(   i, s) {
 	s = n - TAIL + 1
 	if (s < 1) s = 1
@@ -44,7 +45,8 @@ function finish(name, rc,   pseudo) {
 		else if (rc == 4 && !pseudo) skip++
 		else {
 			fail++
-			print "FAIL: " name " (" why(rc) ")"
+			pl = (plan > 0) ? ", 0 of " plan " planned points reported" : ""
+			print "FAIL: " name " (" why(rc) pl ")"
 			tail_out()
 		}
 		return
@@ -53,7 +55,10 @@ function finish(name, rc,   pseudo) {
 	if (tf > 0) printf "%s", tfail_names
 	if (rc != 0 && rc != 4 && tf == 0) {
 		fail++
-		print "FAIL: " name " (" why(rc) ", no \"not ok\" printed)"
+		pl = ""
+		if (plan > 0 && tp + ts < plan)
+			pl = ", " (tp + ts) " of " plan " planned points reported"
+		print "FAIL: " name " (" why(rc) ", no \"not ok\" printed" pl ")"
 	}
 	if (tf > 0 || (rc != 0 && rc != 4)) tail_out()
 }
@@ -62,7 +67,7 @@ BEGIN { pass = 0; fail = 0; skip = 0; done = 0; inblk = 0; reset() }
 /^@@CKVM-BEGIN / {
 	if (inblk) {
 		fail++
-		print "FAIL: " cur " (no end marker)"
+		print "FAIL: " cur " (no end marker: the machine died or hung while running it)"
 		tail_out()
 	}
 	cur = substr($0, 14); inblk = 1; reset(); next
@@ -76,8 +81,18 @@ BEGIN { pass = 0; fail = 0; skip = 0; done = 0; inblk = 0; reset() }
 	finish(name, rc); inblk = 0; next
 }
 /^@@CKVM-DONE/ { done = 1; next }
+/^@@CKVM-NOTE/ {	# check.sh: a new boot starts here
+	if (inblk) {
+		fail++
+		print "FAIL: " cur " (no end marker: the machine died or hung while running it)"
+		tail_out()
+		inblk = 0
+	}
+	next
+}
 inblk {
 	out[++n] = $0
+	if (match($0, /^[ \t]*1\.\.[0-9]+/)) { t = $0; sub(/^[ \t]*1\.\./, "", t); plan = t + 0 }
 	if (match($0, /^[ \t]*not ok [0-9]+/)) {
 		if ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) { ts++; next }
 		tf++
@@ -93,6 +108,7 @@ END {
 		fail++
 		print "FAIL: " cur " (no end marker: the machine died or hung while running it)"
 		tail_out()
+		print "OPEN " cur
 	}
 	print "COUNTS " pass " " fail " " skip " " done
 }

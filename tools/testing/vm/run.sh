@@ -52,6 +52,11 @@ esac
 kernel=$("$here/kver.sh" --kernel) || exit 1
 dir=build/run
 mkdir -p "$dir"
+exec 9>build/.run.lock
+if ! flock -n 9; then
+	echo "ckvm: waiting for another run.sh in this tree (build/.run.lock)"
+	flock 9
+fi
 "$here/mkinitramfs.sh" -m "$machine" -c "$ko" \
 	-r "${RUN_CMD:-/bin/vmm /demo.bin}" \
 	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin \
