@@ -12,7 +12,7 @@
 # writes LOGDIR/results, one line per step in plan order:
 #   INDEX MODULE NAME STATUS RC SECS
 # STATUS: pass (rc 0), skip (rc 4, KSFT_SKIP), fail, timeout (killed after
-# the per-step limit), hang (machine stopped responding: restarted),
+# the per-step limit), killed (SIGKILL before the limit: the OOM killer), hang (machine stopped responding: restarted),
 # crash (machine died: restarted), notloaded (module set failed to load).
 # The raw serial logs of every boot stay in LOGDIR.
 
@@ -97,11 +97,17 @@ conf_kill_session() {
 	done
 }
 
-conf_status() { # rc -> status
+conf_status() { # rc secs -> status
 	case $1 in
 	0) echo pass ;;
 	4) echo skip ;;
-	124 | 137) echo timeout ;;
+	124 | 137)
+		# SIGKILL before the limit: something else killed it (the OOM killer).
+		if awk -v s="$2" -v t="$CONF_TEST_TIMEOUT" 'BEGIN { exit !(s >= t - 1) }'; then
+			echo timeout
+		else
+			echo killed
+		fi ;;
 	*) echo fail ;;
 	esac
 }
@@ -150,7 +156,7 @@ conf_run_plan() {
 		# Collect finished steps.
 		grep -a '^@@E ' "$res" | while read -r _ idx mod name rc secs; do
 			rc=${rc#rc=} secs=${secs#secs=}
-			echo "$idx $mod $name $(conf_status "$rc") $rc $secs"
+			echo "$idx $mod $name $(conf_status "$rc" "$secs") $rc $secs"
 		done >>"$logdir/steps"
 		# Steps skipped because their module set did not load.
 		local lmod lidx

@@ -63,7 +63,7 @@ res() { # module test -> "STATUS SECS"
 ckvm_state="ckvm.ko $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (make module)" )"
 
 {
-	w=42
+	w=46
 	printf '%-*s %-16s %-16s %8s %8s\n' $w "test" "ckvm" "KVM" "ckvm s" "KVM s"
 	for t in $tests; do
 		if grep -qx "$t" "$OUT/nobuild"; then
@@ -78,8 +78,8 @@ ckvm_state="ckvm.ko $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CK
 
 summary() { # module -> one line
 	awk -v m="$1" '$2 == m { n[$4]++; t++ } END {
-		printf "%d passed, %d failed, %d skipped, %d timed out, %d hung/crashed, %d not loaded (of %d)",
-			n["pass"], n["fail"], n["skip"], n["timeout"], n["hang"] + n["crash"], n["notloaded"], t }' "$OUT/results"
+		printf "%d passed, %d failed, %d skipped, %d timed out, %d killed (OOM), %d hung/crashed, %d not loaded (of %d)",
+			n["pass"], n["fail"], n["skip"], n["timeout"], n["killed"], n["hang"] + n["crash"], n["notloaded"], t }' "$OUT/results"
 }
 S_KVM="KVM (distro kvm_amd): $(summary kvm)"
 S_CKVM="ckvm: $(summary ckvm)"
