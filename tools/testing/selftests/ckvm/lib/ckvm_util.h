@@ -55,7 +55,15 @@
  * CHECK_ERRNO(expr, errno, name...) for "ioctl fails with this errno";
  * CHECK_OK(expr, name...) for "ioctl returns >= 0". TEST_ASSERT() is fatal
  * (prints "Bail out!" and exits 1) and is for test set-up, not for results.
- * Use is_ckvm() only where ckvm is documented to differ from KVM.
+ * CHECK_EQ(a, b, name...) compares as u64 and prints both on mismatch.
+ * Use is_ckvm() only where ckvm is documented to differ from KVM (today:
+ * guest access to a gpa without memslot, see check_unmapped_exit()).
+ * Expected values are what the distro kvm_amd does (the reference): measure
+ * there, assert exactly that, and write the measured fact in a comment.
+ * A watchdog thread (started by ksft_print_header) bails out after
+ * $CKVM_TEST_TIMEOUT seconds (default 90) so a hung KVM_RUN cannot hang
+ * the run; keep each program well under that (most take < 5 s).
+ * Build: make (all tests) / make clean; run: ./build/<name> as root.
  *
  * Guest memory layout made by vm_create() (all gpa == gva):
  *   0x008000  CODE_GPA    real/32-bit code snippets (32 KiB)
