@@ -571,6 +571,39 @@ static void test_sigkill(void)
 	ksft_test_result(run_once(), "parent creates and runs a VM afterwards");
 }
 
+/* VM and vCPU fds are bound to the creating process's mm */
+static void test_other_process(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct kvm_vcpu *v = vcpu_add(vm, 0, guest_sync_loop);
+	int st = 0;
+	pid_t pid = fork();
+
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		struct kvm_regs r;
+		int bad = 0;
+
+		errno = 0;
+		bad |= !(ioctl(v->fd, KVM_GET_REGS, &r) == -1 && errno == EIO) << 0;
+		errno = 0;
+		bad |= !(ioctl(v->fd, KVM_RUN, 0) == -1 && errno == EIO) << 1;
+		errno = 0;
+		bad |= !(ioctl(vm->fd, KVM_CREATE_VCPU, 5) == -1 && errno == EIO) << 2;
+		/* system ioctls still work in the child */
+		bad |= !(ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) == 12) << 3;
+		_exit(bad);
+	}
+	TEST_ASSERT(waitpid(pid, &st, 0) == pid, "waitpid");
+	ksft_test_result(WIFEXITED(st) && !(WEXITSTATUS(st) & 1), "vCPU ioctl from another process -> EIO");
+	ksft_test_result(WIFEXITED(st) && !(WEXITSTATUS(st) & 2), "KVM_RUN from another process -> EIO");
+	ksft_test_result(WIFEXITED(st) && !(WEXITSTATUS(st) & 4), "VM ioctl from another process -> EIO");
+	ksft_test_result(WIFEXITED(st) && !(WEXITSTATUS(st) & 8), "/dev/kvm ioctl from a child works");
+	ksft_test_result(run_once(), "parent's VMs still work");
+	vcpu_free(v);
+	kvm_vm_free(vm);
+}
+
 int main(void)
 {
 	ksft_print_header();
@@ -579,12 +612,13 @@ int main(void)
 	if (ncpus > 8)
 		ncpus = 8;
 	ksft_print_msg("%d host CPUs", ncpus);
-	ksft_set_plan(1 + 1 + 3 + 2 * ncpus + 8 + 5 + 3);
+	ksft_set_plan(1 + 1 + 3 + 2 * ncpus + 8 + 5 + 3 + 5);
 	test_concurrent();
 	test_shared_memory();
 	test_migration();
 	test_host_state();
 	test_close_order();
 	test_sigkill();
+	test_other_process();
 	return ksft_finished();
 }
