@@ -12,6 +12,8 @@
 #                ckvm.ko (the reference)
 #   RUN_TIMEOUT  seconds before the machine is killed (default 300)
 #   RUN_CMD      command to run inside instead of "/bin/vmm /demo.bin"
+#   RUN_CMD_TIMEOUT  seconds before the command is killed inside the
+#                machine, which then shows the kernel log tail (default 60)
 # Logs: build/run/.
 set -uo pipefail
 
@@ -58,7 +60,7 @@ if ! flock -n 9; then
 	flock 9
 fi
 "$here/mkinitramfs.sh" -m "$machine" -c "$ko" \
-	-r "${RUN_CMD:-/bin/vmm /demo.bin}" \
+	-r "${RUN_CMD:-/bin/vmm /demo.bin}" -T "${RUN_CMD_TIMEOUT:-60}" \
 	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin \
 	"$dir/initramfs.cpio.gz" || exit 1
 
