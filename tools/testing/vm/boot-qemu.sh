@@ -18,9 +18,12 @@
 # 125 the kernel panicked (console shows "Kernel panic"; the machine
 # reboots on panic and -no-reboot ends QEMU); else QEMU's own status.
 set -uo pipefail
+# The whole script is one block, so bash reads it all before running it:
+# editing it while a run is under way cannot derail that run.
+{
 
 if [ $# -lt 5 ]; then
-	sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0" >&2
 	exit 2
 fi
 kernel=$1 initrd=$2 console=$3 results=$4 tmo=$5 cpuflags=${6:-}
@@ -73,3 +76,5 @@ case $rc in
 	;;
 *) exit $rc ;;
 esac
+exit
+}

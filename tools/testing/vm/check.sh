@@ -33,6 +33,9 @@
 # Logs: build/host/*.log, build/vm/<machine>/{console,results}.log (all
 # boots; console.N.log, results.N.log per boot).
 set -uo pipefail
+# The whole script is one block, so bash reads it all before running it:
+# editing it while a run is under way cannot derail that run.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -310,7 +313,7 @@ for m in $MACHINES; do
 		for i in "${!tests[@]}"; do
 			[ "$(basename "${tests[$i]}")" = "$open" ] && idx=$i
 		done
-		if [ $idx -ge 0 ] && [ $((idx + 1)) -lt "$ntests" ] && [ $nboot -lt "$MAX_BOOTS" ]; then
+		if [ "$idx" -ge 0 ] && [ $((idx + 1)) -lt "$ntests" ] && [ $nboot -lt "$MAX_BOOTS" ]; then
 			first_test=$((idx + 1))
 			echo "   restarting $m at test #$first_test (${tests[$first_test]##*/})"
 			continue
@@ -343,7 +346,7 @@ if [ "${CONFORMANCE:-1}" != 0 ] && [ -f "$conf" ] && [ -x "$conf" ]; then
 			TS=$((TS + ${BASH_REMATCH[4]:-0}))
 		fi
 	done <build/host/conformance.log
-	if [ $crc -ne 0 ] && [ $cf -eq 0 ]; then
+	if [ "$crc" -ne 0 ] && [ $cf -eq 0 ]; then
 		echo "FAIL: conformance: $conf exited $crc without reporting a failure"
 		TF=$((TF + 1))
 	elif [ $seen -eq 0 ]; then
@@ -359,3 +362,5 @@ else
 	echo "$TP passed, $TF failed"
 fi
 [ $TF -eq 0 ]
+exit
+}

@@ -21,6 +21,9 @@
 #                 kvm-amd/kvm-intel), e.g. "tdp=0"
 #   -a SRC:DEST   add file SRC at absolute path DEST (repeatable)
 set -euo pipefail
+# The whole script is one block, so bash reads it all before running it:
+# editing it while a run is under way cannot derail that run.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -34,7 +37,7 @@ timeout_s=${TEST_TIMEOUT:-120}
 params=""
 extras=()
 
-usage() { sed -n '4,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0" >&2; exit 2; }
 
 while getopts "m:k:c:r:T:p:a:h" o; do
 	case $o in
@@ -141,3 +144,5 @@ mkdir -p "$(dirname "$out")"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
 	gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"
+exit
+}

@@ -16,6 +16,9 @@
 #                machine, which then shows the kernel log tail (default 60)
 # Logs: build/run/.
 set -uo pipefail
+# The whole script is one block, so bash reads it all before running it:
+# editing it while a run is under way cannot derail that run.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -83,3 +86,5 @@ else
 	echo "ckvm: the machine stopped before the VMM finished (boot status $brc)" >&2
 fi
 exit 1
+exit
+}
