@@ -12,6 +12,7 @@
 #                ckvm.ko (the reference)
 #   RUN_TIMEOUT  seconds before the machine is killed (default 300)
 #   RUN_CMD      command to run inside instead of "/bin/vmm /demo.bin"
+#   RUN_ADD      extra files for the machine, "SRC:DEST ..." (DEST absolute)
 #   RUN_CMD_TIMEOUT  seconds before the command is killed inside the
 #                machine, which then shows the kernel log tail (default 60)
 # Logs: build/run/.
@@ -54,6 +55,10 @@ kvm)
 	exit 1 ;;
 esac
 
+adds=()
+for a in ${RUN_ADD:-}; do
+	adds+=(-a "$a")
+done
 kernel=$("$here/kver.sh" --kernel) || exit 1
 dir=build/run
 mkdir -p "$dir"
@@ -64,7 +69,7 @@ if ! flock -n 9; then
 fi
 "$here/mkinitramfs.sh" -m "$machine" -c "$ko" \
 	-r "${RUN_CMD:-/bin/vmm /demo.bin}" -T "${RUN_CMD_TIMEOUT:-60}" \
-	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin \
+	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin "${adds[@]}" \
 	"$dir/initramfs.cpio.gz" || exit 1
 
 echo "ckvm: booting $machine ($kernel) in QEMU TCG; this takes a while..."
