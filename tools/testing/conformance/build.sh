@@ -20,6 +20,9 @@ KVM=$SRC/tools/testing/selftests/kvm
 JOBS=${JOBS:-2}
 
 mkdir -p "$B"
+# check.sh and run.sh may run at the same time: one extraction/build at once.
+exec 9>"$B/.build.lock"
+flock 9
 if [ ! -f "$SRC/.ckvm-extracted" ]; then
 	[ -n "$TARBALL" ] && [ -f "$TARBALL" ] || {
 		echo "conformance: no /usr/src/linux-source-6.1.tar.*; apt-get install linux-source-6.1" >&2
