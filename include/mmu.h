@@ -26,6 +26,7 @@ struct ckvm_tdp_format {
 	u64 executable;		/* 0 when execute is implied */
 	u64 nx;			/* set to forbid execution, 0 if none */
 	u64 leaf;		/* always set in a leaf (e.g. EPT memory type) */
+	int root_level;		/* 4 or 5 (NPT follows the host's paging) */
 };
 
 /* One page of nested page table. */
@@ -40,6 +41,7 @@ struct ckvm_mmu {
 	spinlock_t lock;		/* the tables and the page list */
 	const struct ckvm_tdp_format *fmt;
 	struct ckvm_mmu_page *root;
+	int root_level;
 	struct list_head pages;
 	unsigned long nr_pages;		/* table pages */
 	unsigned long nr_mapped;	/* guest pages mapped, each with a ref */

@@ -26,9 +26,9 @@
 #define PT_LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((l) - 1))
 #define PT_INDEX(addr, l)	(((addr) >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1))
 #define PT_ADDR_MASK		GENMASK_ULL(51, 12)
-#define TDP_ROOT_LEVEL		4
+#define TDP_MAX_LEVEL		5
 /* Table pages one fault may need: one per level below the root. */
-#define FAULT_CACHE_PAGES	(TDP_ROOT_LEVEL - 1)
+#define FAULT_CACHE_PAGES	(TDP_MAX_LEVEL - 1)
 
 static bool spte_present(struct ckvm_mmu *mmu, u64 spte)
 {
@@ -71,7 +71,10 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 	spin_lock_init(&mmu->lock);
 	INIT_LIST_HEAD(&mmu->pages);
 	mmu->fmt = fmt;
-	mmu->root = mmu_page_alloc(TDP_ROOT_LEVEL, GFP_KERNEL_ACCOUNT);
+	mmu->root_level = fmt->root_level;
+	if (WARN_ON_ONCE(mmu->root_level < 4 || mmu->root_level > TDP_MAX_LEVEL))
+		return -EINVAL;
+	mmu->root = mmu_page_alloc(mmu->root_level, GFP_KERNEL_ACCOUNT);
 	if (!mmu->root)
 		return -ENOMEM;
 	list_add(&mmu->root->link, &mmu->pages);
@@ -195,7 +198,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		set_page_dirty_lock(page);
 
 	/* Tables are allocated before the spinlock; unused ones are freed. */
-	for (i = 0; i < FAULT_CACHE_PAGES; i++) {
+	for (i = 0; i < mmu->root_level - 1; i++) {
 		cache[i] = mmu_page_alloc(0, GFP_KERNEL_ACCOUNT);
 		if (!cache[i])
 			break;
@@ -204,7 +207,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 
 	spin_lock(&mmu->lock);
 	sp = mmu->root;
-	for (level = TDP_ROOT_LEVEL; level > 1; level--) {
+	for (level = mmu->root_level; level > 1; level--) {
 		sptep = &sp->spt[PT_INDEX(gpa, level)];
 		if (!spte_present(mmu, *sptep)) {
 			struct ckvm_mmu_page *child;

@@ -53,6 +53,17 @@ static void *msrpm;
 static u32 max_asid;
 static bool have_nrips;
 
+/* NPT entries are x86-64 PTEs; the CPU treats guest accesses as user. */
+static struct ckvm_tdp_format npt_format = {
+	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED,
+	.readable = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED,
+	.writable = _PAGE_RW | _PAGE_DIRTY,
+	.executable = 0,
+	.nx = _PAGE_NX,
+	.leaf = 0,
+	.root_level = 4,	/* 5 with a 5-level host: set at setup */
+};
+
 /* GIF: with it clear, no interrupt or NMI reaches this CPU. */
 static inline void clgi(void)
 {
@@ -127,6 +138,8 @@ static int svm_hardware_setup(void)
 		return -ENODEV;
 	}
 	have_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	/* Nested paging walks with the host's paging depth (APM 15.25.5). */
+	npt_format.root_level = pgtable_l5_enabled() ? 5 : 4;
 	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
 	if (max_asid < 1) {
 		pr_err("ckvm: SVM reports no ASIDs\n");
@@ -810,15 +823,6 @@ static int svm_handle_exit(struct ckvm_vcpu *vcpu)
 	return svm_exit_handlers[code](vcpu);
 }
 
-/* NPT entries are x86-64 PTEs; the CPU treats guest accesses as user. */
-static const struct ckvm_tdp_format npt_format = {
-	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED,
-	.readable = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED,
-	.writable = _PAGE_RW | _PAGE_DIRTY,
-	.executable = 0,
-	.nx = _PAGE_NX,
-	.leaf = 0,
-};
 
 const struct ckvm_x86_ops ckvm_svm_ops = {
 	.name = "svm",
