@@ -16,6 +16,7 @@
 #                    workload on kvm_amd takes under 40)
 #   CPUFLAGS         appended to -cpu max (e.g. ",-npt")
 #   NO_DOC=1         do not rewrite Documentation/performance.rst
+#   REPORT_ONLY=1    no machine: redo the table from the last run's logs
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -32,20 +33,27 @@ workloads=${BENCH_WORKLOADS:-$ALL}
 runs=${BENCH_RUNS:-}
 mods=${BENCH_MODULES:-kvm ckvm}
 R=$OUT/run
-rm -rf "$R"
-mkdir -p "$R"
-: >"$R/plan"
-for m in $mods; do
-	for w in $workloads; do
-		echo "$m $w /bench/kvmbench ${runs:+-r $runs }$w" >>"$R/plan"
-	done
-done
 cmd="make bench${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${CONF_CPUFLAGS:+ CPUFLAGS=$CONF_CPUFLAGS}"
-echo "bench: $(grep -c . "$R/plan") steps" >&2
-conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench"
-t_start=$(date +%s)
-conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
-t_total=$(( $(date +%s) - t_start ))
+if [ -z "${REPORT_ONLY:-}" ]; then
+	rm -rf "$R"
+	mkdir -p "$R"
+	: >"$R/plan"
+	for m in $mods; do
+		for w in $workloads; do
+			echo "$m $w /bench/kvmbench ${runs:+-r $runs }$w" >>"$R/plan"
+		done
+	done
+	echo "bench: $(grep -c . "$R/plan") steps" >&2
+	conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench"
+	t_start=$(date +%s)
+	conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
+	t_total=$(( $(date +%s) - t_start ))
+	echo "$t_total" >"$R/total"
+	date -u '+%F %H:%M UTC' >"$R/date"
+	[ -f "$CONF_CKVM_KO" ] && date -r "$CONF_CKVM_KO" '+%F %T' >"$R/ckvm-date"
+else
+	t_total=$(cat "$R/total" 2>/dev/null || echo "?")
+fi
 
 # RESULT lines are in the serial logs between @@B and @@E of each step.
 cat "$R"/results.* | awk '
@@ -90,18 +98,18 @@ cell() { # module workload -> "median (min-max)" or the step status
 exits() { # module workload -> "uexits/kexits"
 	awk -v m="$1" -v w="$2" '$1 == m && $3 == w {
 		for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print v["uexits"] "/" v["kexits"] }' "$R/parsed" | tail -n1
+		if (v["uexits"] == "-" && v["kexits"] == "-") print "n/a"; else print v["uexits"] "/" v["kexits"] }' "$R/parsed" | tail -n1
 }
 
 {
-	printf '%-36s %-30s %-30s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max]" "KVM median [min..max]" "ratio" "exits ckvm" "exits KVM"
+	printf '%-36s %-34s %-34s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max]" "KVM median [min..max]" "ratio" "exits ckvm" "exits KVM"
 	for w in $workloads; do
 		c=$(cell ckvm "$w") k=$(cell kvm "$w")
 		cm=${c#*|} km=${k#*|}
 		ratio=-
-		[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }')
 		ce=$(exits ckvm "$w") ke=$(exits kvm "$w")
-		printf '%-36s %-30s %-30s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
+		printf '%-36s %-34s %-34s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
 	done
 } >"$R/table"
 cat "$R/table"
@@ -117,11 +125,11 @@ if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ]; then
 		echo "Last run"
 		echo "========"
 		echo
-		echo "- date: $(date -u '+%F %H:%M UTC'), $t_total s in all"
+		echo "- date: $(cat "$R/date" 2>/dev/null), $t_total s in all"
 		echo "- command: \`\`$cmd\`\`"
 		echo "- machine: QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
 		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus, shared with other jobs"
-		echo "- ckvm.ko: $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (not built)")"
+		echo "- ckvm.ko: $( [ -f "$R/ckvm-date" ] && echo "built $(cat "$R/ckvm-date")" || echo "missing (not built)")"
 		echo "- each workload: ${runs:-7 (touch64: 5, touch512: 3)} runs, each in a fresh VM; median and [min..max] of the per-operation time over the runs; ratio = ckvm median / KVM median"
 		echo "- exits: exits to userspace per operation / all exits per operation (vCPU binary stat \"exits\"; - when not available)"
 		echo "- a cell other than a time is the workload's status on that module: timeout (killed after ${CONF_TEST_TIMEOUT}s), fail, hang, crash, not loaded, not built"
