@@ -25,7 +25,7 @@ conf_init() {
 		CONF_KVER=$("$CONF_REPO/tools/testing/vm/kver.sh" 2>/dev/null || true)
 	fi
 	[ -n "$CONF_KVER" ] || CONF_KVER=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n1 | sed 's|/boot/vmlinuz-||')
-	CONF_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$CONF_KVER}
+	CONF_KERNEL=${GUEST_KERNEL:-${CKVM_KERNEL:-/boot/vmlinuz-$CONF_KVER}}
 	CONF_MODDIR=/lib/modules/$CONF_KVER
 	CONF_CKVM_KO=${CKVM_KO:-$CONF_REPO/ckvm.ko}
 	CONF_TEST_TIMEOUT=${TEST_TIMEOUT:-120}
