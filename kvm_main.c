@@ -259,6 +259,7 @@ bool ckvm_check_request(struct ckvm_vcpu *vcpu, int req)
 	if (!test_bit(req, &vcpu->requests))
 		return false;
 	clear_bit(req, &vcpu->requests);
+	/* The request's data is read after the bit is seen clear. */
 	smp_mb__after_atomic();
 	return true;
 }
@@ -282,6 +283,7 @@ void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
 		/* Rare: fall back to every CPU. */
 		for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++)
 			ckvm_make_request(vm->vcpus[i], req);
+		/* Requests visible before the IPIs that make vCPUs look. */
 		smp_mb();
 		on_each_cpu(ckvm_ack_kick, NULL, 1);
 		return;
@@ -292,6 +294,7 @@ void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
 		int cpu;
 
 		ckvm_make_request(vcpu, req);
+		/* Set the request, then read the mode (vcpu_enter_guest pairs). */
 		smp_mb__after_atomic();
 		cpu = READ_ONCE(vcpu->cpu);
 		if (READ_ONCE(vcpu->mode) != CKVM_OUTSIDE_GUEST_MODE &&
@@ -353,8 +356,8 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 
 		ckvm_arch_vcpu_free(vcpu);
-		free_pages((unsigned long)vcpu->run,
-			   get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
+		free_page((unsigned long)vcpu->run);
+		free_page((unsigned long)vcpu->pio_data);
 		kfree(vcpu);
 	}
 	ckvm_arch_vm_destroy(vm);
@@ -415,9 +418,12 @@ static vm_fault_t ckvm_vcpu_fault(struct vm_fault *vmf)
 	struct ckvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
 	struct page *page;
 
-	if (vmf->pgoff >= CKVM_RUN_MMAP_PAGES)
+	if (vmf->pgoff == 0)
+		page = virt_to_page(vcpu->run);
+	else if (vmf->pgoff == CKVM_PIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->pio_data);
+	else
 		return VM_FAULT_SIGBUS;
-	page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
 	get_page(page);
 	vmf->page = page;
 	return 0;
@@ -487,13 +493,12 @@ static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
 		return -ENOMEM;
-	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO,
-					     get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
-	if (!vcpu->run) {
-		r = -ENOMEM;
+	/* Single pages: mmap takes and drops references on each. */
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	r = -ENOMEM;
+	if (!vcpu->run || !vcpu->pio_data)
 		goto err_free;
-	}
-	vcpu->pio_data = (void *)vcpu->run + CKVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	vcpu->vm = vm;
 	vcpu->vcpu_id = id;
 	vcpu->cpu = -1;
@@ -531,9 +536,9 @@ static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
 
 err_unlock:
 	mutex_unlock(&vm->lock);
-	free_pages((unsigned long)vcpu->run,
-		   get_order(CKVM_RUN_MMAP_PAGES * PAGE_SIZE));
 err_free:
+	free_page((unsigned long)vcpu->run);
+	free_page((unsigned long)vcpu->pio_data);
 	kfree(vcpu);
 	return r;
 }

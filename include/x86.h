@@ -59,7 +59,7 @@ struct ckvm_pio {
 	bool in;
 	bool string;		/* INS/OUTS: data in the pio page */
 	bool rep;
-	u8 addr_bytes;		/* 2, 4 or 8: width of rSI/rDI/rCX */
+	u8 addr_bytes;		/* 2, 4 or 8: width of rSI/rDI/rCX; 0: unknown */
 	u32 count;		/* items in this exit */
 	int seg;		/* OUTS source segment */
 	u64 next_rip;
@@ -98,8 +98,7 @@ static inline void ckvm_reg_write(struct ckvm_vcpu_arch *arch, int reg,
 	arch->regs[reg] = val;
 }
 
-/* Services of x86/ for the backends' exit handlers (return contract: see
- * x86_ops.h). */
+/* Services of x86/ for the backends' exit handlers (contract: x86_ops.h). */
 int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu);
 int ckvm_emulate_xsetbv(struct ckvm_vcpu *vcpu);
 int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu);

@@ -27,7 +27,7 @@ static_assert(offsetof(struct vmcb_save_area, g_pat) == 0x268);
 #define IOPM_SIZE	(3 * PAGE_SIZE)
 #define MSRPM_SIZE	(2 * PAGE_SIZE)
 
-void ckvm_svm_vmrun(unsigned long *regs, u64 vmcb_pa, u64 host_save_pa);
+#include "svm.h"
 
 /* Per host CPU. */
 struct svm_cpu {
@@ -197,7 +197,7 @@ static int svm_hardware_enable(void)
 	}
 	rdmsrl(MSR_EFER, efer);
 	if (efer & EFER_SVME) {
-		pr_err("ckvm: SVM is already on on CPU %d: another hypervisor owns it; unload it first (e.g. rmmod kvm_amd)\n",
+		pr_err("ckvm: SVM is already enabled on CPU %d: another hypervisor owns it; unload it first (e.g. rmmod kvm_amd)\n",
 		       smp_processor_id());
 		return -EBUSY;
 	}
@@ -349,14 +349,22 @@ static struct vmcb_seg *svm_seg(struct svm_vcpu *svm, int seg)
 	struct vmcb_save_area *s = &svm->vmcb->save;
 
 	switch (seg) {
-	case CKVM_SEG_ES: return &s->es;
-	case CKVM_SEG_CS: return &s->cs;
-	case CKVM_SEG_SS: return &s->ss;
-	case CKVM_SEG_DS: return &s->ds;
-	case CKVM_SEG_FS: return &s->fs;
-	case CKVM_SEG_GS: return &s->gs;
-	case CKVM_SEG_TR: return &s->tr;
-	default: return &s->ldtr;
+	case CKVM_SEG_ES:
+		return &s->es;
+	case CKVM_SEG_CS:
+		return &s->cs;
+	case CKVM_SEG_SS:
+		return &s->ss;
+	case CKVM_SEG_DS:
+		return &s->ds;
+	case CKVM_SEG_FS:
+		return &s->fs;
+	case CKVM_SEG_GS:
+		return &s->gs;
+	case CKVM_SEG_TR:
+		return &s->tr;
+	default:
+		return &s->ldtr;
 	}
 }
 
@@ -376,9 +384,32 @@ static void svm_get_segment(struct ckvm_vcpu *vcpu, struct kvm_segment *var,
 	var->avl = !!(a & SVM_SELECTOR_AVL_MASK);
 	var->l = !!(a & SVM_SELECTOR_L_MASK);
 	var->db = !!(a & SVM_SELECTOR_DB_MASK);
-	var->g = !!(a & SVM_SELECTOR_G_MASK);
 	var->unusable = !var->present;
 	var->padding = 0;
+	/*
+	 * Report what VMX would demand of the same state, as KVM does, so
+	 * that saved state moves between vendors: the CPU ignores G (so it
+	 * follows the limit), the busy bit of TR and the accessed bit of
+	 * data segments are always set in the cache, and SS.DPL is the CPL.
+	 */
+	var->g = s->limit > 0xfffff;
+	switch (seg) {
+	case CKVM_SEG_TR:
+		var->type |= 2;
+		break;
+	case CKVM_SEG_DS:
+	case CKVM_SEG_ES:
+	case CKVM_SEG_FS:
+	case CKVM_SEG_GS:
+		if (!var->unusable)
+			var->type |= 1;
+		break;
+	case CKVM_SEG_SS:
+		if (var->unusable)
+			var->db = 0;
+		var->dpl = to_svm(vcpu)->vmcb->save.cpl;
+		break;
+	}
 }
 
 static void svm_set_segment(struct ckvm_vcpu *vcpu,
@@ -442,12 +473,19 @@ static u64 svm_get_cr(struct ckvm_vcpu *vcpu, int cr)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	switch (cr) {
-	case 0: return vmcb->save.cr0;
-	case 2: return vmcb->save.cr2;
-	case 3: return vmcb->save.cr3;
-	case 4: return vmcb->save.cr4;
-	case 8: return vmcb->control.int_ctl & V_TPR_MASK;
-	default: WARN_ON_ONCE(1); return 0;
+	case 0:
+		return vmcb->save.cr0;
+	case 2:
+		return vmcb->save.cr2;
+	case 3:
+		return vmcb->save.cr3;
+	case 4:
+		return vmcb->save.cr4;
+	case 8:
+		return vmcb->control.int_ctl & V_TPR_MASK;
+	default:
+		WARN_ON_ONCE(1);
+		return 0;
 	}
 }
 
@@ -460,15 +498,25 @@ static void svm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	switch (cr) {
-	case 0: vmcb->save.cr0 = val; break;
-	case 2: vmcb->save.cr2 = val; break;
-	case 3: vmcb->save.cr3 = val; break;
-	case 4: vmcb->save.cr4 = val; break;
+	case 0:
+		vmcb->save.cr0 = val;
+		break;
+	case 2:
+		vmcb->save.cr2 = val;
+		break;
+	case 3:
+		vmcb->save.cr3 = val;
+		break;
+	case 4:
+		vmcb->save.cr4 = val;
+		break;
 	case 8:
 		vmcb->control.int_ctl &= ~V_TPR_MASK;
 		vmcb->control.int_ctl |= val & V_TPR_MASK;
 		break;
-	default: WARN_ON_ONCE(1); break;
+	default:
+		WARN_ON_ONCE(1);
+		break;
 	}
 }
 
@@ -756,10 +804,13 @@ static int handle_io(struct ckvm_vcpu *vcpu)
 		.next_rip = c->exit_info_2,
 	};
 
-	/* The size and address-size fields are one-hot: 1/2/4 and 2/4/8. */
+	/*
+	 * The size and address-size fields are one-hot: 1/2/4 and 2/4/8.
+	 * QEMU's SVM leaves the address size 0; x86/ then takes the code
+	 * segment's default.
+	 */
 	if (pio.size == 0 || pio.size == 3 || pio.size > 4 ||
-	    (pio.string && pio.addr_bytes != 2 && pio.addr_bytes != 4 &&
-	     pio.addr_bytes != 8))
+	    pio.addr_bytes == 6 || pio.addr_bytes > 8)
 		return ckvm_exit_unexpected(vcpu, SVM_EXIT_IOIO);
 	return ckvm_emulate_pio(vcpu, &pio);
 }

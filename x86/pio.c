@@ -125,6 +125,13 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 
 	*p = *pio;
 	p->count = 1;
+	if (p->string && !p->addr_bytes) {
+		/* Not reported: the default size (no 0x67 prefix assumed). */
+		struct kvm_segment cs;
+
+		ckvm_x86_ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
+		p->addr_bytes = cs.l ? 8 : cs.db ? 4 : 2;
+	}
 	if (p->string) {
 		if (string_operand_gpa(vcpu, p, &linear, &gpa))
 			return ckvm_exit_emulation_failed(vcpu, linear);

@@ -158,7 +158,8 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_SUPPORTED_CPUID:
 		return ckvm_dev_get_supported_cpuid((void __user *)arg);
 	default:
-		return -ENOTTY;
+		/* KVM's answer to an ioctl /dev/kvm does not know. */
+		return -EINVAL;
 	}
 }
 
@@ -407,6 +408,7 @@ static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
 
 /* One guest entry; returns what the exit handler returned (see x86_ops.h). */
 static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
+	__must_hold(&vcpu->vm->srcu)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	bool swap_xcr0;
@@ -649,7 +651,8 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_SREGS:
 		break;
 	default:
-		return -ENOTTY;
+		/* KVM's answer to an ioctl a vCPU does not know. */
+		return -EINVAL;
 	}
 
 	u = kzalloc(sizeof(*u), GFP_KERNEL);
