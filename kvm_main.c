@@ -189,11 +189,17 @@ static int check_memory_region(const struct kvm_userspace_memory_region *mem)
 	return 0;
 }
 
+static unsigned long dirty_bitmap_bytes(const struct ckvm_memslot *slot)
+{
+	return BITS_TO_LONGS(slot->npages) * sizeof(long);
+}
+
 static int ckvm_set_memory_region(struct ckvm *vm,
 				  const struct kvm_userspace_memory_region *mem)
 {
 	struct ckvm_memslots *slots;
 	struct ckvm_memslot *old, old_copy, new;
+	bool logging;
 	int r;
 
 	r = check_memory_region(mem);
@@ -205,6 +211,8 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	new.npages = mem->memory_size >> PAGE_SHIFT;
 	new.userspace_addr = mem->userspace_addr;
 	new.flags = mem->flags;
+	new.dirty_bitmap = NULL;
+	logging = new.flags & KVM_MEM_LOG_DIRTY_PAGES;
 
 	mutex_lock(&vm->slots_lock);
 	slots = ckvm_memslots(vm);
@@ -218,8 +226,10 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 		if (!old)
 			goto out;
 		r = memslots_replace(vm, &old_copy, NULL);
-		if (!r)
-			ckvm_arch_memslot_removed(vm, &old_copy);
+		if (r)
+			goto out;
+		ckvm_arch_memslot_removed(vm, &old_copy);
+		kvfree(old_copy.dirty_bitmap);
 		goto out;
 	}
 
@@ -238,11 +248,65 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	if (memslot_overlaps(slots, new.id, new.base_gfn, new.npages))
 		goto out;
 
+	/* A slot that keeps logging keeps its bitmap. */
+	if (logging && old && old->dirty_bitmap) {
+		new.dirty_bitmap = old->dirty_bitmap;
+	} else if (logging) {
+		r = -ENOMEM;
+		new.dirty_bitmap = kvzalloc(dirty_bitmap_bytes(&new),
+					    GFP_KERNEL_ACCOUNT);
+		if (!new.dirty_bitmap)
+			goto out;
+	}
+
 	r = memslots_replace(vm, old ? &old_copy : NULL, &new);
-	if (!r && old && old_copy.base_gfn != new.base_gfn)
+	if (r) {
+		if (new.dirty_bitmap != old_copy.dirty_bitmap || !old)
+			kvfree(new.dirty_bitmap);
+		goto out;
+	}
+	if (old && old_copy.base_gfn != new.base_gfn)
 		ckvm_arch_memslot_removed(vm, &old_copy);
+	else if (logging && !(old_copy.flags & KVM_MEM_LOG_DIRTY_PAGES))
+		ckvm_arch_memslot_log_dirty(vm, &new);
+	if (old && old_copy.dirty_bitmap != new.dirty_bitmap)
+		kvfree(old_copy.dirty_bitmap);
 out:
 	mutex_unlock(&vm->slots_lock);
+	return r;
+}
+
+/*
+ * KVM_GET_DIRTY_LOG: the pages written since the last call, and from now
+ * on a write to any of them is noticed again.
+ */
+static int ckvm_get_dirty_log(struct ckvm *vm, const struct kvm_dirty_log *log)
+{
+	struct ckvm_memslot *slot;
+	unsigned long *buf = NULL;
+	unsigned long n = 0;
+	int r;
+
+	if ((log->slot >> 16) || (u16)log->slot >= CKVM_USER_MEM_SLOTS)
+		return -EINVAL;
+
+	mutex_lock(&vm->slots_lock);
+	slot = id_to_memslot(ckvm_memslots(vm), log->slot);
+	r = -ENOENT;
+	if (!slot || !slot->dirty_bitmap)
+		goto out;
+	n = dirty_bitmap_bytes(slot);
+	r = -ENOMEM;
+	buf = kvzalloc(n, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		goto out;
+	ckvm_arch_get_dirty_log(vm, slot, buf);
+	r = 0;
+out:
+	mutex_unlock(&vm->slots_lock);
+	if (!r && copy_to_user(log->dirty_bitmap, buf, n))
+		r = -EFAULT;
+	kvfree(buf);
 	return r;
 }
 
@@ -350,6 +414,7 @@ void ckvm_vcpu_put(struct ckvm_vcpu *vcpu)
 
 static void ckvm_vm_destroy(struct ckvm *vm)
 {
+	struct ckvm_memslots *slots;
 	int i;
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
@@ -361,7 +426,10 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 		kfree(vcpu);
 	}
 	ckvm_arch_vm_destroy(vm);
-	kvfree(rcu_dereference_protected(vm->memslots, 1));
+	slots = rcu_dereference_protected(vm->memslots, 1);
+	for (i = 0; i < slots->nr; i++)
+		kvfree(slots->slots[i].dirty_bitmap);
+	kvfree(slots);
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -577,6 +645,7 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	struct ckvm *vm = file->private_data;
 	void __user *argp = (void __user *)arg;
 	struct kvm_userspace_memory_region mem;
+	struct kvm_dirty_log log;
 
 	if (vm->mm != current->mm)
 		return -EIO;
@@ -587,6 +656,10 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		if (copy_from_user(&mem, argp, sizeof(mem)))
 			return -EFAULT;
 		return ckvm_set_memory_region(vm, &mem);
+	case KVM_GET_DIRTY_LOG:
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return ckvm_get_dirty_log(vm, &log);
 	case KVM_CHECK_EXTENSION:
 		return ckvm_check_extension(arg);
 	default:

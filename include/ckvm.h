@@ -39,6 +39,7 @@ struct ckvm_memslot {
 	gfn_t base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
+	unsigned long *dirty_bitmap;	/* with KVM_MEM_LOG_DIRTY_PAGES */
 	u32 flags;
 	u16 id;
 };
@@ -124,6 +125,10 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 			  unsigned long arg);
 void ckvm_arch_memslot_removed(struct ckvm *vm,
 			       const struct ckvm_memslot *slot);
+void ckvm_arch_memslot_log_dirty(struct ckvm *vm,
+				 const struct ckvm_memslot *slot);
+void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
+			     unsigned long *out);
 
 void ckvm_vcpu_load(struct ckvm_vcpu *vcpu);
 void ckvm_vcpu_put(struct ckvm_vcpu *vcpu);

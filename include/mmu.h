@@ -57,6 +57,9 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm);
 u64 ckvm_mmu_root_hpa(struct ckvm *vm);
 int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access);
 void ckvm_mmu_zap_gfn_range(struct ckvm *vm, u64 start, u64 end);
+struct ckvm_memslot;
+void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
+			    unsigned long *out);
 int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, u64 gva, u32 access,
 			u64 *gpa);
 

@@ -163,6 +163,51 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm)
 	mmu->root = NULL;
 }
 
+/* The leaf entry that maps @gfn, or NULL. Caller holds mmu->lock. */
+static u64 *leaf_sptep(struct ckvm_mmu *mmu, u64 gfn)
+{
+	struct ckvm_mmu_page *sp = mmu->root;
+	u64 gpa = gfn << PAGE_SHIFT;
+	int level;
+
+	for (level = mmu->root_level; level > 1; level--) {
+		u64 spte = sp->spt[PT_INDEX(gpa, level)];
+
+		if (!spte_present(mmu, spte))
+			return NULL;
+		sp = spte_to_child(spte);
+	}
+	return &sp->spt[PT_INDEX(gpa, 1)];
+}
+
+/*
+ * Collect and clear the slot's dirty bits into @out, and write-protect the
+ * pages they name so that the next write to each is seen again. The
+ * caller's TLB flush follows before the bitmap reaches userspace.
+ */
+void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
+			    unsigned long *out)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	unsigned long i, bit;
+
+	spin_lock(&mmu->lock);
+	for (i = 0; i < BITS_TO_LONGS(slot->npages); i++) {
+		unsigned long mask = xchg(&slot->dirty_bitmap[i], 0);
+
+		out[i] = mask;
+		for_each_set_bit(bit, &mask, BITS_PER_LONG) {
+			u64 *sptep = leaf_sptep(mmu, slot->base_gfn +
+					       i * BITS_PER_LONG + bit);
+
+			if (sptep && spte_present(mmu, *sptep))
+				WRITE_ONCE(*sptep, *sptep & ~mmu->fmt->writable);
+		}
+	}
+	spin_unlock(&mmu->lock);
+	ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
+}
+
 /*
  * Resolve a nested page fault: map the gfn's host page. Returns 1 to
  * re-enter the guest, 0 with an exit for userspace, or -errno.
@@ -173,19 +218,19 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
 	const struct ckvm_tdp_format *fmt = mmu->fmt;
 	struct ckvm_mmu_page *cache[FAULT_CACHE_PAGES] = { NULL };
+	struct page *page, *old_page = NULL;
 	struct ckvm_memslot *slot;
 	struct ckvm_mmu_page *sp;
-	struct page *page;
+	u64 gfn = gpa >> PAGE_SHIFT;
 	unsigned long hva;
 	bool writable = true;
 	int level, i, nr_cache = 0;
 	u64 *sptep, spte;
 
-	slot = ckvm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+	slot = ckvm_gfn_to_memslot(vm, gfn);
 	if (!slot)
 		return ckvm_exit_emulation_failed(vcpu, gpa);
-	hva = slot->userspace_addr +
-	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
+	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 
 	/* Map writable when the VMM's mapping allows, so writes don't fault. */
 	if (get_user_pages_fast(hva, 1, FOLL_WRITE, &page) != 1) {
@@ -196,6 +241,9 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	}
 	if (writable)
 		set_page_dirty_lock(page);
+	/* While logging, only a write makes a page writable (and dirty). */
+	if (slot->dirty_bitmap && !(access & CKVM_ACC_WRITE))
+		writable = false;
 
 	/* Tables are allocated before the spinlock; unused ones are freed. */
 	for (i = 0; i < mmu->root_level - 1; i++) {
@@ -234,20 +282,29 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	}
 
 	sptep = &sp->spt[PT_INDEX(gpa, 1)];
-	if (spte_present(mmu, *sptep)) {
-		/* Another vCPU mapped it first; ours is not needed. */
-		put_page(page);
-	} else {
-		spte = page_to_phys(page) | fmt->readable | fmt->executable |
-		       fmt->leaf;
-		if (writable)
-			spte |= fmt->writable;
-		WRITE_ONCE(*sptep, spte);
+	spte = page_to_phys(page) | fmt->readable | fmt->executable | fmt->leaf;
+	if (writable)
+		spte |= fmt->writable;
+	if (!spte_present(mmu, *sptep)) {
 		sp->used++;
 		mmu->nr_mapped++;
+	} else if ((*sptep & PT_ADDR_MASK) == page_to_phys(page)) {
+		/* Mapped already (another vCPU, or read-only while logging). */
+		spte |= *sptep & fmt->writable;
+		put_page(page);
+	} else {
+		/* The VMM's page changed under us (e.g. COW): use the new one. */
+		old_page = pfn_to_page((*sptep & PT_ADDR_MASK) >> PAGE_SHIFT);
 	}
+	WRITE_ONCE(*sptep, spte);
+	if (writable && slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
 	spin_unlock(&mmu->lock);
 
+	if (old_page) {
+		ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
+		put_page(old_page);
+	}
 	for (i = 0; i < nr_cache; i++)
 		mmu_page_free(cache[i]);
 	return 1;

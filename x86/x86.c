@@ -189,6 +189,18 @@ void ckvm_arch_memslot_removed(struct ckvm *vm, const struct ckvm_memslot *slot)
 	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
 }
 
+/* Logging starts: drop the mappings so that every write faults. */
+void ckvm_arch_memslot_log_dirty(struct ckvm *vm, const struct ckvm_memslot *slot)
+{
+	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+}
+
+void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
+			     unsigned long *out)
+{
+	ckvm_mmu_get_dirty_log(vm, slot, out);
+}
+
 /* The architectural state after RESET (KVM's definition, SDM 9.1.1). */
 static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 {
