@@ -146,20 +146,10 @@ int ckvm_arch_check_extension(long ext)
 {
 	switch (ext) {
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_MP_STATE:
 		return 1;
 	default:
 		return 0;
-	}
-}
-
-long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
-{
-	switch (ioctl) {
-	case KVM_GET_SUPPORTED_CPUID:
-		return ckvm_dev_get_supported_cpuid((void __user *)arg);
-	default:
-		/* KVM's answer to an ioctl /dev/kvm does not know. */
-		return -EINVAL;
 	}
 }
 
@@ -359,7 +349,8 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
-static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
+/* @host: KVM_SET_MSRS from userspace rather than the guest's WRMSR. */
+static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 old;
 
@@ -368,6 +359,11 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		old = ckvm_x86_ops->get_efer(vcpu);
 		if (!efer_valid(vcpu, data))
 			return 1;
+		/* Userspace restores a whole state, LMA included. */
+		if (host) {
+			ckvm_x86_ops->set_efer(vcpu, data);
+			return 0;
+		}
 		/* LME may not change while paging is on (SDM 2.2.1). */
 		if ((ckvm_x86_ops->get_cr(vcpu, 0) & X86_CR0_PG) &&
 		    ((old ^ data) & EFER_LME))
@@ -375,6 +371,11 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		/* LMA belongs to the processor, not to WRMSR. */
 		data = (data & ~EFER_LMA) | (old & EFER_LMA);
 		ckvm_x86_ops->set_efer(vcpu, data);
+		return 0;
+	case MSR_IA32_APICBASE:
+		if (!host || (data & ckvm_apic_base_reserved()))
+			return 1;
+		vcpu->arch.apic_base = data;
 		return 0;
 	default:
 		return ckvm_x86_ops->set_msr(vcpu, index, data);
@@ -402,12 +403,103 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 	u64 data = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
 		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
 
-	if (ckvm_set_msr(vcpu, index, data)) {
+	if (ckvm_set_msr(vcpu, index, data, false)) {
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
 	ckvm_x86_ops->skip_instruction(vcpu);
 	return 1;
+}
+
+/* What KVM_GET_MSR_INDEX_LIST reports: the MSRs a VMM saves and restores. */
+static const u32 msrs_to_save[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE,
+};
+
+/* KVM's limit on entries in one KVM_GET_MSRS / KVM_SET_MSRS. */
+#define CKVM_MAX_IO_MSRS	256
+
+static long ckvm_dev_get_msr_index_list(struct kvm_msr_list __user *argp)
+{
+	struct kvm_msr_list list;
+	u32 n;
+
+	if (copy_from_user(&list, argp, sizeof(list)))
+		return -EFAULT;
+	n = list.nmsrs;
+	/* As KVM: the count goes back even when the array is too small. */
+	list.nmsrs = ARRAY_SIZE(msrs_to_save);
+	if (copy_to_user(argp, &list, sizeof(list)))
+		return -EFAULT;
+	if (n < ARRAY_SIZE(msrs_to_save))
+		return -E2BIG;
+	if (copy_to_user(argp->indices, msrs_to_save, sizeof(msrs_to_save)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * KVM_GET_MSRS / KVM_SET_MSRS: process entries in order, stop at the first
+ * MSR that cannot be read or written, return how many were done.
+ */
+static long ckvm_vcpu_msrs(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
+			   bool set)
+{
+	struct kvm_msr_entry *e;
+	struct kvm_msrs hdr;
+	long r;
+	u32 i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= CKVM_MAX_IO_MSRS)
+		return -E2BIG;
+	e = memdup_user(argp->entries, hdr.nmsrs * sizeof(*e));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	ckvm_vcpu_load(vcpu);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
+			  ckvm_get_msr(vcpu, e[i].index, &e[i].data))
+			break;
+	}
+	ckvm_vcpu_put(vcpu);
+	r = i;
+	if (!set && copy_to_user(argp->entries, e, i * sizeof(*e)))
+		r = -EFAULT;
+	kfree(e);
+	return r;
+}
+
+/*
+ * Without an in-kernel local APIC every vCPU is simply runnable, and that
+ * is the only state userspace may set (KVM's rule without an irqchip).
+ */
+static long ckvm_vcpu_mp_state(struct ckvm_vcpu *vcpu,
+			       struct kvm_mp_state __user *argp, bool set)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (!set)
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	if (copy_from_user(&mp, argp, sizeof(mp)))
+		return -EFAULT;
+	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+}
+
+long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_SUPPORTED_CPUID:
+		return ckvm_dev_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return ckvm_dev_get_msr_index_list((void __user *)arg);
+	default:
+		/* KVM's answer to an ioctl /dev/kvm does not know. */
+		return -EINVAL;
+	}
 }
 
 /* ---- the run loop ---- */
@@ -657,6 +749,14 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 		return ckvm_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return ckvm_vcpu_get_cpuid2(vcpu, argp);
+	case KVM_GET_MSRS:
+		return ckvm_vcpu_msrs(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return ckvm_vcpu_msrs(vcpu, argp, true);
+	case KVM_GET_MP_STATE:
+		return ckvm_vcpu_mp_state(vcpu, argp, false);
+	case KVM_SET_MP_STATE:
+		return ckvm_vcpu_mp_state(vcpu, argp, true);
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:
 	case KVM_GET_SREGS:

@@ -36,6 +36,12 @@ STATUS = {
         "KVM's validity rules; interrupt_bitmap ignored (no injection yet)"),
     "KVM_SET_CPUID2": ("done", "unchangeable after the first KVM_RUN"),
     "KVM_GET_CPUID2": ("done", ""),
+    "KVM_GET_MSR_INDEX_LIST": ("done", "the MSRs ckvm saves and restores"),
+    "KVM_GET_MSRS": ("done", "stops at the first unknown MSR"),
+    "KVM_SET_MSRS": ("partial", "no TSC write (no TSC offsetting yet)"),
+    "KVM_GET_MP_STATE": ("done", "always RUNNABLE (no in-kernel LAPIC)"),
+    "KVM_SET_MP_STATE": ("done", "RUNNABLE only, as KVM without an irqchip"),
+    "KVM_CAP_MP_STATE": ("done", ""),
     # capabilities
     "KVM_CAP_USER_MEMORY": ("done", ""),
     "KVM_CAP_NR_VCPUS": ("done", "64"),

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSR and MP-state ioctls: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS,
+ * KVM_SET_MSRS, KVM_GET_MP_STATE, KVM_SET_MP_STATE. Every upstream
+ * selftest and QEMU use them on every vCPU.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include "ckvm_util.h"
+
+#define MSR_EFER	0xc0000080
+#define MSR_STAR	0xc0000081
+#define MSR_LSTAR	0xc0000082
+#define MSR_BOGUS	0xdeadbeef
+
+static void guest_code(void)
+{
+	/* The host set LSTAR before the first run. */
+	GUEST_SYNC(rdmsr(MSR_LSTAR));
+	wrmsr(MSR_STAR, 0x0023001000000000ull);
+	GUEST_DONE();
+}
+
+struct msrs {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[4];
+};
+
+static int msr_io(struct kvm_vcpu *v, unsigned long ioctl_nr, struct msrs *m,
+		  int n)
+{
+	m->hdr.nmsrs = n;
+	m->hdr.pad = 0;
+	return ioctl(v->fd, ioctl_nr, m);
+}
+
+int main(void)
+{
+	struct kvm_msr_list *list;
+	struct kvm_mp_state mp;
+	struct kvm_vm *vm;
+	struct kvm_vcpu *v;
+	struct msrs m = {};
+	struct kvm_msrs *big;
+	struct ucall uc;
+	bool star = false, lstar = false;
+	unsigned int i;
+	int kvm, r;
+
+	ksft_print_header();
+	ksft_set_plan(21);
+	kvm = kvm_open();
+
+	/* KVM_GET_MSR_INDEX_LIST */
+	list = calloc(1, sizeof(*list) + 1024 * sizeof(uint32_t));
+	list->nmsrs = 0;
+	CHECK_ERRNO(ioctl(kvm, KVM_GET_MSR_INDEX_LIST, list), E2BIG,
+		    "MSR index list with nmsrs=0 -> E2BIG");
+	ksft_test_result(list->nmsrs > 0, "E2BIG reports the needed count (%u)\n",
+			 list->nmsrs);
+	list->nmsrs = 1024;
+	CHECK_OK(ioctl(kvm, KVM_GET_MSR_INDEX_LIST, list), "MSR index list");
+	for (i = 0; i < list->nmsrs && i < 1024; i++) {
+		star |= list->indices[i] == MSR_STAR;
+		lstar |= list->indices[i] == MSR_LSTAR;
+	}
+	ksft_test_result(star && lstar, "index list names STAR and LSTAR\n");
+	CHECK_ERRNO(ioctl(kvm, KVM_GET_MSR_INDEX_LIST, NULL), EFAULT,
+		    "MSR index list, NULL pointer -> EFAULT");
+
+	vm = vm_create();
+	v = vcpu_add(vm, 0, guest_code);
+
+	/* KVM_SET_MSRS / KVM_GET_MSRS */
+	m.e[0].index = MSR_LSTAR;
+	m.e[0].data = 0xffffffff81234560ull;
+	r = msr_io(v, KVM_SET_MSRS, &m, 1);
+	CHECK_EQ(r, 1, "SET_MSRS of LSTAR sets 1");
+	m.e[0].data = 0;
+	r = msr_io(v, KVM_GET_MSRS, &m, 1);
+	ksft_test_result(r == 1 && m.e[0].data == 0xffffffff81234560ull,
+			 "GET_MSRS reads LSTAR back (r=%d data=%llx)\n", r,
+			 (unsigned long long)m.e[0].data);
+
+	m.e[0].index = MSR_LSTAR;
+	m.e[0].data = 0xffffffff81234560ull;
+	m.e[1].index = MSR_BOGUS;
+	m.e[2].index = MSR_STAR;
+	r = msr_io(v, KVM_SET_MSRS, &m, 3);
+	CHECK_EQ(r, 1, "SET_MSRS stops at an unknown MSR");
+	r = msr_io(v, KVM_GET_MSRS, &m, 3);
+	CHECK_EQ(r, 1, "GET_MSRS stops at an unknown MSR");
+
+	m.e[0].index = MSR_EFER;
+	m.e[0].data = 1ull << 1;	/* reserved */
+	CHECK_EQ(msr_io(v, KVM_SET_MSRS, &m, 1), 0,
+		 "SET_MSRS refuses a reserved EFER bit");
+
+	big = calloc(1, sizeof(*big) + 256 * sizeof(struct kvm_msr_entry));
+	big->nmsrs = 256;
+	CHECK_ERRNO(ioctl(v->fd, KVM_GET_MSRS, big), E2BIG,
+		    "GET_MSRS with 256 entries -> E2BIG");
+	CHECK_ERRNO(ioctl(v->fd, KVM_SET_MSRS, NULL), EFAULT,
+		    "SET_MSRS, NULL pointer -> EFAULT");
+	m.hdr.nmsrs = 1;
+	CHECK_ERRNO(ioctl(v->fd, KVM_GET_MSRS, (void *)8), EFAULT,
+		    "GET_MSRS, bad pointer -> EFAULT");
+
+	/* The guest sees what the host set, the host what the guest wrote. */
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_SYNC &&
+			 uc.args[0] == 0xffffffff81234560ull,
+			 "guest RDMSR LSTAR sees the host's value (%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest done\n");
+	m.e[0].index = MSR_STAR;
+	m.e[0].data = 0;
+	r = msr_io(v, KVM_GET_MSRS, &m, 1);
+	ksft_test_result(r == 1 && m.e[0].data == 0x0023001000000000ull,
+			 "GET_MSRS sees the guest's WRMSR STAR (%llx)\n",
+			 (unsigned long long)m.e[0].data);
+
+	/* KVM_GET_MP_STATE / KVM_SET_MP_STATE without an in-kernel irqchip */
+	ksft_test_result(kvm_check_cap(KVM_CAP_MP_STATE) > 0,
+			 "KVM_CAP_MP_STATE\n");
+	mp.mp_state = 1234;
+	CHECK_OK(ioctl(v->fd, KVM_GET_MP_STATE, &mp), "GET_MP_STATE");
+	CHECK_EQ(mp.mp_state, KVM_MP_STATE_RUNNABLE, "vCPU is runnable");
+	mp.mp_state = KVM_MP_STATE_RUNNABLE;
+	CHECK_OK(ioctl(v->fd, KVM_SET_MP_STATE, &mp), "SET_MP_STATE runnable");
+	mp.mp_state = KVM_MP_STATE_HALTED;
+	CHECK_ERRNO(ioctl(v->fd, KVM_SET_MP_STATE, &mp), EINVAL,
+		    "SET_MP_STATE halted without irqchip -> EINVAL");
+
+	kvm_vm_free(vm);
+	return ksft_finished();
+}
