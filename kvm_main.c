@@ -343,7 +343,8 @@ void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
 	cpumask_var_t cpus;
 	int i, me;
 
-	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
+	/* Atomic: MMU notifiers call this where sleeping is not allowed. */
+	if (!zalloc_cpumask_var(&cpus, GFP_ATOMIC | __GFP_NOWARN)) {
 		/* Rare: fall back to every CPU. */
 		for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++)
 			ckvm_make_request(vm->vcpus[i], req);

@@ -8,6 +8,7 @@
 #define CKVM_MMU_H
 
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -38,13 +39,17 @@ struct ckvm_mmu_page {
 };
 
 struct ckvm_mmu {
-	spinlock_t lock;		/* the tables and the page list */
+	spinlock_t lock;		/* the tables, page list, invalidate_* */
 	const struct ckvm_tdp_format *fmt;
 	struct ckvm_mmu_page *root;
 	int root_level;
 	struct list_head pages;
 	unsigned long nr_pages;		/* table pages */
 	unsigned long nr_mapped;	/* guest pages mapped, each with a ref */
+	/* The VMM's address space changing under the mappings. */
+	struct mmu_notifier notifier;
+	unsigned long invalidate_seq;	/* bumped when an invalidation ends */
+	long invalidate_in_progress;
 };
 
 /* Access bits of a fault, as the page walker and the fault handler see it. */

@@ -64,9 +64,12 @@ static struct ckvm_mmu_page *spte_to_child(u64 spte)
 	return (struct ckvm_mmu_page *)page_private(page);
 }
 
+static const struct mmu_notifier_ops ckvm_mmu_notifier_ops;
+
 int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 {
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	int r;
 
 	spin_lock_init(&mmu->lock);
 	INIT_LIST_HEAD(&mmu->pages);
@@ -79,7 +82,14 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 		return -ENOMEM;
 	list_add(&mmu->root->link, &mmu->pages);
 	mmu->nr_pages = 1;
-	return 0;
+	mmu->notifier.ops = &ckvm_mmu_notifier_ops;
+	r = mmu_notifier_register(&mmu->notifier, vm->mm);
+	if (r) {
+		list_del(&mmu->root->link);
+		mmu_page_free(mmu->root);
+		mmu->root = NULL;
+	}
+	return r;
 }
 
 u64 ckvm_mmu_root_hpa(struct ckvm *vm)
@@ -116,32 +126,93 @@ static int zap_range(struct ckvm_mmu *mmu, struct ckvm_mmu_page *sp, u64 base,
 	return n;
 }
 
+/* Pages released per TLB flush when zapping; on the stack. */
+#define ZAP_BATCH	64
+
 /*
  * Unmap gfns [start, end) from the nested tables. No vCPU may use a stale
  * translation once a page's reference is dropped, so each batch is flushed
  * from every vCPU's TLB (ckvm_make_all_vcpus_request waits) before its
- * pages are released.
+ * pages are released. Does not sleep: MMU notifiers call it.
  */
 void ckvm_mmu_zap_gfn_range(struct ckvm *vm, u64 start, u64 end)
 {
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
-	struct page **batch;
+	struct page *batch[ZAP_BATCH];
 	int n, i;
 
-	batch = (struct page **)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
 	do {
 		spin_lock(&mmu->lock);
-		n = zap_range(mmu, mmu->root, 0, start, end, batch,
-			      PAGE_SIZE / sizeof(*batch));
+		n = zap_range(mmu, mmu->root, 0, start, end, batch, ZAP_BATCH);
 		spin_unlock(&mmu->lock);
 		if (!n)
 			break;
 		ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
 		for (i = 0; i < n; i++)
 			put_page(batch[i]);
-	} while (n == PAGE_SIZE / sizeof(*batch));
-	free_page((unsigned long)batch);
+	} while (n == ZAP_BATCH);
 }
+
+/* ---- MMU notifier: the VMM's address space changes ---- */
+
+static struct ckvm *notifier_to_vm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct ckvm, arch.mmu.notifier);
+}
+
+static int ckvm_mn_invalidate_range_start(struct mmu_notifier *mn,
+					  const struct mmu_notifier_range *range)
+{
+	struct ckvm *vm = notifier_to_vm(mn);
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	struct ckvm_memslots *slots;
+	int i, idx;
+
+	/* From here until range_end, faults must not install mappings. */
+	spin_lock(&mmu->lock);
+	mmu->invalidate_in_progress++;
+	spin_unlock(&mmu->lock);
+
+	idx = srcu_read_lock(&vm->srcu);
+	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	for (i = 0; i < slots->nr; i++) {
+		struct ckvm_memslot *s = &slots->slots[i];
+		unsigned long s_end = s->userspace_addr + (s->npages << PAGE_SHIFT);
+		unsigned long from = max(range->start, s->userspace_addr);
+		unsigned long to = min(range->end, s_end);
+
+		if (from >= to)
+			continue;
+		ckvm_mmu_zap_gfn_range(vm,
+			s->base_gfn + ((from - s->userspace_addr) >> PAGE_SHIFT),
+			s->base_gfn + ((to - 1 - s->userspace_addr) >> PAGE_SHIFT) + 1);
+	}
+	srcu_read_unlock(&vm->srcu, idx);
+	return 0;
+}
+
+static void ckvm_mn_invalidate_range_end(struct mmu_notifier *mn,
+					 const struct mmu_notifier_range *range)
+{
+	struct ckvm_mmu *mmu = &notifier_to_vm(mn)->arch.mmu;
+
+	spin_lock(&mmu->lock);
+	mmu->invalidate_seq++;
+	mmu->invalidate_in_progress--;
+	spin_unlock(&mmu->lock);
+}
+
+/* The address space is going away (process exit): drop every mapping. */
+static void ckvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	ckvm_mmu_zap_gfn_range(notifier_to_vm(mn), 0, U64_MAX);
+}
+
+static const struct mmu_notifier_ops ckvm_mmu_notifier_ops = {
+	.invalidate_range_start = ckvm_mn_invalidate_range_start,
+	.invalidate_range_end = ckvm_mn_invalidate_range_end,
+	.release = ckvm_mn_release,
+};
 
 /* Called when no vCPU can run any more: release everything. */
 void ckvm_mmu_vm_destroy(struct ckvm *vm)
@@ -152,6 +223,7 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm)
 
 	if (!mmu->root)
 		return;
+	mmu_notifier_unregister(&mmu->notifier, vm->mm);
 	list_for_each_entry_safe(sp, tmp, &mmu->pages, link) {
 		for (i = 0; sp->level == 1 && i < PT_ENTRIES; i++)
 			if (spte_present(mmu, sp->spt[i]))
@@ -222,7 +294,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	struct ckvm_memslot *slot;
 	struct ckvm_mmu_page *sp;
 	u64 gfn = gpa >> PAGE_SHIFT;
-	unsigned long hva;
+	unsigned long hva, mmu_seq;
 	bool writable = true;
 	int level, i, nr_cache = 0;
 	u64 *sptep, spte;
@@ -231,6 +303,11 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	if (!slot)
 		return ckvm_exit_emulation_failed(vcpu, gpa);
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+
+	/* An invalidation from here on makes the page we find stale. */
+	mmu_seq = READ_ONCE(mmu->invalidate_seq);
+	/* Read the sequence before the page tables get_user_pages reads. */
+	smp_rmb();
 
 	/* Map writable when the VMM's mapping allows, so writes don't fault. */
 	if (get_user_pages_fast(hva, 1, FOLL_WRITE, &page) != 1) {
@@ -254,6 +331,14 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	nr_cache = i;
 
 	spin_lock(&mmu->lock);
+	if (mmu->invalidate_in_progress || mmu->invalidate_seq != mmu_seq) {
+		/* Raced with an invalidation: let the guest fault again. */
+		spin_unlock(&mmu->lock);
+		put_page(page);
+		for (i = 0; i < nr_cache; i++)
+			mmu_page_free(cache[i]);
+		return 1;
+	}
 	sp = mmu->root;
 	for (level = mmu->root_level; level > 1; level--) {
 		sptep = &sp->spt[PT_INDEX(gpa, level)];

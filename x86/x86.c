@@ -26,6 +26,13 @@
 
 const struct ckvm_x86_ops *ckvm_x86_ops;
 static enum cpuhp_state ckvm_cpuhp_state;
+/*
+ * Set before the reboot notifier turns virtualization off. The IPI that
+ * turns it off is taken only with interrupts on, i.e. outside the guest
+ * entry window, and the entry window checks this flag with interrupts off:
+ * no VMRUN can follow the disable.
+ */
+static bool ckvm_rebooting;
 static u64 host_xcr0;
 
 /* ---- hardware enable on every CPU ---- */
@@ -49,6 +56,7 @@ static void ckvm_disable_on_this_cpu(void *unused)
 /* Reboot and kexec must not find virtualization still on. */
 static int ckvm_reboot(struct notifier_block *nb, unsigned long code, void *v)
 {
+	WRITE_ONCE(ckvm_rebooting, true);
 	on_each_cpu(ckvm_disable_on_this_cpu, NULL, 1);
 	return NOTIFY_OK;
 }
@@ -526,12 +534,12 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	smp_store_release(&vcpu->mode, CKVM_IN_GUEST_MODE);
 	srcu_read_unlock(&vcpu->vm->srcu, *srcu_idx);
 	smp_mb__after_srcu_read_unlock();
-	if (vcpu_exit_request(vcpu)) {
+	if (vcpu_exit_request(vcpu) || READ_ONCE(ckvm_rebooting)) {
 		WRITE_ONCE(vcpu->mode, CKVM_OUTSIDE_GUEST_MODE);
 		local_irq_enable();
 		preempt_enable();
 		*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
-		return 1;
+		return READ_ONCE(ckvm_rebooting) ? -EIO : 1;
 	}
 
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
