@@ -17,7 +17,6 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
@@ -109,58 +108,79 @@ static struct ckvm_memslot *id_to_memslot(struct ckvm_memslots *slots, u16 id)
 	return NULL;
 }
 
+/* Index of the first slot that ends above @gfn (slots are sorted). */
+static int memslot_lower_bound(struct ckvm_memslots *slots, gfn_t gfn)
+{
+	int lo = 0, hi = slots->nr;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		struct ckvm_memslot *s = &slots->slots[mid];
+
+		if (s->base_gfn + s->npages <= gfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
 			     gfn_t base, u64 npages)
 {
 	int i;
 
-	for (i = 0; i < slots->nr; i++) {
+	/* Slots don't overlap each other, so at most two candidates. */
+	for (i = memslot_lower_bound(slots, base); i < slots->nr; i++) {
 		struct ckvm_memslot *s = &slots->slots[i];
 
-		if (s->id == id)
-			continue;
-		if (base < s->base_gfn + s->npages && s->base_gfn < base + npages)
+		if (s->base_gfn >= base + npages)
+			return false;
+		if (s->id != id)
 			return true;
 	}
 	return false;
 }
 
-static int memslot_cmp_sort(const void *a, const void *b)
-{
-	const struct ckvm_memslot *x = a, *y = b;
-
-	if (x->base_gfn < y->base_gfn)
-		return -1;
-	return x->base_gfn > y->base_gfn;
-}
-
 static struct ckvm_memslots *memslots_alloc(int nr)
 {
-	return kvzalloc(struct_size((struct ckvm_memslots *)NULL, slots, nr),
-			GFP_KERNEL_ACCOUNT);
+	struct ckvm_memslots *slots;
+
+	slots = kvmalloc(struct_size(slots, slots, nr), GFP_KERNEL_ACCOUNT);
+	if (slots)
+		slots->nr = 0;
+	return slots;
 }
 
 /*
  * Publish a new snapshot: @old_slot (if any) is replaced by @new_slot (if
- * any). When the call returns no vCPU can see the old snapshot any more.
+ * any). One ordered pass copies the old snapshot around them. When the
+ * call returns no vCPU can see the old snapshot any more.
  */
 static int memslots_replace(struct ckvm *vm, const struct ckvm_memslot *old_slot,
 			    const struct ckvm_memslot *new_slot)
 {
 	struct ckvm_memslots *old = ckvm_memslots(vm), *new;
+	bool placed = !new_slot;
 	int i, n = 0;
 
 	lockdep_assert_held(&vm->slots_lock);
 	new = memslots_alloc(old->nr + 1);
 	if (!new)
 		return -ENOMEM;
-	for (i = 0; i < old->nr; i++)
-		if (!old_slot || old->slots[i].id != old_slot->id)
-			new->slots[n++] = old->slots[i];
-	if (new_slot)
+	for (i = 0; i < old->nr; i++) {
+		const struct ckvm_memslot *s = &old->slots[i];
+
+		if (!placed && new_slot->base_gfn < s->base_gfn) {
+			new->slots[n++] = *new_slot;
+			placed = true;
+		}
+		if (!old_slot || s->id != old_slot->id)
+			new->slots[n++] = *s;
+	}
+	if (!placed)
 		new->slots[n++] = *new_slot;
 	new->nr = n;
-	sort(new->slots, n, sizeof(new->slots[0]), memslot_cmp_sort, NULL);
 
 	rcu_assign_pointer(vm->memslots, new);
 	synchronize_srcu_expedited(&vm->srcu);
