@@ -27,6 +27,7 @@ struct ckvm_tdp_format {
 	u64 executable;		/* 0 when execute is implied */
 	u64 nx;			/* set to forbid execution, 0 if none */
 	u64 leaf;		/* always set in a leaf (e.g. EPT memory type) */
+	u64 large;		/* page-size bit of a 2 MiB leaf; 0: 4K only */
 	int root_level;		/* 4 or 5 (NPT follows the host's paging) */
 };
 

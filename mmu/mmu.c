@@ -35,6 +35,12 @@ static bool spte_present(struct ckvm_mmu *mmu, u64 spte)
 	return spte & mmu->fmt->readable;
 }
 
+/* A leaf above level 1 (2 MiB); below it there is no table. */
+static bool spte_large(struct ckvm_mmu *mmu, u64 spte)
+{
+	return mmu->fmt->large && (spte & mmu->fmt->large);
+}
+
 static struct ckvm_mmu_page *mmu_page_alloc(int level, gfp_t gfp)
 {
 	struct ckvm_mmu_page *sp = kzalloc(sizeof(*sp), gfp);
@@ -113,7 +119,8 @@ static int zap_range(struct ckvm_mmu *mmu, struct ckvm_mmu_page *sp, u64 base,
 
 		if (gfn >= end || gfn + span <= start || !spte_present(mmu, spte))
 			continue;
-		if (sp->level > 1) {
+		/* A large leaf partly in the range goes whole; faults remap. */
+		if (sp->level > 1 && !spte_large(mmu, spte)) {
 			n += zap_range(mmu, spte_to_child(spte), gfn, start, end,
 				       out + n, max - n);
 			continue;
@@ -225,8 +232,9 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm)
 		return;
 	mmu_notifier_unregister(&mmu->notifier, vm->mm);
 	list_for_each_entry_safe(sp, tmp, &mmu->pages, link) {
-		for (i = 0; sp->level == 1 && i < PT_ENTRIES; i++)
-			if (spte_present(mmu, sp->spt[i]))
+		for (i = 0; i < PT_ENTRIES; i++)
+			if (spte_present(mmu, sp->spt[i]) &&
+			    (sp->level == 1 || spte_large(mmu, sp->spt[i])))
 				put_page(pfn_to_page((sp->spt[i] & PT_ADDR_MASK) >>
 						     PAGE_SHIFT));
 		list_del(&sp->link);
@@ -245,8 +253,8 @@ static u64 *leaf_sptep(struct ckvm_mmu *mmu, u64 gfn)
 	for (level = mmu->root_level; level > 1; level--) {
 		u64 spte = sp->spt[PT_INDEX(gpa, level)];
 
-		if (!spte_present(mmu, spte))
-			return NULL;
+		if (!spte_present(mmu, spte) || spte_large(mmu, spte))
+			return NULL;	/* logging slots have no large leaves */
 		sp = spte_to_child(spte);
 	}
 	return &sp->spt[PT_INDEX(gpa, 1)];
@@ -281,8 +289,61 @@ void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 }
 
 /*
- * Resolve a nested page fault: map the gfn's host page. Returns 1 to
- * re-enter the guest, 0 with an exit for userspace, or -errno.
+ * Does the VMM map @hva with a 2 MiB (or larger) page? Walked like GUP-fast,
+ * with interrupts off so the tables cannot be freed meanwhile; a change
+ * after the walk is caught by the notifier sequence check.
+ */
+static bool host_maps_large(struct mm_struct *mm, unsigned long hva)
+{
+	unsigned long flags;
+	bool large = false;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (!pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (!p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (!pud_present(pud))
+		goto out;
+	if (pud_large(pud)) {
+		large = true;
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	large = pmd_present(pmd) && pmd_large(pmd);
+out:
+	local_irq_restore(flags);
+	return large;
+}
+
+/* Can the 2 MiB guest frame around @gfn be one leaf? */
+static bool fault_can_be_large(struct ckvm *vm, struct ckvm_memslot *slot,
+			       u64 gfn, unsigned long hva)
+{
+	u64 first = gfn & ~(u64)(PT_ENTRIES - 1);
+
+	if (!vm->arch.mmu.fmt->large || slot->dirty_bitmap)
+		return false;
+	if (first < slot->base_gfn ||
+	    first + PT_ENTRIES > slot->base_gfn + slot->npages)
+		return false;
+	/* The VMM's 2 MiB page must line up with the guest's. */
+	if (((hva >> PAGE_SHIFT) ^ gfn) & (PT_ENTRIES - 1))
+		return false;
+	return host_maps_large(vm->mm, hva);
+}
+
+/*
+ * Resolve a nested page fault: map the gfn's host page, as a 2 MiB leaf
+ * where the VMM's mapping is one. Returns 1 to re-enter the guest, 0 with
+ * an exit for userspace, or -errno.
  */
 int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 {
@@ -295,9 +356,9 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	struct ckvm_mmu_page *sp;
 	u64 gfn = gpa >> PAGE_SHIFT;
 	unsigned long hva, mmu_seq;
-	bool writable = true;
+	bool writable = true, large;
 	int level, i, nr_cache = 0;
-	u64 *sptep, spte;
+	u64 *sptep, spte, phys;
 
 	slot = ckvm_gfn_to_memslot(vm, gfn);
 	if (!slot)
@@ -321,6 +382,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	/* While logging, only a write makes a page writable (and dirty). */
 	if (slot->dirty_bitmap && !(access & CKVM_ACC_WRITE))
 		writable = false;
+	large = fault_can_be_large(vm, slot, gfn, hva);
 
 	/* Tables are allocated before the spinlock; unused ones are freed. */
 	for (i = 0; i < mmu->root_level - 1; i++) {
@@ -339,12 +401,18 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 			mmu_page_free(cache[i]);
 		return 1;
 	}
-	sp = mmu->root;
-	for (level = mmu->root_level; level > 1; level--) {
-		sptep = &sp->spt[PT_INDEX(gpa, level)];
-		if (!spte_present(mmu, *sptep)) {
-			struct ckvm_mmu_page *child;
 
+	/* Down to the leaf: level 1, or level 2 for a 2 MiB mapping. */
+	sp = mmu->root;
+	for (level = mmu->root_level;; level--) {
+		struct ckvm_mmu_page *child;
+
+		sptep = &sp->spt[PT_INDEX(gpa, level)];
+		spte = *sptep;
+		if (level == 1 || spte_large(mmu, spte) ||
+		    (level == 2 && large && !spte_present(mmu, spte)))
+			break;
+		if (!spte_present(mmu, spte)) {
 			if (!nr_cache)
 				break;
 			child = cache[--nr_cache];
@@ -357,7 +425,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		}
 		sp = spte_to_child(*sptep);
 	}
-	if (level > 1) {
+	if (level > 1 && !spte_present(mmu, spte) && !(level == 2 && large)) {
 		/* Out of memory for tables. */
 		spin_unlock(&mmu->lock);
 		put_page(page);
@@ -366,14 +434,27 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		return -ENOMEM;
 	}
 
-	sptep = &sp->spt[PT_INDEX(gpa, 1)];
-	spte = page_to_phys(page) | fmt->readable | fmt->executable | fmt->leaf;
+	phys = page_to_phys(page);
+	if (level == 2)
+		phys &= ~((PAGE_SIZE << 9) - 1);
+	spte = phys | fmt->readable | fmt->executable | fmt->leaf |
+	       (level == 2 ? fmt->large : 0);
 	if (writable)
 		spte |= fmt->writable;
 	if (!spte_present(mmu, *sptep)) {
 		sp->used++;
 		mmu->nr_mapped++;
-	} else if ((*sptep & PT_ADDR_MASK) == page_to_phys(page)) {
+	} else if (level == 2 && !large) {
+		/*
+		 * A 2 MiB leaf where the VMM no longer has a 2 MiB page (the
+		 * invalidation is already over): drop it, fault again.
+		 */
+		old_page = pfn_to_page((*sptep & PT_ADDR_MASK) >> PAGE_SHIFT);
+		put_page(page);
+		spte = 0;
+		sp->used--;
+		mmu->nr_mapped--;
+	} else if ((*sptep & PT_ADDR_MASK) == phys) {
 		/* Mapped already (another vCPU, or read-only while logging). */
 		spte |= *sptep & fmt->writable;
 		put_page(page);

@@ -61,6 +61,7 @@ static struct ckvm_tdp_format npt_format = {
 	.executable = 0,
 	.nx = _PAGE_NX,
 	.leaf = 0,
+	.large = _PAGE_PSE,
 	.root_level = 4,	/* 5 with a 5-level host: set at setup */
 };
 
