@@ -12,8 +12,8 @@
 #   BENCH_RUNS       runs per workload (default: kvmbench's, 7; touch64 5,
 #                    touch512 3); median and min/max are over the runs
 #   BENCH_MODULES    module sets in run order (default "kvm ckvm")
-#   BENCH_TIMEOUT    limit per workload and module, seconds (default 60; a
-#                    workload on kvm_amd takes under 40)
+#   BENCH_TIMEOUT    limit per workload and module, seconds (default 90;
+#                    kvmbench starts no new run after 40 s, see its -t)
 #   CPUFLAGS         appended to -cpu max (e.g. ",-npt")
 #   NO_DOC=1         do not rewrite Documentation/performance.rst
 #   REPORT_ONLY=1    no machine: redo the table from the last run's logs
@@ -21,7 +21,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 . "$REPO/tools/testing/conformance/lib.sh"
-TEST_TIMEOUT=${BENCH_TIMEOUT:-60}
+TEST_TIMEOUT=${BENCH_TIMEOUT:-90}
 conf_init || exit 1
 
 OUT=$HERE/build
@@ -81,11 +81,12 @@ cell() { # module workload -> "median (min-max)" or the step status
 	local line st
 	line=$(awk -v m="$1" -v w="$2" '$1 == m && $3 == w' "$R/parsed" | tail -n1)
 	if [ -n "$line" ]; then
-		local med min max
+		local med min max nr
 		med=$(echo "$line" | sed 's/.*median=\([0-9.]*\).*/\1/')
 		min=$(echo "$line" | sed 's/.*min=\([0-9.]*\).*/\1/')
 		max=$(echo "$line" | sed 's/.*max=\([0-9.]*\).*/\1/')
-		echo "$(fmt_ns "$med") [$(fmt_ns "$min")..$(fmt_ns "$max")]|$med"
+		nr=$(echo "$line" | sed 's/.*runs=\([0-9]*\).*/\1/')
+		echo "$(fmt_ns "$med") [$(fmt_ns "$min")..$(fmt_ns "$max")] x$nr|$med"
 		return
 	fi
 	st=$(awk -v m="$1" -v w="$2" '$2 == m && $3 == w { print $4 }' "$R/results")
@@ -102,14 +103,14 @@ exits() { # module workload -> "uexits/kexits"
 }
 
 {
-	printf '%-36s %-34s %-34s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max]" "KVM median [min..max]" "ratio" "exits ckvm" "exits KVM"
+	printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max] xRUNS" "KVM median [min..max] xRUNS" "ratio" "exits ckvm" "exits KVM"
 	for w in $workloads; do
 		c=$(cell ckvm "$w") k=$(cell kvm "$w")
 		cm=${c#*|} km=${k#*|}
 		ratio=-
 		[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }')
 		ce=$(exits ckvm "$w") ke=$(exits kvm "$w")
-		printf '%-36s %-34s %-34s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
+		printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
 	done
 } >"$R/table"
 cat "$R/table"
@@ -130,7 +131,7 @@ if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ]; then
 		echo "- machine: QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
 		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus, shared with other jobs"
 		echo "- ckvm.ko: $( [ -f "$R/ckvm-date" ] && echo "built $(cat "$R/ckvm-date")" || echo "missing (not built)")"
-		echo "- each workload: ${runs:-7 (touch64: 5, touch512: 3)} runs, each in a fresh VM; median and [min..max] of the per-operation time over the runs; ratio = ckvm median / KVM median"
+		echo "- each workload: ${runs:-7 (touch64: 5, touch512: 3)} runs (xN: the runs done; kvmbench starts no new run after 40 s), each in a fresh VM; median and [min..max] of the per-operation time over the runs; ratio = ckvm median / KVM median"
 		echo "- exits: exits to userspace per operation / all exits per operation (vCPU binary stat \"exits\"; - when not available)"
 		echo "- a cell other than a time is the workload's status on that module: timeout (killed after ${CONF_TEST_TIMEOUT}s), fail, hang, crash, not loaded, not built"
 		echo
