@@ -6,6 +6,7 @@
 #   M_CPUFLAGS  appended to QEMU's "-cpu max" (e.g. ",-npt")
 #   M_PARAMS    module parameters for the last module /init loads
 #   M_DESC      one line of description
+#   M_BOOT_GRACE  seconds a boot may take beyond a QEMU boot (Bochs: 300)
 # and returns 1 (with a message on stderr) for an unknown machine.
 #
 # /init derives the module set from the name: svm, vmx and svm-<variant>
@@ -19,6 +20,7 @@ machine_setup() {
 	M_EMU=qemu
 	M_CPUFLAGS=""
 	M_PARAMS=""
+	M_BOOT_GRACE=0
 	case "$1" in
 	svm)		M_DESC="QEMU TCG -cpu max (SVM+NPT), ckvm.ko" ;;
 	svm-kvm)	M_DESC="QEMU TCG -cpu max (SVM+NPT), distro kvm_amd (reference)" ;;
@@ -27,9 +29,9 @@ machine_setup() {
 	svm-kvm-shadow)	M_DESC="QEMU TCG -cpu max,-npt, distro kvm_amd (reference)"
 			M_CPUFLAGS=",-npt" ;;
 	vmx)		M_DESC="Bochs corei7_haswell_4770 (VMX+EPT), ckvm.ko"
-			M_EMU=bochs ;;
+			M_EMU=bochs M_BOOT_GRACE=300 ;;
 	vmx-kvm)	M_DESC="Bochs corei7_haswell_4770, distro kvm_intel (reference)"
-			M_EMU=bochs ;;
+			M_EMU=bochs M_BOOT_GRACE=300 ;;
 	*)
 		echo "ckvm: unknown machine '$1' (known: $MACHINES_ALL)" >&2
 		return 1 ;;

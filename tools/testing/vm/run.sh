@@ -7,10 +7,11 @@
 # protected and long mode) and powers off. Exit status: the VMM's.
 #
 # Environment:
-#   VENDOR       svm (QEMU TCG, AMD SVM) | vmx (not supported yet)
-#   MODULE       ckvm (default) | kvm: the distro's kvm_amd instead of
-#                ckvm.ko (the reference)
-#   RUN_TIMEOUT  seconds before the machine is killed (default 300)
+#   VENDOR       svm (QEMU TCG, AMD SVM) | vmx (Bochs, Intel VMX)
+#   MODULE       ckvm (default) | kvm: the distro's kvm_amd/kvm_intel
+#                instead of ckvm.ko (the reference)
+#   RUN_TIMEOUT  seconds before the machine is killed (default 300; 900
+#                with VENDOR=vmx)
 #   RUN_CMD      command to run inside instead of "/bin/vmm /demo.bin"
 #   RUN_ADD      extra files for the machine, "SRC:DEST ..." (DEST absolute)
 #   RUN_CMD_TIMEOUT  seconds before the command is killed inside the
@@ -32,10 +33,8 @@ MODULE=${MODULE:-ckvm}
 MAKE=${MAKE:-make}
 
 case "$VENDOR" in
-svm) ;;
-vmx)
-	echo "ckvm: VENDOR=vmx (Bochs machine) is not yet supported by make run" >&2
-	exit 1 ;;
+svm) emu=qemu what="QEMU TCG" ;;
+vmx) emu=bochs what="Bochs (a few minutes)" ;;
 *)
 	echo "ckvm: unknown VENDOR '$VENDOR' (svm or vmx)" >&2
 	exit 1 ;;
@@ -72,9 +71,9 @@ fi
 	-a tools/vmm/build/vmm:/bin/vmm -a tools/vmm/build/demo.bin:/demo.bin "${adds[@]}" \
 	"$dir/initramfs.cpio.gz" || exit 1
 
-echo "ckvm: booting $machine ($kernel) in QEMU TCG; this takes a while..."
-"$here/boot-qemu.sh" "$kernel" "$dir/initramfs.cpio.gz" - "$dir/results.log" \
-	"${RUN_TIMEOUT:-300}"
+echo "ckvm: booting $machine ($kernel) in $what; this takes a while..."
+"$here/boot-$emu.sh" "$kernel" "$dir/initramfs.cpio.gz" - "$dir/results.log" \
+	"${RUN_TIMEOUT:-$([ "$emu" = bochs ] && echo 900 || echo 300)}"
 brc=$?
 
 line=$(grep -a '^@@CKVM-END run rc=' "$dir/results.log" | tr -d '\r' | tail -n 1)
@@ -86,7 +85,7 @@ fi
 if grep -aq '^@@CKVM-END module load rc=[1-9]' "$dir/results.log"; then
 	echo "ckvm: loading the module failed (see above)" >&2
 elif [ $brc -eq 124 ]; then
-	echo "ckvm: the machine timed out after ${RUN_TIMEOUT:-300}s" >&2
+	echo "ckvm: the machine timed out (RUN_TIMEOUT)" >&2
 else
 	echo "ckvm: the machine stopped before the VMM finished (boot status $brc)" >&2
 fi
