@@ -78,5 +78,6 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops);
 
 /* The backends, each in its own directory. */
 extern const struct ckvm_x86_ops ckvm_svm_ops;
+extern const struct ckvm_x86_ops ckvm_vmx_ops;
 
 #endif

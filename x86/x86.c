@@ -98,9 +98,8 @@ static const struct ckvm_x86_ops *ckvm_pick_backend(void)
 	if (boot_cpu_has(X86_FEATURE_SVM))
 		return &ckvm_svm_ops;
 	if (boot_cpu_has(X86_FEATURE_VMX))
-		pr_err("ckvm: this CPU has Intel VMX, which ckvm does not support yet (AMD SVM only)\n");
-	else
-		pr_err("ckvm: this CPU has no AMD SVM: no hardware virtualization to use\n");
+		return &ckvm_vmx_ops;
+	pr_err("ckvm: this CPU has neither AMD SVM nor Intel VMX: no hardware virtualization to use\n");
 	return NULL;
 }
 
