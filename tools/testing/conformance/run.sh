@@ -51,6 +51,8 @@ for m in $mods; do
 done
 
 echo "conformance: $(grep -c . "$OUT/plan") steps ($(echo $tests | wc -w) tests x [$mods]), up to ${CONF_TEST_TIMEOUT}s each" >&2
+# The ckvm.ko that goes into the machine (it may be rebuilt during the run).
+ckvm_state="ckvm.ko $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (make module)" )"
 conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}"
 t_start=$(date +%s)
 conf_run_plan "$OUT/initrd.gz" "$OUT/plan" "$OUT"
@@ -60,7 +62,6 @@ t_total=$(( $(date +%s) - t_start ))
 res() { # module test -> "STATUS SECS"
 	awk -v m="$1" -v t="$2" '$2 == m && $3 == t { s = $4; if ($4 == "fail" || $4 == "timeout") s = s "(" $5 ")"; if ($4 == "timeout") s = "timeout"; print s, $6; f = 1 } END { if (!f) print "-", "-" }' "$OUT/results"
 }
-ckvm_state="ckvm.ko $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (make module)" )"
 
 {
 	w=46
