@@ -596,7 +596,8 @@ static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
 
 	mutex_lock(&vm->lock);
 	r = -EINVAL;
-	if (vm->nr_vcpus >= CKVM_MAX_VCPUS)
+	if (vm->nr_vcpus >= CKVM_MAX_VCPUS ||
+	    (vm->max_vcpu_ids && id >= vm->max_vcpu_ids))
 		goto err_unlock;
 	r = -EEXIST;
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -639,6 +640,7 @@ static long ckvm_check_extension(long ext)
 	switch (ext) {
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 		return 1;
@@ -651,6 +653,32 @@ static long ckvm_check_extension(long ext)
 		return CKVM_USER_MEM_SLOTS;
 	default:
 		return ckvm_arch_check_extension(ext);
+	}
+}
+
+/*
+ * KVM_ENABLE_CAP on a VM. KVM_CAP_MAX_VCPU_ID lowers the largest vCPU id
+ * once; setting the same value again is harmless, any other is -EINVAL.
+ */
+static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
+{
+	int r = -EINVAL;
+
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap->args[0] > CKVM_MAX_VCPU_IDS)
+			return -EINVAL;
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids == cap->args[0] || !vm->max_vcpu_ids) {
+			vm->max_vcpu_ids = cap->args[0];
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return r;
+	default:
+		return -EINVAL;
 	}
 }
 
@@ -667,6 +695,7 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	void __user *argp = (void __user *)arg;
 	struct kvm_userspace_memory_region mem;
 	struct kvm_dirty_log log;
+	struct kvm_enable_cap cap;
 
 	if (vm->mm != current->mm)
 		return -EIO;
@@ -681,6 +710,10 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		if (copy_from_user(&log, argp, sizeof(log)))
 			return -EFAULT;
 		return ckvm_get_dirty_log(vm, &log);
+	case KVM_ENABLE_CAP:
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return ckvm_vm_enable_cap(vm, &cap);
 	case KVM_CHECK_EXTENSION:
 		return ckvm_check_extension(arg);
 	default:

@@ -63,6 +63,7 @@ struct ckvm {
 	struct ckvm_memslots __rcu *memslots;
 	struct mm_struct *mm;		/* the VMM's address space */
 	refcount_t users;		/* the VM fd and each vCPU fd */
+	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: default */
 	int nr_vcpus;
 	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
 	struct ckvm_arch arch;

@@ -16,6 +16,8 @@
 /* Architectural reset values (SDM 9.1.1, 11.12.4) that no header names. */
 #define CKVM_DR7_RESET	0x400ULL
 #define CKVM_PAT_RESET	0x0007040600070406ULL
+/* KVM's made-up microcode revision (Intel guests): no check takes it for real. */
+#define CKVM_UCODE_REV	0x100000000ULL
 
 /* Index of the guest GPRs in arch.regs[]: the instruction encoding order. */
 enum ckvm_reg {
@@ -75,6 +77,7 @@ struct ckvm_vcpu;
 struct ckvm_vcpu_arch {
 	unsigned long regs[NR_VCPU_REGS];
 	u64 apic_base;
+	u64 ucode_rev;		/* MSR_IA32_UCODE_REV as the guest reads it */
 	u64 xcr0;
 	struct fpu_guest guest_fpu;
 	int cpuid_nent;

@@ -303,6 +303,8 @@ static void svm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	s->rflags = X86_EFLAGS_FIXED;
 	s->g_pat = CKVM_PAT_RESET;
 	svm->asid_generation = 0;
+	/* The revision kvm_amd shows its guests; ours show the same. */
+	vcpu->arch.ucode_rev = 0x01000065;
 }
 
 static int svm_vcpu_create(struct ckvm_vcpu *vcpu)

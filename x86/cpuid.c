@@ -223,6 +223,26 @@ u64 ckvm_cpuid_guest_xcr0(struct ckvm_vcpu *vcpu)
 	return xcr0;
 }
 
+/*
+ * Before KVM_SET_CPUID2 the vCPU model is not known yet, and KVM accepts
+ * every CR4 bit it could offer: check against the supported table then.
+ */
+static bool cr4_feature(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit)
+{
+	const struct kvm_cpuid_entry2 *e = supported;
+	int i;
+
+	if (vcpu->arch.cpuid_nent)
+		return ckvm_cpuid_has(vcpu, function, reg, bit);
+	for (i = 0; i < supported_nent; i++, e++) {
+		const u32 regs[4] = { e->eax, e->ebx, e->ecx, e->edx };
+
+		if (e->function == function && e->index == 0)
+			return regs[reg] & BIT(bit);
+	}
+	return false;
+}
+
 bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4)
 {
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
@@ -230,15 +250,15 @@ bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4)
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 
 	/* Bits that exist only where the guest's CPUID says so. */
-	if (ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_XSAVE & 31))
+	if (cr4_feature(vcpu, 1, ECX, X86_FEATURE_XSAVE & 31))
 		ok |= X86_CR4_OSXSAVE;
-	if (ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_PCID & 31))
+	if (cr4_feature(vcpu, 1, ECX, X86_FEATURE_PCID & 31))
 		ok |= X86_CR4_PCIDE;
-	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_FSGSBASE & 31))
+	if (cr4_feature(vcpu, 7, EBX, X86_FEATURE_FSGSBASE & 31))
 		ok |= X86_CR4_FSGSBASE;
-	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_SMEP & 31))
+	if (cr4_feature(vcpu, 7, EBX, X86_FEATURE_SMEP & 31))
 		ok |= X86_CR4_SMEP;
-	if (ckvm_cpuid_has(vcpu, 7, EBX, X86_FEATURE_SMAP & 31))
+	if (cr4_feature(vcpu, 7, EBX, X86_FEATURE_SMAP & 31))
 		ok |= X86_CR4_SMAP;
 	return !(cr4 & ~ok);
 }

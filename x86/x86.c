@@ -154,6 +154,7 @@ int ckvm_arch_check_extension(long ext)
 	switch (ext) {
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_GET_MSR_FEATURES:
 		return 1;
 	default:
 		return 0;
@@ -208,6 +209,7 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	/* EDX holds the processor signature: CPUID.1.EAX if userspace set it. */
 	arch->regs[VCPU_REGS_RDX] = ckvm_cpuid_signature(vcpu);
 	arch->xcr0 = XFEATURE_MASK_FP;
+	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
 }
@@ -351,6 +353,9 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_TSC:
 		*data = rdtsc();
 		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = vcpu->arch.ucode_rev;
+		return 0;
 	default:
 		return ckvm_x86_ops->get_msr(vcpu, index, data);
 	}
@@ -378,6 +383,11 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* LMA belongs to the processor, not to WRMSR. */
 		data = (data & ~EFER_LMA) | (old & EFER_LMA);
 		ckvm_x86_ops->set_efer(vcpu, data);
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		/* The guest writes 0 before CPUID to have it refreshed. */
+		if (host)
+			vcpu->arch.ucode_rev = data;
 		return 0;
 	case MSR_IA32_APICBASE:
 		if (!host || (data & ckvm_apic_base_reserved()))
@@ -422,13 +432,33 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 static const u32 msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
-	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE,
+	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_UCODE_REV,
 };
+
+/*
+ * Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): what the virtual CPU can
+ * offer, read on /dev/kvm.
+ */
+static const u32 feature_msrs[] = {
+	MSR_IA32_UCODE_REV,
+};
+
+static int ckvm_get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_UCODE_REV:
+		/* As KVM: the host's own revision. */
+		return rdmsrl_safe(MSR_IA32_UCODE_REV, data) ? 1 : 0;
+	default:
+		return 1;
+	}
+}
 
 /* KVM's limit on entries in one KVM_GET_MSRS / KVM_SET_MSRS. */
 #define CKVM_MAX_IO_MSRS	256
 
-static long ckvm_dev_get_msr_index_list(struct kvm_msr_list __user *argp)
+static long ckvm_dev_msr_list(struct kvm_msr_list __user *argp,
+			      const u32 *msrs, u32 nr)
 {
 	struct kvm_msr_list list;
 	u32 n;
@@ -437,22 +467,23 @@ static long ckvm_dev_get_msr_index_list(struct kvm_msr_list __user *argp)
 		return -EFAULT;
 	n = list.nmsrs;
 	/* As KVM: the count goes back even when the array is too small. */
-	list.nmsrs = ARRAY_SIZE(msrs_to_save);
+	list.nmsrs = nr;
 	if (copy_to_user(argp, &list, sizeof(list)))
 		return -EFAULT;
-	if (n < ARRAY_SIZE(msrs_to_save))
+	if (n < nr)
 		return -E2BIG;
-	if (copy_to_user(argp->indices, msrs_to_save, sizeof(msrs_to_save)))
+	if (copy_to_user(argp->indices, msrs, nr * sizeof(*msrs)))
 		return -EFAULT;
 	return 0;
 }
 
 /*
- * KVM_GET_MSRS / KVM_SET_MSRS: process entries in order, stop at the first
- * MSR that cannot be read or written, return how many were done.
+ * KVM_GET_MSRS / KVM_SET_MSRS on a vCPU (@vcpu) or, for feature MSRs,
+ * KVM_GET_MSRS on /dev/kvm (@vcpu NULL): process entries in order, stop at
+ * the first MSR that cannot be read or written, return how many were done.
  */
-static long ckvm_vcpu_msrs(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
-			   bool set)
+static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
+			bool set)
 {
 	struct kvm_msr_entry *e;
 	struct kvm_msrs hdr;
@@ -466,13 +497,16 @@ static long ckvm_vcpu_msrs(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	e = memdup_user(argp->entries, hdr.nmsrs * sizeof(*e));
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	ckvm_vcpu_load(vcpu);
+	if (vcpu)
+		ckvm_vcpu_load(vcpu);
 	for (i = 0; i < hdr.nmsrs; i++) {
-		if (set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
+		if (!vcpu ? ckvm_get_feature_msr(e[i].index, &e[i].data) :
+		    set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
 			  ckvm_get_msr(vcpu, e[i].index, &e[i].data))
 			break;
 	}
-	ckvm_vcpu_put(vcpu);
+	if (vcpu)
+		ckvm_vcpu_put(vcpu);
 	r = i;
 	if (!set && copy_to_user(argp->entries, e, i * sizeof(*e)))
 		r = -EFAULT;
@@ -502,7 +536,13 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_SUPPORTED_CPUID:
 		return ckvm_dev_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
-		return ckvm_dev_get_msr_index_list((void __user *)arg);
+		return ckvm_dev_msr_list((void __user *)arg, msrs_to_save,
+					 ARRAY_SIZE(msrs_to_save));
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return ckvm_dev_msr_list((void __user *)arg, feature_msrs,
+					 ARRAY_SIZE(feature_msrs));
+	case KVM_GET_MSRS:
+		return ckvm_msr_io(NULL, (void __user *)arg, false);
 	default:
 		/* KVM's answer to an ioctl /dev/kvm does not know. */
 		return -EINVAL;
@@ -757,9 +797,9 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_GET_CPUID2:
 		return ckvm_vcpu_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:
-		return ckvm_vcpu_msrs(vcpu, argp, false);
+		return ckvm_msr_io(vcpu, argp, false);
 	case KVM_SET_MSRS:
-		return ckvm_vcpu_msrs(vcpu, argp, true);
+		return ckvm_msr_io(vcpu, argp, true);
 	case KVM_GET_MP_STATE:
 		return ckvm_vcpu_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:

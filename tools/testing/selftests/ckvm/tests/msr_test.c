@@ -14,6 +14,7 @@
 #define MSR_STAR	0xc0000081
 #define MSR_LSTAR	0xc0000082
 #define MSR_BOGUS	0xdeadbeef
+#define MSR_UCODE_REV	0x8b
 
 static void guest_code(void)
 {
@@ -50,7 +51,7 @@ int main(void)
 	int kvm, r;
 
 	ksft_print_header();
-	ksft_set_plan(21);
+	ksft_set_plan(28);
 	kvm = kvm_open();
 
 	/* KVM_GET_MSR_INDEX_LIST */
@@ -70,8 +71,53 @@ int main(void)
 	CHECK_ERRNO(ioctl(kvm, KVM_GET_MSR_INDEX_LIST, NULL), EFAULT,
 		    "MSR index list, NULL pointer -> EFAULT");
 
+	/* Feature MSRs: a list on /dev/kvm, each readable there. */
+	ksft_test_result(kvm_check_cap(KVM_CAP_GET_MSR_FEATURES) > 0,
+			 "KVM_CAP_GET_MSR_FEATURES\n");
+	list->nmsrs = 0;
+	CHECK_ERRNO(ioctl(kvm, KVM_GET_MSR_FEATURE_INDEX_LIST, list), E2BIG,
+		    "feature list with nmsrs=0 -> E2BIG");
+	list->nmsrs = 1024;
+	CHECK_OK(ioctl(kvm, KVM_GET_MSR_FEATURE_INDEX_LIST, list), "feature list");
+	{
+		unsigned int ok = 0;
+
+		for (i = 0; i < list->nmsrs && i < 1024; i++) {
+			m.e[0].index = list->indices[i];
+			m.hdr.nmsrs = 1;
+			ok += ioctl(kvm, KVM_GET_MSRS, &m) == 1;
+		}
+		ksft_test_result(list->nmsrs && ok == list->nmsrs,
+				 "every feature MSR reads on /dev/kvm (%u of %u)\n",
+				 ok, list->nmsrs);
+	}
+	m.e[0].index = MSR_BOGUS;
+	m.hdr.nmsrs = 1;
+	CHECK_EQ(ioctl(kvm, KVM_GET_MSRS, &m), 0,
+		 "/dev/kvm GET_MSRS of a non-feature MSR reads none");
+
 	vm = vm_create();
 	v = vcpu_add(vm, 0, guest_code);
+
+	/*
+	 * The microcode revision a vCPU starts with is made up, per vendor
+	 * (kvm_amd: 0x01000065, kvm_intel: 0x100000000); the host may set it.
+	 */
+	{
+		uint32_t a, b, c, d;
+
+		cpuid_count(0, 0, &a, &b, &c, &d);
+		m.e[0].index = MSR_UCODE_REV;
+		r = msr_io(v, KVM_GET_MSRS, &m, 1);
+		CHECK_EQ(r == 1 ? m.e[0].data : 0,
+			 b == 0x68747541 ? 0x01000065ull : 0x100000000ull,
+			 "vCPU UCODE_REV starts at the vendor's made-up value");
+	}
+	m.e[0].data = 0x42;
+	r = msr_io(v, KVM_SET_MSRS, &m, 1);
+	m.e[0].data = 0;
+	msr_io(v, KVM_GET_MSRS, &m, 1);
+	CHECK_EQ(r == 1 ? m.e[0].data : 0, 0x42, "host sets UCODE_REV");
 
 	/* KVM_SET_MSRS / KVM_GET_MSRS */
 	m.e[0].index = MSR_LSTAR;

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_ENABLE_CAP on a VM (KVM_CAP_MAX_VCPU_ID), and the CR4 bits
+ * KVM_SET_SREGS accepts before and after the vCPU model is set.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "ckvm_util.h"
+
+#define CR4_OSXSAVE	(1ull << 18)
+#define XSAVE_BIT	(1u << 26)	/* CPUID.1:ECX */
+
+static int enable_cap(struct kvm_vm *vm, uint32_t cap, uint32_t flags,
+		      uint64_t arg0)
+{
+	struct kvm_enable_cap c = { .cap = cap, .flags = flags };
+
+	c.args[0] = arg0;
+	return ioctl(vm->fd, KVM_ENABLE_CAP, &c);
+}
+
+int main(void)
+{
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_sregs sregs;
+	struct kvm_vm *vm;
+	struct kvm_vcpu *v;
+	bool xsave = false;
+	int max, fd;
+	uint32_t i;
+
+	ksft_print_header();
+	ksft_set_plan(13);
+
+	ksft_test_result(kvm_check_cap(KVM_CAP_ENABLE_CAP_VM) > 0,
+			 "KVM_CAP_ENABLE_CAP_VM\n");
+	max = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
+	vm = vm_create_bare();
+	CHECK_ERRNO(enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, max + 1), EINVAL,
+		    "MAX_VCPU_ID above the cap -> EINVAL");
+	CHECK_ERRNO(enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 1, 4), EINVAL,
+		    "ENABLE_CAP with flags -> EINVAL");
+	CHECK_ERRNO(enable_cap(vm, 0xffff, 0, 0), EINVAL,
+		    "ENABLE_CAP of an unknown cap -> EINVAL");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_ENABLE_CAP, NULL), EFAULT,
+		    "ENABLE_CAP, NULL pointer -> EFAULT");
+	CHECK_OK(enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 4), "MAX_VCPU_ID = 4");
+	CHECK_OK(enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 4),
+		 "MAX_VCPU_ID = 4 again is fine");
+	CHECK_ERRNO(enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 5), EINVAL,
+		    "MAX_VCPU_ID changed a second time -> EINVAL");
+	fd = ioctl(vm->fd, KVM_CREATE_VCPU, 3);
+	ksft_test_result(fd >= 0, "vCPU id 3 below the new limit\n");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_CREATE_VCPU, 4), EINVAL,
+		    "vCPU id 4 at the new limit -> EINVAL");
+	kvm_vm_free(vm);
+
+	/* CR4 before KVM_SET_CPUID2: every bit KVM can offer is accepted. */
+	cpuid = kvm_get_supported_cpuid();
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			xsave = cpuid->entries[i].ecx & XSAVE_BIT;
+	vm = vm_create_bare();
+	v = vcpu_create(vm, 0);
+	vcpu_get_sregs(v, &sregs);
+	sregs.cr4 |= CR4_OSXSAVE;
+	if (xsave)
+		CHECK_OK(ioctl(v->fd, KVM_SET_SREGS, &sregs),
+			 "CR4.OSXSAVE before SET_CPUID2 (XSAVE supported)");
+	else
+		CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &sregs), EINVAL,
+			    "CR4.OSXSAVE before SET_CPUID2 (XSAVE unsupported)");
+
+	/* After a model without XSAVE, OSXSAVE is reserved. */
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx &= ~XSAVE_BIT;
+	v = vcpu_create(vm, 1);
+	TEST_ASSERT(!ioctl(v->fd, KVM_SET_CPUID2, cpuid), "SET_CPUID2");
+	vcpu_get_sregs(v, &sregs);
+	sregs.cr4 |= CR4_OSXSAVE;
+	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &sregs), EINVAL,
+		    "CR4.OSXSAVE with a model without XSAVE -> EINVAL");
+	sregs.cr4 &= ~CR4_OSXSAVE;
+	CHECK_OK(ioctl(v->fd, KVM_SET_SREGS, &sregs), "the same sregs without OSXSAVE");
+	kvm_vm_free(vm);
+	return ksft_finished();
+}
