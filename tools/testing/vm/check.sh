@@ -331,7 +331,8 @@ for m in $MACHINES; do
 	done
 	secs=$(($(date +%s) - start))
 	"$here/parse-results.sh" "$dir/results.log" >"$dir/parsed.txt" 2>&1
-	grep -v '^OPEN ' "$dir/parsed.txt" | sed '$d'
+	# -a: a serial port that lost bytes may have left a NUL in the log.
+	grep -av '^OPEN ' "$dir/parsed.txt" | sed '$d'
 	read -r _ p f s _ <<<"$(tail -n 1 "$dir/parsed.txt")"
 	p=${p:-0} f=${f:-0} s=${s:-0}
 	f=$((f + extra))
