@@ -53,6 +53,17 @@ struct ckvm_mmu {
 	long invalidate_in_progress;
 };
 
+/*
+ * Table pages a vCPU keeps ready for its next fault, so that a fault
+ * allocates only what the previous one used up.
+ */
+#define CKVM_MMU_CACHE_PAGES	4
+
+struct ckvm_mmu_cache {
+	int nr;
+	struct ckvm_mmu_page *pages[CKVM_MMU_CACHE_PAGES];
+};
+
 /* Access bits of a fault, as the page walker and the fault handler see it. */
 #define CKVM_ACC_WRITE	BIT(0)
 #define CKVM_ACC_FETCH	BIT(1)
@@ -62,6 +73,7 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt);
 void ckvm_mmu_vm_destroy(struct ckvm *vm);
 u64 ckvm_mmu_root_hpa(struct ckvm *vm);
 int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access);
+void ckvm_mmu_cache_free(struct ckvm_mmu_cache *cache);
 void ckvm_mmu_zap_gfn_range(struct ckvm *vm, u64 start, u64 end);
 struct ckvm_memslot;
 void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,

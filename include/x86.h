@@ -83,6 +83,7 @@ struct ckvm_vcpu_arch {
 	int cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	struct ckvm_pio pio;
+	struct ckvm_mmu_cache mmu_cache;
 	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
 	bool has_run;		/* KVM_RUN was called at least once */
 	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */

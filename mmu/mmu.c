@@ -27,8 +27,7 @@
 #define PT_INDEX(addr, l)	(((addr) >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1))
 #define PT_ADDR_MASK		GENMASK_ULL(51, 12)
 #define TDP_MAX_LEVEL		5
-/* Table pages one fault may need: one per level below the root. */
-#define FAULT_CACHE_PAGES	(TDP_MAX_LEVEL - 1)
+static_assert(TDP_MAX_LEVEL - 1 <= CKVM_MMU_CACHE_PAGES);
 
 static bool spte_present(struct ckvm_mmu *mmu, u64 spte)
 {
@@ -61,6 +60,25 @@ static void mmu_page_free(struct ckvm_mmu_page *sp)
 {
 	free_page((unsigned long)sp->spt);
 	kfree(sp);
+}
+
+/* Fill the vCPU's cache to @need pages; false if memory ran out. */
+static bool mmu_cache_topup(struct ckvm_mmu_cache *c, int need)
+{
+	while (c->nr < need) {
+		struct ckvm_mmu_page *sp = mmu_page_alloc(0, GFP_KERNEL_ACCOUNT);
+
+		if (!sp)
+			return false;
+		c->pages[c->nr++] = sp;
+	}
+	return true;
+}
+
+void ckvm_mmu_cache_free(struct ckvm_mmu_cache *c)
+{
+	while (c->nr)
+		mmu_page_free(c->pages[--c->nr]);
 }
 
 static struct ckvm_mmu_page *spte_to_child(u64 spte)
@@ -350,14 +368,14 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	struct ckvm *vm = vcpu->vm;
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
 	const struct ckvm_tdp_format *fmt = mmu->fmt;
-	struct ckvm_mmu_page *cache[FAULT_CACHE_PAGES] = { NULL };
+	struct ckvm_mmu_cache *cache = &vcpu->arch.mmu_cache;
 	struct page *page, *old_page = NULL;
 	struct ckvm_memslot *slot;
 	struct ckvm_mmu_page *sp;
 	u64 gfn = gpa >> PAGE_SHIFT;
 	unsigned long hva, mmu_seq;
 	bool writable = true, large;
-	int level, i, nr_cache = 0;
+	int level;
 	u64 *sptep, spte, phys;
 
 	slot = ckvm_gfn_to_memslot(vm, gfn);
@@ -377,28 +395,26 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		    get_user_pages_fast(hva, 1, 0, &page) != 1)
 			return -EFAULT;
 	}
-	if (writable)
-		set_page_dirty_lock(page);
+	/*
+	 * No set_page_dirty here: a FOLL_WRITE fault left the VMM's PTE dirty,
+	 * and cleaning it (page_mkclean) goes through our MMU notifier.
+	 */
 	/* While logging, only a write makes a page writable (and dirty). */
 	if (slot->dirty_bitmap && !(access & CKVM_ACC_WRITE))
 		writable = false;
 	large = fault_can_be_large(vm, slot, gfn, hva);
 
-	/* Tables are allocated before the spinlock; unused ones are freed. */
-	for (i = 0; i < mmu->root_level - 1; i++) {
-		cache[i] = mmu_page_alloc(0, GFP_KERNEL_ACCOUNT);
-		if (!cache[i])
-			break;
+	/* Tables are allocated before the spinlock; spares stay cached. */
+	if (!mmu_cache_topup(cache, mmu->root_level - 1)) {
+		put_page(page);
+		return -ENOMEM;
 	}
-	nr_cache = i;
 
 	spin_lock(&mmu->lock);
 	if (mmu->invalidate_in_progress || mmu->invalidate_seq != mmu_seq) {
 		/* Raced with an invalidation: let the guest fault again. */
 		spin_unlock(&mmu->lock);
 		put_page(page);
-		for (i = 0; i < nr_cache; i++)
-			mmu_page_free(cache[i]);
 		return 1;
 	}
 
@@ -413,10 +429,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		    (level == 2 && large && !spte_present(mmu, spte)))
 			break;
 		if (!spte_present(mmu, spte)) {
-			if (!nr_cache)
-				break;
-			child = cache[--nr_cache];
-			cache[nr_cache] = NULL;
+			child = cache->pages[--cache->nr];
 			child->level = level - 1;
 			list_add(&child->link, &mmu->pages);
 			mmu->nr_pages++;
@@ -425,15 +438,6 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		}
 		sp = spte_to_child(*sptep);
 	}
-	if (level > 1 && !spte_present(mmu, spte) && !(level == 2 && large)) {
-		/* Out of memory for tables. */
-		spin_unlock(&mmu->lock);
-		put_page(page);
-		for (i = 0; i < nr_cache; i++)
-			mmu_page_free(cache[i]);
-		return -ENOMEM;
-	}
-
 	phys = page_to_phys(page);
 	if (level == 2)
 		phys &= ~((PAGE_SIZE << 9) - 1);
@@ -471,8 +475,6 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
 		put_page(old_page);
 	}
-	for (i = 0; i < nr_cache; i++)
-		mmu_page_free(cache[i]);
 	return 1;
 }
 

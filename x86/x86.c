@@ -235,6 +235,7 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
 {
 	ckvm_x86_ops->vcpu_free(vcpu);
+	ckvm_mmu_cache_free(&vcpu->arch.mmu_cache);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	kvfree(vcpu->arch.cpuid_entries);
 }
@@ -611,6 +612,13 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int (*complete)(struct ckvm_vcpu *vcpu);
 	int r, idx;
+
+	/* Nothing to finish and nothing to run: don't touch the FPU at all. */
+	if (READ_ONCE(run->immediate_exit) && !vcpu->arch.complete_userspace_io) {
+		run->flags = 0;
+		run->exit_reason = KVM_EXIT_INTR;
+		return -EINTR;
+	}
 
 	ckvm_vcpu_load(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
