@@ -110,7 +110,9 @@ args=(-q -f "$work/bochsrc" -rc "$work/rc")
 
 # Own network namespace (unshare -n): the rfb display's socket stays there.
 if [ "$console" = "-" ]; then
-	timeout --foreground -k 10 "$tmo" unshare -n -- "${BOCHS:-bochs}" "${args[@]}" </dev/null
+	# Bochs's own chatter goes to its log, the guest console to the terminal.
+	timeout --foreground -k 10 "$tmo" unshare -n -- "${BOCHS:-bochs}" "${args[@]}" \
+		</dev/null 2>>"$blog"
 	rc=$?
 else
 	# In the background, so that a TERM to this script (a watchdog giving
