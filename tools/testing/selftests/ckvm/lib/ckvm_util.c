@@ -161,6 +161,15 @@ void ksft_exit_fail_msg(const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ /dev/kvm */
+/* Where KVM's documented behaviour differs between its two vendors. */
+bool host_is_amd(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	return b == 0x68747541;	/* "Auth" */
+}
+
 bool is_ckvm(void)
 {
 	struct stat st;

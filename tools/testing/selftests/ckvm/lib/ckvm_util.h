@@ -204,6 +204,7 @@ struct kvm_vcpu {
 };
 
 bool is_ckvm(void);
+bool host_is_amd(void);		/* CPUID vendor AuthenticAMD: SVM, else VMX */
 int kvm_open(void);			/* skips the whole test if no /dev/kvm */
 int kvm_check_cap(long cap);
 long kvm_run_size(void);

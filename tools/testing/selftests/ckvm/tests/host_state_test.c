@@ -246,9 +246,9 @@ static void guest_clobber(uint64_t avx)
 {
 	uint64_t ones = ~0ULL;
 
-	wrmsr(MSR_FS_BASE, 0xdead0000f5000ULL);
-	wrmsr(MSR_GS_BASE, 0xdead0000a5000ULL);
-	wrmsr(MSR_KERNEL_GS_BASE, 0xdead0000c5000ULL);
+	wrmsr(MSR_FS_BASE, 0x7ead000f5000ULL);
+	wrmsr(MSR_GS_BASE, 0x7ead000a5000ULL);
+	wrmsr(MSR_KERNEL_GS_BASE, 0x7ead000c5000ULL);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 	wrmsr(MSR_STAR, 0x0033002b00000000ULL);
 	wrmsr(MSR_LSTAR, 0xffffffffdead0000ULL);
