@@ -760,30 +760,6 @@ static void svm_run(struct ckvm_vcpu *vcpu)
 
 /* ---- exit handlers; contract in x86_ops.h ---- */
 
-static int handle_nop(struct ckvm_vcpu *vcpu)
-{
-	return 1;
-}
-
-static int handle_ud(struct ckvm_vcpu *vcpu)
-{
-	ckvm_inject_ud(vcpu);
-	return 1;
-}
-
-static int handle_gp(struct ckvm_vcpu *vcpu)
-{
-	ckvm_inject_gp(vcpu);
-	return 1;
-}
-
-/* INVD would throw away dirty host cache lines: do nothing instead. */
-static int handle_invd(struct ckvm_vcpu *vcpu)
-{
-	svm_skip_instruction(vcpu);
-	return 1;
-}
-
 static int handle_msr(struct ckvm_vcpu *vcpu)
 {
 	if (to_svm(vcpu)->vmcb->control.exit_info_1)
@@ -840,26 +816,26 @@ static int handle_shutdown(struct ckvm_vcpu *vcpu)
 }
 
 static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
-	[SVM_EXIT_INTR]		= handle_nop,
-	[SVM_EXIT_NMI]		= handle_nop,
-	[SVM_EXIT_SMI]		= handle_nop,
-	[SVM_EXIT_RDPMC]	= handle_gp,
+	[SVM_EXIT_INTR]		= ckvm_exit_reenter,
+	[SVM_EXIT_NMI]		= ckvm_exit_reenter,
+	[SVM_EXIT_SMI]		= ckvm_exit_reenter,
+	[SVM_EXIT_RDPMC]	= ckvm_exit_inject_gp,
 	[SVM_EXIT_CPUID]	= ckvm_emulate_cpuid,
-	[SVM_EXIT_INVD]		= handle_invd,
+	[SVM_EXIT_INVD]		= ckvm_emulate_invd,
 	[SVM_EXIT_HLT]		= ckvm_emulate_halt,
-	[SVM_EXIT_INVLPGA]	= handle_ud,
+	[SVM_EXIT_INVLPGA]	= ckvm_exit_inject_ud,
 	[SVM_EXIT_IOIO]		= handle_io,
 	[SVM_EXIT_MSR]		= handle_msr,
 	[SVM_EXIT_SHUTDOWN]	= handle_shutdown,
-	[SVM_EXIT_VMRUN]	= handle_ud,
-	[SVM_EXIT_VMMCALL]	= handle_ud,
-	[SVM_EXIT_VMLOAD]	= handle_ud,
-	[SVM_EXIT_VMSAVE]	= handle_ud,
-	[SVM_EXIT_STGI]		= handle_ud,
-	[SVM_EXIT_CLGI]		= handle_ud,
-	[SVM_EXIT_SKINIT]	= handle_ud,
-	[SVM_EXIT_MONITOR]	= handle_ud,
-	[SVM_EXIT_MWAIT]	= handle_ud,
+	[SVM_EXIT_VMRUN]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_VMMCALL]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_VMLOAD]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_VMSAVE]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_STGI]		= ckvm_exit_inject_ud,
+	[SVM_EXIT_CLGI]		= ckvm_exit_inject_ud,
+	[SVM_EXIT_SKINIT]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_MONITOR]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_MWAIT]	= ckvm_exit_inject_ud,
 	[SVM_EXIT_XSETBV]	= ckvm_emulate_xsetbv,
 	[SVM_EXIT_NPF]		= handle_npf,
 };

@@ -1256,30 +1256,6 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 
 /* ---- exit handlers; contract in x86_ops.h ---- */
 
-static int handle_nop(struct ckvm_vcpu *vcpu)
-{
-	return 1;
-}
-
-static int handle_ud(struct ckvm_vcpu *vcpu)
-{
-	ckvm_inject_ud(vcpu);
-	return 1;
-}
-
-static int handle_gp(struct ckvm_vcpu *vcpu)
-{
-	ckvm_inject_gp(vcpu);
-	return 1;
-}
-
-/* INVD would throw away dirty host cache lines: do nothing instead. */
-static int handle_invd(struct ckvm_vcpu *vcpu)
-{
-	vmx_skip_instruction(vcpu);
-	return 1;
-}
-
 /* Exceptions are not intercepted: only NMIs come here, already handled. */
 static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 {
@@ -1405,36 +1381,36 @@ static int handle_triple_fault(struct ckvm_vcpu *vcpu)
 
 static int (*const vmx_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
-	[EXIT_REASON_EXTERNAL_INTERRUPT]	= handle_nop,
+	[EXIT_REASON_EXTERNAL_INTERRUPT]	= ckvm_exit_reenter,
 	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
-	[EXIT_REASON_INIT_SIGNAL]		= handle_nop,
+	[EXIT_REASON_INIT_SIGNAL]		= ckvm_exit_reenter,
 	[EXIT_REASON_CPUID]			= ckvm_emulate_cpuid,
 	[EXIT_REASON_HLT]			= ckvm_emulate_halt,
-	[EXIT_REASON_INVD]			= handle_invd,
-	[EXIT_REASON_RDPMC]			= handle_gp,
-	[EXIT_REASON_VMCALL]			= handle_ud,
-	[EXIT_REASON_VMCLEAR]			= handle_ud,
-	[EXIT_REASON_VMLAUNCH]			= handle_ud,
-	[EXIT_REASON_VMPTRLD]			= handle_ud,
-	[EXIT_REASON_VMPTRST]			= handle_ud,
-	[EXIT_REASON_VMREAD]			= handle_ud,
-	[EXIT_REASON_VMRESUME]			= handle_ud,
-	[EXIT_REASON_VMWRITE]			= handle_ud,
-	[EXIT_REASON_VMOFF]			= handle_ud,
-	[EXIT_REASON_VMON]			= handle_ud,
+	[EXIT_REASON_INVD]			= ckvm_emulate_invd,
+	[EXIT_REASON_RDPMC]			= ckvm_exit_inject_gp,
+	[EXIT_REASON_VMCALL]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMCLEAR]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMLAUNCH]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMPTRLD]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMPTRST]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMREAD]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMRESUME]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMWRITE]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMOFF]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_VMON]			= ckvm_exit_inject_ud,
 	[EXIT_REASON_CR_ACCESS]			= handle_cr,
 	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
 	[EXIT_REASON_MSR_READ]			= ckvm_emulate_rdmsr,
 	[EXIT_REASON_MSR_WRITE]			= ckvm_emulate_wrmsr,
-	[EXIT_REASON_MWAIT_INSTRUCTION]		= handle_ud,
-	[EXIT_REASON_MONITOR_INSTRUCTION]	= handle_ud,
-	[EXIT_REASON_MCE_DURING_VMENTRY]	= handle_nop,
+	[EXIT_REASON_MWAIT_INSTRUCTION]		= ckvm_exit_inject_ud,
+	[EXIT_REASON_MONITOR_INSTRUCTION]	= ckvm_exit_inject_ud,
+	[EXIT_REASON_MCE_DURING_VMENTRY]	= ckvm_exit_reenter,
 	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
-	[EXIT_REASON_INVEPT]			= handle_ud,
-	[EXIT_REASON_PREEMPTION_TIMER]		= handle_nop,
-	[EXIT_REASON_INVVPID]			= handle_ud,
+	[EXIT_REASON_INVEPT]			= ckvm_exit_inject_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]		= ckvm_exit_reenter,
+	[EXIT_REASON_INVVPID]			= ckvm_exit_inject_ud,
 	[EXIT_REASON_XSETBV]			= ckvm_emulate_xsetbv,
-	[EXIT_REASON_VMFUNC]			= handle_ud,
+	[EXIT_REASON_VMFUNC]			= ckvm_exit_inject_ud,
 };
 
 static int vmx_handle_exit(struct ckvm_vcpu *vcpu)

@@ -263,6 +263,34 @@ void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
 }
 
+/* Exit handlers both backends share; contract in x86_ops.h. */
+
+/* Nothing to do (an interrupt or NMI the host has taken): re-enter. */
+int ckvm_exit_reenter(struct ckvm_vcpu *vcpu)
+{
+	return 1;
+}
+
+/* An instruction the virtual CPU does not have. */
+int ckvm_exit_inject_ud(struct ckvm_vcpu *vcpu)
+{
+	ckvm_inject_ud(vcpu);
+	return 1;
+}
+
+int ckvm_exit_inject_gp(struct ckvm_vcpu *vcpu)
+{
+	ckvm_inject_gp(vcpu);
+	return 1;
+}
+
+/* INVD would throw away dirty host cache lines: do nothing instead. */
+int ckvm_emulate_invd(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->skip_instruction(vcpu);
+	return 1;
+}
+
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 {
 	ckvm_x86_ops->skip_instruction(vcpu);
