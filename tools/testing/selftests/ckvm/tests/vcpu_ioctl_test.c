@@ -209,7 +209,12 @@ static void test_sregs(void)
 	s = good; s.efer = 0; s.cr0 = X86_CR0_PE | X86_CR0_ET;
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &s), EINVAL, "CS.L=1 outside long mode -> EINVAL");
 	s = good; s.cr4 |= 1UL << 13;
-	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &s), EINVAL, "CR4.VMXE on AMD -> EINVAL");
+	if (!is_ckvm() && !host_is_amd())
+		/* Measured in Bochs: kvm_intel (nested=1) takes CR4.VMXE. */
+		ksft_test_result_skip("CR4.VMXE: kvm_intel offers nested VMX, so it is legal there");
+	else
+		CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &s), EINVAL,
+			    "CR4.VMXE without nested virtualization -> EINVAL");
 	s = good; s.cr4 |= 1ULL << 40;
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_SREGS, &s), EINVAL, "CR4 reserved bit 40 -> EINVAL");
 	s = good; s.cr3 |= 1ULL << 62;
