@@ -934,20 +934,6 @@ static int vmx_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	return 0;
 }
 
-/* Each PAT entry is a memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
 static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -955,7 +941,7 @@ static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 
 	switch (index) {
 	case MSR_IA32_CR_PAT:
-		if (!pat_valid(data))
+		if (!ckvm_pat_valid(data))
 			return 1;
 		vmx->pat = data;
 		break;

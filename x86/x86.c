@@ -363,6 +363,20 @@ int ckvm_emulate_xsetbv(struct ckvm_vcpu *vcpu)
 
 /* ---- MSRs ---- */
 
+/* Each PAT entry is a memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
+bool ckvm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
 static bool efer_valid(struct ckvm_vcpu *vcpu, u64 efer)
 {
 	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
