@@ -137,8 +137,26 @@ static void test_guest_view(void)
 	log.dirty_bitmap = bitmap;
 	ksft_test_result(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) == 0 && (bitmap[0] & 1),
 			 "KVM_GET_DIRTY_LOG reports the written page");
+	bitmap[0] = ~0ULL;
+	ksft_test_result(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) == 0 && bitmap[0] == 0,
+			 "a second KVM_GET_DIRTY_LOG with no writes between is clean");
+	ksft_test_result(guest_writes(v0, SLOT_A + 16, 0x9a) &&
+			 ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) == 0 && (bitmap[0] & 1),
+			 "a new write to the same page is reported again");
+	log.slot = 0;
+	CHECK_ERRNO(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log), ENOENT,
+		    "KVM_GET_DIRTY_LOG on a slot without logging -> ENOENT");
+	log.slot = 32767;
+	CHECK_ERRNO(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log), EINVAL,
+		    "KVM_GET_DIRTY_LOG slot id out of range -> EINVAL");
+	log.slot = 1;
+	log.dirty_bitmap = (void *)8;
+	CHECK_ERRNO(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log), EFAULT,
+		    "KVM_GET_DIRTY_LOG bad bitmap pointer -> EFAULT");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_GET_DIRTY_LOG, NULL), EFAULT,
+		    "KVM_GET_DIRTY_LOG NULL argument -> EFAULT");
 	CHECK_OK(__vm_set_region(vm, 1, 0, SLOT_A, SZ, a), "clear LOG_DIRTY_PAGES");
-	ksft_test_result(guest_reads(v0, SLOT_A + 16, 0x99), "guest reads after flag change");
+	ksft_test_result(guest_reads(v0, SLOT_A + 16, 0x9a), "guest reads after flag change");
 
 	CHECK_OK(__vm_set_region(vm, 1, 0, SLOT_B, SZ, a), "move slot 1 to new gpa");
 	vm_track_memslot(vm, 1, SLOT_B, SZ, 0, a);
@@ -315,7 +333,7 @@ static void test_concurrent_flags(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(57);
+	ksft_set_plan(63);
 	test_bad_inputs();
 	test_guest_view();
 	test_not_pinned();
