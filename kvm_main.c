@@ -391,6 +391,40 @@ void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
 	free_cpumask_var(cpus);
 }
 
+/*
+ * Make a vCPU look at its requests and pending events soon: wake it if it
+ * is blocked in ckvm_vcpu_block(), and if it is in the guest on another
+ * CPU, send that CPU an IPI, which exits the guest. Any context, also
+ * hard interrupts (timers).
+ */
+void ckvm_vcpu_kick(struct ckvm_vcpu *vcpu)
+{
+	int cpu, me;
+
+	rcuwait_wake_up(&vcpu->wait);
+	/* The caller's event is visible before the mode is read. */
+	smp_mb();
+	me = get_cpu();
+	cpu = READ_ONCE(vcpu->cpu);
+	if (READ_ONCE(vcpu->mode) == CKVM_IN_GUEST_MODE && cpu >= 0 &&
+	    cpu != me)
+		smp_send_reschedule(cpu);
+	put_cpu();
+}
+
+/*
+ * Sleep until @wake says the vCPU has something to do, a request is
+ * pending or a signal arrives. The caller holds no SRCU read lock: a
+ * halted vCPU must not hold up memslot updates.
+ */
+void ckvm_vcpu_block(struct ckvm_vcpu *vcpu, bool (*wake)(struct ckvm_vcpu *))
+{
+	rcuwait_wait_event(&vcpu->wait,
+			   wake(vcpu) || READ_ONCE(vcpu->requests) ||
+			   signal_pending(current),
+			   TASK_INTERRUPTIBLE);
+}
+
 /* ---- vCPU scheduling ---- */
 
 static inline struct ckvm_vcpu *preempt_notifier_to_vcpu(struct preempt_notifier *pn)
@@ -592,6 +626,7 @@ static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
 	vcpu->vcpu_id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
+	rcuwait_init(&vcpu->wait);
 	preempt_notifier_init(&vcpu->preempt_notifier, &ckvm_preempt_ops);
 
 	mutex_lock(&vm->lock);
@@ -717,7 +752,7 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	case KVM_CHECK_EXTENSION:
 		return ckvm_check_extension(arg);
 	default:
-		return -ENOTTY;
+		return ckvm_arch_vm_ioctl(vm, ioctl, arg);
 	}
 }
 

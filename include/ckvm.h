@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/rcuwait.h>
 #include <linux/refcount.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
@@ -79,6 +80,7 @@ enum {
 /* vcpu->requests bits, acted on just before the next guest entry. */
 enum {
 	CKVM_REQ_TLB_FLUSH,
+	CKVM_REQ_EVENT,		/* an interrupt may have become pending */
 };
 
 struct ckvm_vcpu {
@@ -89,6 +91,7 @@ struct ckvm_vcpu {
 	int mode;
 	unsigned long requests;
 	struct mutex mutex;		/* one ioctl at a time */
+	struct rcuwait wait;		/* ckvm_vcpu_block() sleeps here */
 	struct kvm_run *run;		/* page 0 of the mmap */
 	void *pio_data;			/* page 1 of the mmap */
 	struct preempt_notifier preempt_notifier;
@@ -109,6 +112,8 @@ int ckvm_write_guest(struct ckvm *vm, gpa_t gpa, const void *data,
 void ckvm_make_request(struct ckvm_vcpu *vcpu, int req);
 bool ckvm_check_request(struct ckvm_vcpu *vcpu, int req);
 void ckvm_make_all_vcpus_request(struct ckvm *vm, int req);
+void ckvm_vcpu_kick(struct ckvm_vcpu *vcpu);
+void ckvm_vcpu_block(struct ckvm_vcpu *vcpu, bool (*wake)(struct ckvm_vcpu *));
 
 /* Provided by the architecture (x86/x86.c) for kvm_main.c. */
 int ckvm_arch_init(void);
@@ -116,6 +121,8 @@ void ckvm_arch_exit(void);
 long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg);
 int ckvm_arch_check_extension(long ext);
 int ckvm_arch_vm_init(struct ckvm *vm);
+/* VM ioctls kvm_main.c does not know; -ENOTTY for unknown ones. */
+long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg);
 void ckvm_arch_vm_destroy(struct ckvm *vm);
 int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu);
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu);

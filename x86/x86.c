@@ -592,6 +592,14 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	}
 }
 
+long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	default:
+		return -ENOTTY;
+	}
+}
+
 /* ---- the run loop ---- */
 
 static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
