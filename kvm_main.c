@@ -413,15 +413,14 @@ void ckvm_vcpu_kick(struct ckvm_vcpu *vcpu)
 }
 
 /*
- * Sleep until @wake says the vCPU has something to do, a request is
- * pending or a signal arrives. The caller holds no SRCU read lock: a
- * halted vCPU must not hold up memslot updates.
+ * Sleep until @wake says the vCPU has something to do or a signal
+ * arrives. Requests alone do not wake it: they are for the next guest
+ * entry, and a halted vCPU makes none. The caller holds no SRCU read
+ * lock: a halted vCPU must not hold up memslot updates.
  */
 void ckvm_vcpu_block(struct ckvm_vcpu *vcpu, bool (*wake)(struct ckvm_vcpu *))
 {
-	rcuwait_wait_event(&vcpu->wait,
-			   wake(vcpu) || READ_ONCE(vcpu->requests) ||
-			   signal_pending(current),
+	rcuwait_wait_event(&vcpu->wait, wake(vcpu) || signal_pending(current),
 			   TASK_INTERRUPTIBLE);
 }
 

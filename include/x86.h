@@ -67,8 +67,13 @@ struct ckvm_pio {
 	u64 next_rip;
 };
 
+struct ckvm_irqchip;
+struct ckvm_lapic;
+
 struct ckvm_arch {
 	struct ckvm_mmu mmu;
+	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
+	struct ckvm_irqchip *irqchip;
 	void *vendor;
 };
 
@@ -77,6 +82,8 @@ struct ckvm_vcpu;
 struct ckvm_vcpu_arch {
 	unsigned long regs[NR_VCPU_REGS];
 	u64 apic_base;
+	struct ckvm_lapic *lapic;	/* with an in-kernel irqchip */
+	u32 mp_state;		/* KVM_MP_STATE_*: RUNNABLE or HALTED */
 	u64 ucode_rev;		/* MSR_IA32_UCODE_REV as the guest reads it */
 	u64 xcr0;
 	struct fpu_guest guest_fpu;

@@ -60,6 +60,17 @@ struct ckvm_x86_ops {
 				bool has_error, u32 error_code);
 	/* Move RIP past the instruction that caused the current exit. */
 	void (*skip_instruction)(struct ckvm_vcpu *vcpu);
+	/*
+	 * Interrupt delivery, used with an in-kernel irqchip.
+	 * interrupt_allowed: the guest can take an external interrupt on the
+	 * next entry (RFLAGS.IF, no STI/MOV SS shadow, no event already
+	 * queued). inject_irq: deliver @vector on the next entry.
+	 * enable_irq_window: exit as soon as the guest can take one; the exit
+	 * handler turns the window off again.
+	 */
+	bool (*interrupt_allowed)(struct ckvm_vcpu *vcpu);
+	void (*inject_irq)(struct ckvm_vcpu *vcpu, u8 vector);
+	void (*enable_irq_window)(struct ckvm_vcpu *vcpu);
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 

@@ -240,6 +240,11 @@ static void set_intercept(struct vmcb_control_area *c, int bit)
 	c->intercepts[bit / 32] |= BIT(bit % 32);
 }
 
+static void clear_intercept(struct vmcb_control_area *c, int bit)
+{
+	c->intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
 static void init_vmcb_control(struct svm_vcpu *svm)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -642,6 +647,36 @@ static void svm_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
 	c->event_inj_err = error_code;
 }
 
+static bool svm_interrupt_allowed(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	return !(vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
+	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
+	       (vmcb->save.rflags & X86_EFLAGS_IF);
+}
+
+static void svm_inject_irq(struct ckvm_vcpu *vcpu, u8 vector)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR;
+}
+
+/*
+ * The interrupt window: a virtual interrupt (V_IRQ) that ignores V_TPR is
+ * taken as soon as the guest has IF=1 and no shadow, and its VINTR
+ * intercept brings us back before the guest sees it (APM 15.21.4).
+ */
+static void svm_enable_irq_window(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
+		      (0xf << V_INTR_PRIO_SHIFT);
+	set_intercept(c, INTERCEPT_VINTR);
+}
+
 /*
  * Without the next-RIP save feature the length of each intercepted
  * instruction we skip is fixed (no prefixes expected on these).
@@ -792,6 +827,16 @@ static int handle_npf(struct ckvm_vcpu *vcpu)
 	return ckvm_mmu_tdp_fault(vcpu, c->exit_info_2, access);
 }
 
+/* The interrupt window is open: close it; the run loop injects. */
+static int handle_vintr(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK);
+	clear_intercept(c, INTERCEPT_VINTR);
+	return 1;
+}
+
 static int handle_shutdown(struct ckvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -805,6 +850,7 @@ static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[SVM_EXIT_INTR]		= ckvm_exit_reenter,
 	[SVM_EXIT_NMI]		= ckvm_exit_reenter,
 	[SVM_EXIT_SMI]		= ckvm_exit_reenter,
+	[SVM_EXIT_VINTR]	= handle_vintr,
 	[SVM_EXIT_RDPMC]	= ckvm_exit_inject_gp,
 	[SVM_EXIT_CPUID]	= ckvm_emulate_cpuid,
 	[SVM_EXIT_INVD]		= ckvm_emulate_invd,
@@ -868,6 +914,9 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
 	.queue_exception = svm_queue_exception,
+	.interrupt_allowed = svm_interrupt_allowed,
+	.inject_irq = svm_inject_irq,
+	.enable_irq_window = svm_enable_irq_window,
 	.skip_instruction = svm_skip_instruction,
 	.flush_tlb = svm_flush_tlb,
 	.run = svm_run,

@@ -82,6 +82,8 @@ struct vmx_vcpu {
 	u64 kernel_gs_base;
 	u64 syscall_msrs[4];
 	u32 interruptibility;
+	bool irq_window;		/* exit when the guest can take an IRQ */
+	u32 proc_ctl;			/* CPU_BASED_VM_EXEC_CONTROL as written */
 
 	/* The event the next entry delivers (VM_ENTRY_INTR_INFO_FIELD). */
 	u32 event_inj;
@@ -237,7 +239,7 @@ static int adjust_controls(u32 min, u32 opt, u32 msr, u32 *ctl)
 static int setup_vmcs_config(void)
 {
 	struct vmcs_config *c = &vmcs_conf;
-	u64 basic;
+	u64 basic, msr;
 	bool true_ctls;
 
 	rdmsrl(MSR_IA32_VMX_BASIC, basic);
@@ -285,6 +287,13 @@ static int setup_vmcs_config(void)
 			    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 					MSR_IA32_VMX_ENTRY_CTLS, &c->entry)) {
 		pr_err("ckvm: this CPU's VMX cannot switch IA32_EFER on entry and exit\n");
+		return -EIO;
+	}
+	/* The interrupt window of the in-kernel irqchip, set per entry. */
+	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+			   MSR_IA32_VMX_PROCBASED_CTLS, msr);
+	if (!((msr >> 32) & CPU_BASED_INTR_WINDOW_EXITING)) {
+		pr_err("ckvm: this CPU's VMX lacks interrupt-window exiting\n");
 		return -EIO;
 	}
 	/* Never acknowledge interrupts on exit: the host takes them itself. */
@@ -568,6 +577,7 @@ static void vmx_vcpu_reset(struct ckvm_vcpu *vcpu)
 	vmx->kernel_gs_base = 0;
 	memset(vmx->syscall_msrs, 0, sizeof(vmx->syscall_msrs));
 	vmx->interruptibility = 0;
+	vmx->irq_window = false;
 	vmx->event_inj = 0;
 	vmx->event_inj_err = 0;
 	vmx->state_dirty = true;
@@ -636,6 +646,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmcs_conf.pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_conf.proc);
+	vmx->proc_ctl = vmcs_conf.proc;
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_conf.proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_conf.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmcs_conf.entry);
@@ -988,6 +999,28 @@ static void vmx_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
 	vmx->event_inj_err = error_code;
 }
 
+static bool vmx_interrupt_allowed(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return !(vmx->event_inj & INTR_INFO_VALID_MASK) &&
+	       !(vmx->interruptibility &
+		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+	       (vmx->rflags & X86_EFLAGS_IF);
+}
+
+static void vmx_inject_irq(struct ckvm_vcpu *vcpu, u8 vector)
+{
+	to_vmx(vcpu)->event_inj = vector | INTR_TYPE_EXT_INTR |
+				  INTR_INFO_VALID_MASK;
+}
+
+/* Interrupt-window exiting (SDM 25.2): off again in its exit handler. */
+static void vmx_enable_irq_window(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->irq_window = true;
+}
+
 static void vmx_skip_instruction(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1161,6 +1194,11 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 		vmx->interruptibility &= ~GUEST_INTR_STATE_STI;
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->interruptibility);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event_inj);
+	if (unlikely((vmx->proc_ctl & CPU_BASED_INTR_WINDOW_EXITING) !=
+		     (vmx->irq_window ? CPU_BASED_INTR_WINDOW_EXITING : 0))) {
+		vmx->proc_ctl ^= CPU_BASED_INTR_WINDOW_EXITING;
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx->proc_ctl);
+	}
 	if (vmcs_conf.preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_conf.preempt_ticks);
 	if (vmx->event_inj & INTR_INFO_DELIVER_CODE_MASK)
@@ -1365,11 +1403,19 @@ static int handle_triple_fault(struct ckvm_vcpu *vcpu)
 	return ckvm_exit_shutdown(vcpu);
 }
 
+/* The interrupt window is open: close it; the run loop injects. */
+static int handle_interrupt_window(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->irq_window = false;
+	return 1;
+}
+
 static int (*const vmx_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT]	= ckvm_exit_reenter,
 	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
 	[EXIT_REASON_INIT_SIGNAL]		= ckvm_exit_reenter,
+	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_interrupt_window,
 	[EXIT_REASON_CPUID]			= ckvm_emulate_cpuid,
 	[EXIT_REASON_HLT]			= ckvm_emulate_halt,
 	[EXIT_REASON_INVD]			= ckvm_emulate_invd,
@@ -1444,6 +1490,9 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
 	.queue_exception = vmx_queue_exception,
+	.interrupt_allowed = vmx_interrupt_allowed,
+	.inject_irq = vmx_inject_irq,
+	.enable_irq_window = vmx_enable_irq_window,
 	.skip_instruction = vmx_skip_instruction,
 	.flush_tlb = vmx_flush_tlb,
 	.run = vmx_run,

@@ -119,7 +119,8 @@ int ckvm_cpuid_init(void)
 
 	e = add_leaf(1, 0, 0);
 	e->ebx &= 0x00ffffff;		/* APIC ID: userspace's to set */
-	e->ecx = (e->ecx & CPUID_1_ECX) | F(HYPERVISOR);
+	/* The in-kernel local APIC has x2APIC whatever the host has. */
+	e->ecx = (e->ecx & CPUID_1_ECX) | F(HYPERVISOR) | F(X2APIC);
 	e->edx &= CPUID_1_EDX;
 
 	if (max_basic >= 7) {
@@ -204,6 +205,11 @@ bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit)
 }
 
 enum { EAX, EBX, ECX, EDX };
+
+bool ckvm_guest_has_x2apic(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_X2APIC & 31);
+}
 
 u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu)
 {

@@ -23,6 +23,7 @@
 #include "ckvm.h"
 #include "x86_ops.h"
 #include "cpuid.h"
+#include "irqchip.h"
 
 const struct ckvm_x86_ops *ckvm_x86_ops;
 static enum cpuhp_state ckvm_cpuhp_state;
@@ -83,6 +84,8 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->get_cr || !ops->set_cr || !ops->get_efer || !ops->set_efer ||
 	    !ops->get_rflags || !ops->set_rflags || !ops->get_msr ||
 	    !ops->set_msr || !ops->queue_exception ||
+	    !ops->interrupt_allowed || !ops->inject_irq ||
+	    !ops->enable_irq_window ||
 	    !ops->skip_instruction || !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
@@ -178,6 +181,7 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 
 void ckvm_arch_vm_destroy(struct ckvm *vm)
 {
+	ckvm_irqchip_free(vm);
 	ckvm_x86_ops->vm_destroy(vm);
 	ckvm_mmu_vm_destroy(vm);
 }
@@ -228,12 +232,24 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 	vcpu->arch.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	if (vcpu->vcpu_id == 0)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
+	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	/* Under vm->lock: KVM_CREATE_IRQCHIP cannot come in between. */
+	if (vcpu->vm->arch.irqchip) {
+		r = ckvm_lapic_create(vcpu);
+		if (r) {
+			ckvm_x86_ops->vcpu_free(vcpu);
+			fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+			return r;
+		}
+	}
 	ckvm_vcpu_reset(vcpu);
 	return 0;
 }
 
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
 {
+	/* First: its timer may still fire and kick the vCPU. */
+	ckvm_lapic_free(vcpu);
 	ckvm_x86_ops->vcpu_free(vcpu);
 	ckvm_mmu_cache_free(&vcpu->arch.mmu_cache);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
@@ -291,9 +307,18 @@ int ckvm_emulate_invd(struct ckvm_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * Without an irqchip userspace owns the interrupts, so a halt is its to
+ * handle. With one, the vCPU sleeps in the kernel until an interrupt it
+ * can take arrives (the run loop's HALTED state).
+ */
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 {
 	ckvm_x86_ops->skip_instruction(vcpu);
+	if (vcpu->arch.lapic) {
+		vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
+		return 1;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -399,6 +424,8 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_UCODE_REV:
 		*data = vcpu->arch.ucode_rev;
 		return 0;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return ckvm_x2apic_msr_read(vcpu, index, data);
 	default:
 		return ckvm_x86_ops->get_msr(vcpu, index, data);
 	}
@@ -433,10 +460,14 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 			vcpu->arch.ucode_rev = data;
 		return 0;
 	case MSR_IA32_APICBASE:
+		if (vcpu->arch.lapic)
+			return ckvm_lapic_set_base(vcpu, data, host);
 		if (!host || (data & ckvm_apic_base_reserved()))
 			return 1;
 		vcpu->arch.apic_base = data;
 		return 0;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return ckvm_x2apic_msr_write(vcpu, index, data);
 	default:
 		return ckvm_x86_ops->set_msr(vcpu, index, data);
 	}
@@ -560,17 +591,23 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 /*
  * Without an in-kernel local APIC every vCPU is simply runnable, and that
  * is the only state userspace may set (KVM's rule without an irqchip).
+ * With one it may also be halted. The INIT/SIPI states need INIT and
+ * SIPI delivery, which ckvm does not emulate yet.
  */
 static long ckvm_vcpu_mp_state(struct ckvm_vcpu *vcpu,
 			       struct kvm_mp_state __user *argp, bool set)
 {
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_mp_state mp = { .mp_state = vcpu->arch.mp_state };
 
 	if (!set)
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
+	    !(mp.mp_state == KVM_MP_STATE_HALTED && vcpu->arch.lapic))
+		return -EINVAL;
+	vcpu->arch.mp_state = mp.mp_state;
+	return 0;
 }
 
 long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
@@ -595,6 +632,11 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
+	case KVM_CREATE_IRQCHIP:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+	case KVM_IRQ_LINE:
+		return ckvm_irqchip_vm_ioctl(vm, ioctl, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -608,15 +650,59 @@ static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
 	       need_resched();
 }
 
+/*
+ * Queue the local APIC's highest pending interrupt for the next entry, or,
+ * if the guest cannot take it now, ask for an exit when it can.
+ */
+static void inject_pending_irq(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	int vector = ckvm_lapic_pending_vector(vcpu);
+
+	if (vector < 0)
+		return;
+	if (!ops->interrupt_allowed(vcpu)) {
+		ops->enable_irq_window(vcpu);
+		return;
+	}
+	ckvm_lapic_ack(vcpu, vector);
+	ops->inject_irq(vcpu, vector);
+}
+
+static bool vcpu_can_wake(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_lapic_pending_vector(vcpu) >= 0 &&
+	       ckvm_x86_ops->interrupt_allowed(vcpu);
+}
+
+/* HLT with an in-kernel irqchip: sleep until an interrupt can be taken. */
+static void vcpu_halt(struct ckvm_vcpu *vcpu, int *srcu_idx)
+	__must_hold(&vcpu->vm->srcu)
+{
+	srcu_read_unlock(&vcpu->vm->srcu, *srcu_idx);
+	ckvm_vcpu_block(vcpu, vcpu_can_wake);
+	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
+	if (vcpu_can_wake(vcpu))
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+}
+
 /* One guest entry; returns what the exit handler returned (see x86_ops.h). */
 static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	__must_hold(&vcpu->vm->srcu)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct ckvm_lapic *lapic = vcpu->arch.lapic;
 	bool swap_xcr0;
 
 	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH))
 		ops->flush_tlb(vcpu);
+	/* Cleared before looking, so an interrupt arriving later aborts entry. */
+	ckvm_check_request(vcpu, CKVM_REQ_EVENT);
+	if (lapic) {
+		/* CR8 is the guest's view of TPR[7:4]. */
+		ops->set_cr(vcpu, 8, ckvm_lapic_get_tpr(vcpu) >> 4);
+		inject_pending_irq(vcpu);
+	}
 
 	preempt_disable();
 	local_irq_disable();
@@ -654,6 +740,9 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	preempt_enable();
 	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
 
+	/* A MOV to CR8 may have changed the TPR without an exit. */
+	if (lapic && ops->get_cr(vcpu, 8) != ckvm_lapic_get_tpr(vcpu) >> 4)
+		ckvm_lapic_set_tpr(vcpu, ops->get_cr(vcpu, 8) << 4);
 	return ops->handle_exit(vcpu);
 }
 
@@ -689,6 +778,10 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
 			break;
+		}
+		if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED) {
+			vcpu_halt(vcpu, &idx);
+			continue;
 		}
 		r = vcpu_enter_guest(vcpu, &idx);
 		if (r <= 0)
@@ -786,7 +879,8 @@ static void get_sregs(struct ckvm_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->cr2 = ops->get_cr(vcpu, 2);
 	sregs->cr3 = ops->get_cr(vcpu, 3);
 	sregs->cr4 = ops->get_cr(vcpu, 4);
-	sregs->cr8 = ops->get_cr(vcpu, 8);
+	sregs->cr8 = vcpu->arch.lapic ? ckvm_lapic_get_tpr(vcpu) >> 4 :
+					ops->get_cr(vcpu, 8);
 	sregs->efer = ops->get_efer(vcpu);
 	sregs->apic_base = vcpu->arch.apic_base;
 }
@@ -811,7 +905,8 @@ static bool sregs_valid(struct ckvm_vcpu *vcpu, const struct kvm_sregs *s)
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
-	if (s->apic_base & ckvm_apic_base_reserved())
+	if (vcpu->arch.lapic ? !ckvm_lapic_base_valid(vcpu, s->apic_base) :
+	    (s->apic_base & ckvm_apic_base_reserved()))
 		return false;
 	return cr0_valid(s->cr0) && ckvm_cr4_valid(vcpu, s->cr4);
 }
@@ -834,7 +929,12 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 	ops->set_cr(vcpu, 3, s.cr3);
 	ops->set_cr(vcpu, 4, s.cr4);
 	ops->set_cr(vcpu, 8, s.cr8);
-	vcpu->arch.apic_base = s.apic_base;
+	if (vcpu->arch.lapic) {
+		ckvm_lapic_set_tpr(vcpu, (s.cr8 & 0xf) << 4);
+		ckvm_lapic_set_base(vcpu, s.apic_base, true);	/* checked */
+	} else {
+		vcpu->arch.apic_base = s.apic_base;
+	}
 	ops->flush_tlb(vcpu);
 	return 0;
 }
@@ -846,6 +946,7 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 	union {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
+		struct kvm_lapic_state lapic;
 	} *u;
 	long r;
 
@@ -862,6 +963,12 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 		return ckvm_vcpu_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:
 		return ckvm_vcpu_mp_state(vcpu, argp, true);
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		/* KVM's answer when there is no in-kernel local APIC. */
+		if (!vcpu->arch.lapic)
+			return -EINVAL;
+		break;
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:
 	case KVM_GET_SREGS:
@@ -893,11 +1000,22 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 		get_sregs(vcpu, &u->sregs);
 		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs)) ? -EFAULT : 0;
 		break;
-	default: /* KVM_SET_SREGS */
+	case KVM_SET_SREGS:
 		r = -EFAULT;
 		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
 			break;
 		r = set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_LAPIC:
+		r = ckvm_lapic_get_state(vcpu, &u->lapic);
+		if (!r && copy_to_user(argp, &u->lapic, sizeof(u->lapic)))
+			r = -EFAULT;
+		break;
+	default: /* KVM_SET_LAPIC */
+		r = -EFAULT;
+		if (copy_from_user(&u->lapic, argp, sizeof(u->lapic)))
+			break;
+		r = ckvm_lapic_set_state(vcpu, &u->lapic);
 		break;
 	}
 	ckvm_vcpu_put(vcpu);

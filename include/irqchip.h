@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The in-kernel interrupt controllers of KVM_CREATE_IRQCHIP: a local APIC
+ * per vCPU (x86/lapic.c), one IOAPIC (x86/ioapic.c) and the state of the
+ * two 8259 PICs (x86/irqchip.c, which also holds the VM ioctls).
+ *
+ * Interrupts flow one way: KVM_IRQ_LINE -> IOAPIC pin -> redirection entry
+ * -> the IRR of the matching local APICs -> the run loop injects the
+ * highest pending vector when the guest can take it. A level-triggered
+ * vector's EOI goes back to the IOAPIC, which clears Remote IRR.
+ */
+#ifndef CKVM_IRQCHIP_H
+#define CKVM_IRQCHIP_H
+
+#include <linux/hrtimer.h>
+#include <linux/kvm.h>
+#include <linux/spinlock.h>
+
+struct ckvm;
+struct ckvm_vcpu;
+
+/* An interrupt message, as an IOAPIC entry or an ICR write spells it. */
+struct ckvm_irq {
+	u32 dest;		/* APIC ID (physical) or logical destination */
+	u32 broadcast;		/* the dest that means all: 0xff or ~0 (x2APIC) */
+	bool logical;
+	u32 delivery;		/* APIC_DM_FIXED, APIC_DM_LOWEST, ... */
+	u8 vector;
+	bool level;		/* level-triggered: EOI goes back to the IOAPIC */
+	u32 shorthand;		/* APIC_DEST_SELF/ALLINC/ALLBUT, or 0 */
+};
+
+struct ckvm_lapic {
+	struct ckvm_vcpu *vcpu;
+	/* The register page, laid out as in KVM_GET_LAPIC (xAPIC format). */
+	void *regs;
+	struct hrtimer timer;
+	u64 period_ns;		/* periodic mode: the re-arm interval */
+	ktime_t deadline;	/* when the current count reaches 0 */
+};
+
+struct ckvm_irqchip {
+	spinlock_t lock;	/* everything below */
+	struct kvm_pic_state pic[2];
+	struct kvm_ioapic_state ioapic;
+};
+
+/* x86/irqchip.c */
+long ckvm_irqchip_vm_ioctl(struct ckvm *vm, unsigned int ioctl,
+			   unsigned long arg);
+void ckvm_irqchip_free(struct ckvm *vm);
+
+/* x86/ioapic.c; chip->lock held */
+void ckvm_ioapic_reset(struct ckvm_irqchip *chip);
+int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip,
+			 int pin, bool level);
+/* takes chip->lock */
+void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector);
+
+/* x86/lapic.c */
+int ckvm_lapic_create(struct ckvm_vcpu *vcpu);
+void ckvm_lapic_free(struct ckvm_vcpu *vcpu);
+int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
+		       const struct ckvm_irq *irq);
+int ckvm_lapic_pending_vector(struct ckvm_vcpu *vcpu);
+void ckvm_lapic_ack(struct ckvm_vcpu *vcpu, int vector);
+u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu);
+void ckvm_lapic_set_tpr(struct ckvm_vcpu *vcpu, u8 tpr);
+bool ckvm_lapic_base_valid(struct ckvm_vcpu *vcpu, u64 base);
+int ckvm_lapic_set_base(struct ckvm_vcpu *vcpu, u64 base, bool host);
+int ckvm_x2apic_msr_read(struct ckvm_vcpu *vcpu, u32 msr, u64 *data);
+int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data);
+int ckvm_lapic_get_state(struct ckvm_vcpu *vcpu, struct kvm_lapic_state *s);
+int ckvm_lapic_set_state(struct ckvm_vcpu *vcpu,
+			 const struct kvm_lapic_state *s);
+
+#endif

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The local APIC of a vCPU when the VM has an in-kernel irqchip.
+ *
+ * State lives in a register page laid out as KVM_GET_LAPIC returns it, so
+ * save/restore is a copy. The guest reaches the registers through the
+ * x2APIC MSRs (0x800-0x8ff); the xAPIC page at APIC_BASE needs MMIO
+ * emulation, which ckvm does not have yet (see Documentation/api.rst).
+ *
+ * Who writes what: IRR and TMR bits are set with atomic bit operations by
+ * any sender (another vCPU, the IOAPIC under its lock, the timer in hard
+ * interrupt context); everything else belongs to the vCPU's own thread
+ * (its run loop and its ioctls, under vcpu->mutex).
+ */
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+#include <asm/apicdef.h>
+#include <asm/msr-index.h>
+
+#include "ckvm.h"
+#include "cpuid.h"
+#include "irqchip.h"
+
+/* What the version register reports: version 0x14, six LVT entries. */
+#define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
+/* One APIC bus cycle per nanosecond, as in KVM: the timer's clock. */
+#define LAPIC_BUS_NS		1
+/* A periodic timer faster than this would keep a host CPU busy. */
+#define LAPIC_MIN_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+/* Writable bits of each LVT entry (SDM 11.5.1); the rest read as 0. */
+#define LVT_TIMER_BITS	(APIC_LVT_MASKED | APIC_LVT_TIMER_PERIODIC | 0xff)
+#define LVT_LINT_BITS	(APIC_LVT_MASKED | APIC_LVT_LEVEL_TRIGGER | \
+			 APIC_INPUT_POLARITY | APIC_MODE_MASK | 0xff)
+#define LVT_OTHER_BITS	(APIC_LVT_MASKED | APIC_MODE_MASK | 0xff)
+#define LVT_ERROR_BITS	(APIC_LVT_MASKED | 0xff)
+
+static struct ckvm_lapic *to_lapic(struct ckvm_vcpu *vcpu)
+{
+	return vcpu->arch.lapic;
+}
+
+static u32 *reg_ptr(struct ckvm_lapic *apic, u32 off)
+{
+	return apic->regs + off;
+}
+
+static u32 reg_read(struct ckvm_lapic *apic, u32 off)
+{
+	return READ_ONCE(*reg_ptr(apic, off));
+}
+
+static void reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
+{
+	WRITE_ONCE(*reg_ptr(apic, off), val);
+}
+
+/*
+ * ISR, TMR and IRR are 256-bit sets spread over eight registers 16 bytes
+ * apart. The atomic bit operations work on unsigned long, which covers
+ * the register and 4 bytes of its padding: the registers are 16-byte
+ * aligned in the page.
+ */
+static unsigned long *vec_word(struct ckvm_lapic *apic, u32 base, int vec)
+{
+	return (unsigned long *)reg_ptr(apic, base + (vec >> 5) * 0x10);
+}
+
+static bool vec_test(struct ckvm_lapic *apic, u32 base, int vec)
+{
+	return reg_read(apic, base + (vec >> 5) * 0x10) & BIT(vec & 31);
+}
+
+static int vec_highest(struct ckvm_lapic *apic, u32 base)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		u32 v = reg_read(apic, base + i * 0x10);
+
+		if (v)
+			return i * 32 + fls(v) - 1;
+	}
+	return -1;
+}
+
+static bool x2apic_mode(struct ckvm_lapic *apic)
+{
+	return apic->vcpu->arch.apic_base & X2APIC_ENABLE;
+}
+
+static bool lapic_enabled(struct ckvm_lapic *apic)
+{
+	return (apic->vcpu->arch.apic_base & MSR_IA32_APICBASE_ENABLE) &&
+	       (reg_read(apic, APIC_SPIV) & APIC_SPIV_APIC_ENABLED);
+}
+
+static u32 lapic_id(struct ckvm_lapic *apic)
+{
+	if (x2apic_mode(apic))
+		return apic->vcpu->vcpu_id;
+	return reg_read(apic, APIC_ID) >> 24;
+}
+
+/* SDM 11.8.3.1: the processor priority, from TPR and the highest ISR. */
+static u32 lapic_ppr(struct ckvm_lapic *apic)
+{
+	u32 tpr = reg_read(apic, APIC_TASKPRI);
+	int isrv = vec_highest(apic, APIC_ISR);
+	u32 isr_class = isrv < 0 ? 0 : isrv & 0xf0;
+
+	return (tpr & 0xf0) >= isr_class ? tpr & 0xff : isr_class;
+}
+
+/* x2APIC logical ID: cluster in bits 31:16, one bit of 16 below. */
+static u32 x2apic_ldr(u32 id)
+{
+	return ((id >> 4) << 16) | BIT(id & 0xf);
+}
+
+/* ---- the timer ---- */
+
+static u32 timer_divisor(struct ckvm_lapic *apic)
+{
+	u32 tdcr = reg_read(apic, APIC_TDCR);
+	u32 shift = ((tdcr & 3) | ((tdcr & 8) >> 1)) + 1;
+
+	return 1U << (shift & 7);
+}
+
+static bool lapic_accept(struct ckvm_lapic *apic, u8 vector, bool level);
+
+static enum hrtimer_restart lapic_timer_fire(struct hrtimer *timer)
+{
+	struct ckvm_lapic *apic = container_of(timer, struct ckvm_lapic, timer);
+	u32 lvtt = reg_read(apic, APIC_LVTT);
+
+	if (!(lvtt & APIC_LVT_MASKED))
+		lapic_accept(apic, lvtt & APIC_VECTOR_MASK, false);
+	if (!apic->period_ns)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, ns_to_ktime(apic->period_ns));
+	apic->deadline = hrtimer_get_expires(timer);
+	return HRTIMER_RESTART;
+}
+
+/* (Re)start the count from TMICT, or stop it when TMICT is 0. */
+static void lapic_timer_start(struct ckvm_lapic *apic)
+{
+	u64 ns = (u64)reg_read(apic, APIC_TMICT) * timer_divisor(apic) *
+		 LAPIC_BUS_NS;
+
+	hrtimer_cancel(&apic->timer);
+	apic->period_ns = 0;
+	if (!ns)
+		return;
+	if (reg_read(apic, APIC_LVTT) & APIC_LVT_TIMER_PERIODIC) {
+		ns = max_t(u64, ns, LAPIC_MIN_PERIOD_NS);
+		apic->period_ns = ns;
+	}
+	apic->deadline = ktime_add_ns(ktime_get(), ns);
+	hrtimer_start(&apic->timer, apic->deadline, HRTIMER_MODE_ABS_HARD);
+}
+
+static u32 lapic_timer_count(struct ckvm_lapic *apic)
+{
+	s64 left;
+
+	if (!reg_read(apic, APIC_TMICT) || !hrtimer_active(&apic->timer))
+		return 0;
+	left = ktime_to_ns(ktime_sub(apic->deadline, ktime_get()));
+	if (left <= 0)
+		return 0;
+	return div_u64(left, timer_divisor(apic) * LAPIC_BUS_NS);
+}
+
+/* ---- accepting and delivering interrupts ---- */
+
+/* Any context. A disabled APIC drops fixed interrupts (SDM 11.4.7.2). */
+static bool lapic_accept(struct ckvm_lapic *apic, u8 vector, bool level)
+{
+	struct ckvm_vcpu *vcpu = apic->vcpu;
+
+	if (!lapic_enabled(apic))
+		return false;
+	if (vector < 16) {
+		/* Vectors 0-15 are reserved: an error, not an interrupt. */
+		set_bit(__ffs(APIC_ESR_RECVILL),
+			(unsigned long *)reg_ptr(apic, APIC_ESR));
+		return false;
+	}
+	if (level)
+		set_bit(vector & 31, vec_word(apic, APIC_TMR, vector));
+	else
+		clear_bit(vector & 31, vec_word(apic, APIC_TMR, vector));
+	set_bit(vector & 31, vec_word(apic, APIC_IRR, vector));
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	ckvm_vcpu_kick(vcpu);
+	return true;
+}
+
+static bool lapic_match_logical(struct ckvm_lapic *apic, u32 dest)
+{
+	u32 ldr = reg_read(apic, APIC_LDR);
+	u8 id;
+
+	if (x2apic_mode(apic))
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	id = ldr >> 24;
+	dest &= 0xff;
+	/* DFR model: flat (0xf) is a bitmap, cluster (0x0) 4+4 bits. */
+	if ((reg_read(apic, APIC_DFR) >> 28) == 0xf)
+		return id & dest;
+	return (id >> 4) == (dest >> 4) && (id & dest & 0xf);
+}
+
+static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
+			const struct ckvm_irq *irq)
+{
+	switch (irq->shorthand) {
+	case APIC_DEST_SELF:
+		return apic == src;
+	case APIC_DEST_ALLINC:
+		return true;
+	case APIC_DEST_ALLBUT:
+		return apic != src;
+	}
+	if (irq->dest == irq->broadcast)
+		return true;
+	if (irq->logical)
+		return lapic_match_logical(apic, irq->dest);
+	return irq->dest == lapic_id(apic);
+}
+
+/*
+ * Deliver @irq to every local APIC it addresses (lowest priority: to the
+ * first one; KVM's arbitration is no more precise than that). @src is the
+ * sending vCPU for the shorthands, or NULL. Returns how many accepted it;
+ * -1 for a delivery mode ckvm does not emulate (NMI, SMI, INIT, SIPI,
+ * ExtINT).
+ */
+int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
+		       const struct ckvm_irq *irq)
+{
+	struct ckvm_lapic *from = src ? to_lapic(src) : NULL;
+	/* Pairs with vCPU creation's release: vcpus[i < nr] are whole. */
+	int i, n = 0, nr = smp_load_acquire(&vm->nr_vcpus);
+
+	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST)
+		return -1;
+	for (i = 0; i < nr; i++) {
+		struct ckvm_lapic *apic = to_lapic(vm->vcpus[i]);
+
+		if (!apic || !lapic_match(apic, from, irq))
+			continue;
+		if (lapic_accept(apic, irq->vector, irq->level))
+			n++;
+		if (n && irq->delivery == APIC_DM_LOWEST)
+			break;
+	}
+	return n;
+}
+
+/* The vector to inject next, or -1: the highest IRR above the PPR. */
+int ckvm_lapic_pending_vector(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int irrv;
+
+	if (!apic || !lapic_enabled(apic))
+		return -1;
+	irrv = vec_highest(apic, APIC_IRR);
+	if (irrv < 0 || (irrv & 0xf0) <= (lapic_ppr(apic) & 0xf0))
+		return -1;
+	return irrv;
+}
+
+/* The vector goes to the guest: it is now in service. */
+void ckvm_lapic_ack(struct ckvm_vcpu *vcpu, int vector)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	clear_bit(vector & 31, vec_word(apic, APIC_IRR, vector));
+	*reg_ptr(apic, APIC_ISR + (vector >> 5) * 0x10) |= BIT(vector & 31);
+}
+
+static void lapic_eoi(struct ckvm_lapic *apic)
+{
+	int vec = vec_highest(apic, APIC_ISR);
+
+	if (vec < 0)
+		return;
+	*reg_ptr(apic, APIC_ISR + (vec >> 5) * 0x10) &= ~BIT(vec & 31);
+	if (vec_test(apic, APIC_TMR, vec))
+		ckvm_ioapic_eoi(apic->vcpu->vm, vec);
+}
+
+/* An x2APIC ICR write: one 64-bit value, destination in the high half. */
+static void lapic_send_ipi(struct ckvm_lapic *apic, u64 icr)
+{
+	struct ckvm_irq irq = {
+		.dest = icr >> 32,
+		.broadcast = 0xffffffff,
+		.logical = icr & APIC_DEST_LOGICAL,
+		.delivery = icr & APIC_MODE_MASK,
+		.vector = icr & APIC_VECTOR_MASK,
+		.shorthand = icr & APIC_DEST_ALLBUT,	/* both shorthand bits */
+	};
+
+	if (ckvm_lapic_deliver(apic->vcpu->vm, apic->vcpu, &irq) < 0)
+		pr_warn_ratelimited("ckvm: vCPU %u: IPI delivery mode %#x is not emulated\n",
+				    apic->vcpu->vcpu_id, irq.delivery);
+}
+
+u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu)
+{
+	return reg_read(to_lapic(vcpu), APIC_TASKPRI);
+}
+
+void ckvm_lapic_set_tpr(struct ckvm_vcpu *vcpu, u8 tpr)
+{
+	reg_write(to_lapic(vcpu), APIC_TASKPRI, tpr);
+}
+
+/* ---- registers ---- */
+
+static void lapic_reset(struct ckvm_lapic *apic)
+{
+	struct ckvm_vcpu *vcpu = apic->vcpu;
+	static const u32 lvts[] = {
+		APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT1, APIC_LVTERR,
+	};
+	int i;
+
+	hrtimer_cancel(&apic->timer);
+	apic->period_ns = 0;
+	memset(apic->regs, 0, KVM_APIC_REG_SIZE);
+	reg_write(apic, APIC_ID, vcpu->vcpu_id << 24);
+	reg_write(apic, APIC_LVR, LAPIC_VERSION);
+	reg_write(apic, APIC_DFR, 0xffffffff);
+	reg_write(apic, APIC_SPIV, 0xff);
+	for (i = 0; i < ARRAY_SIZE(lvts); i++)
+		reg_write(apic, lvts[i], APIC_LVT_MASKED);
+	/*
+	 * As KVM (its LINT0_REENABLED quirk): the BSP's LINT0 starts as
+	 * ExtINT, so a PIC interrupt reaches a guest that never set it up.
+	 */
+	reg_write(apic, APIC_LVT0, vcpu->vcpu_id == 0 ? APIC_DM_EXTINT :
+						       APIC_LVT_MASKED);
+}
+
+/* A software-disabled APIC masks every LVT entry (SDM 11.4.7.2). */
+static void lapic_write_svr(struct ckvm_lapic *apic, u32 val)
+{
+	static const u32 lvts[] = {
+		APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1,
+		APIC_LVTERR,
+	};
+	int i;
+
+	reg_write(apic, APIC_SPIV, val & 0x3ff);
+	if (val & APIC_SPIV_APIC_ENABLED)
+		return;
+	for (i = 0; i < ARRAY_SIZE(lvts); i++)
+		reg_write(apic, lvts[i], reg_read(apic, lvts[i]) | APIC_LVT_MASKED);
+}
+
+static void lapic_write_lvt(struct ckvm_lapic *apic, u32 off, u32 val,
+			    u32 bits)
+{
+	if (!(reg_read(apic, APIC_SPIV) & APIC_SPIV_APIC_ENABLED))
+		val |= APIC_LVT_MASKED;
+	reg_write(apic, off, val & bits);
+}
+
+/*
+ * MSR_IA32_APICBASE (SDM 10.12.5): the guest may enable and disable the
+ * APIC and switch xAPIC -> x2APIC; x2APIC -> xAPIC, x2APIC without the
+ * enable bit, and any change of the base address are refused (#GP).
+ * Userspace restoring a state may make any transition into a valid mode.
+ */
+bool ckvm_lapic_base_valid(struct ckvm_vcpu *vcpu, u64 base)
+{
+	if (base & (ckvm_apic_base_reserved() & ~X2APIC_ENABLE))
+		return false;
+	return !(base & X2APIC_ENABLE) ||
+	       ((base & MSR_IA32_APICBASE_ENABLE) && ckvm_guest_has_x2apic(vcpu));
+}
+
+int ckvm_lapic_set_base(struct ckvm_vcpu *vcpu, u64 base, bool host)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u64 old = vcpu->arch.apic_base;
+	u64 en = MSR_IA32_APICBASE_ENABLE, extd = X2APIC_ENABLE;
+
+	if (!ckvm_lapic_base_valid(vcpu, base))
+		return 1;
+	if (!host && (old & extd) && (base & en) && !(base & extd))
+		return 1;
+	if (!host && (base & extd) && !(old & en))
+		return 1;
+	if (!host && (old ^ base) & MSR_IA32_APICBASE_BASE)
+		return 1;
+	vcpu->arch.apic_base = base;
+	if ((base & extd) && !(old & extd))
+		reg_write(apic, APIC_LDR, x2apic_ldr(vcpu->vcpu_id));
+	if (!(base & en) && (old & en)) {
+		/* A hardware-disabled APIC loses its state (SDM 10.4.3). */
+		lapic_reset(apic);
+		lapic_write_svr(apic, 0xff);
+	}
+	return 0;
+}
+
+/* RDMSR of 0x800-0x8ff; 1 means #GP. */
+int ckvm_x2apic_msr_read(struct ckvm_vcpu *vcpu, u32 msr, u64 *data)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 off = (msr - APIC_BASE_MSR) << 4;
+
+	if (!apic || !x2apic_mode(apic))
+		return 1;
+	switch (off) {
+	case APIC_ID:
+		*data = vcpu->vcpu_id;
+		return 0;
+	case APIC_PROCPRI:
+		*data = lapic_ppr(apic);
+		return 0;
+	case APIC_ICR:
+		*data = reg_read(apic, APIC_ICR) |
+			(u64)reg_read(apic, APIC_ICR2) << 32;
+		return 0;
+	case APIC_TMCCT:
+		*data = lapic_timer_count(apic);
+		return 0;
+	case APIC_LVR:
+	case APIC_TASKPRI:
+	case APIC_LDR:
+	case APIC_SPIV:
+	case APIC_ESR:
+	case APIC_LVTT ... APIC_LVTERR:
+	case APIC_TMICT:
+	case APIC_TDCR:
+	case APIC_ISR ... APIC_IRR + 0x70:
+		if (off & 0xf)
+			return 1;
+		*data = reg_read(apic, off);
+		return 0;
+	default:
+		/* EOI, SELF IPI: write-only; DFR, ICR2: not in x2APIC mode. */
+		return 1;
+	}
+}
+
+/* WRMSR of 0x800-0x8ff; 1 means #GP. */
+int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 off = (msr - APIC_BASE_MSR) << 4;
+
+	if (!apic || !x2apic_mode(apic))
+		return 1;
+	/* Only the ICR is 64 bits wide; the other high halves are reserved. */
+	if (off != APIC_ICR && (data >> 32))
+		return 1;
+	switch (off) {
+	case APIC_TASKPRI:
+		reg_write(apic, APIC_TASKPRI, data & 0xff);
+		return 0;
+	case APIC_EOI:
+		lapic_eoi(apic);
+		return 0;
+	case APIC_SPIV:
+		lapic_write_svr(apic, data);
+		return 0;
+	case APIC_ESR:
+		/* x2APIC: writes of anything but 0 are reserved. */
+		if (data)
+			return 1;
+		reg_write(apic, APIC_ESR, 0);
+		return 0;
+	case APIC_ICR:
+		/* As KVM 6.1: reserved ICR bits are ignored, not faulted. */
+		reg_write(apic, APIC_ICR, (u32)data);
+		reg_write(apic, APIC_ICR2, data >> 32);
+		lapic_send_ipi(apic, data);
+		return 0;
+	case APIC_LVTT:
+		lapic_write_lvt(apic, off, data, LVT_TIMER_BITS);
+		return 0;
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+		lapic_write_lvt(apic, off, data, LVT_OTHER_BITS);
+		return 0;
+	case APIC_LVT0:
+	case APIC_LVT1:
+		lapic_write_lvt(apic, off, data, LVT_LINT_BITS);
+		return 0;
+	case APIC_LVTERR:
+		lapic_write_lvt(apic, off, data, LVT_ERROR_BITS);
+		return 0;
+	case APIC_TMICT:
+		reg_write(apic, APIC_TMICT, data);
+		lapic_timer_start(apic);
+		return 0;
+	case APIC_TDCR:
+		reg_write(apic, APIC_TDCR, data & 0xb);
+		return 0;
+	case APIC_SELF_IPI:
+		/* Bits 31:8 are reserved (and KVM 6.1 faults them). */
+		if (data & ~APIC_VECTOR_MASK)
+			return 1;
+		lapic_accept(apic, data, false);
+		return 0;
+	default:
+		/* Read-only (ID, version, PPR, LDR, ISR, TMR, IRR, count). */
+		return 1;
+	}
+}
+
+/* ---- KVM_GET_LAPIC / KVM_SET_LAPIC ---- */
+
+/*
+ * The page is in xAPIC format even in x2APIC mode (KVM without
+ * KVM_CAP_X2APIC_API): the ID in bits 31:24 of the ID register.
+ */
+int ckvm_lapic_get_state(struct ckvm_vcpu *vcpu, struct kvm_lapic_state *s)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	memcpy(s->regs, apic->regs, KVM_APIC_REG_SIZE);
+	*(u32 *)(s->regs + APIC_TMCCT) = lapic_timer_count(apic);
+	return 0;
+}
+
+int ckvm_lapic_set_state(struct ckvm_vcpu *vcpu, const struct kvm_lapic_state *s)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	hrtimer_cancel(&apic->timer);
+	memcpy(apic->regs, s->regs, KVM_APIC_REG_SIZE);
+	reg_write(apic, APIC_LVR, LAPIC_VERSION);
+	/* The x2APIC ID and LDR are the vCPU's: the saved ones are ignored. */
+	if (x2apic_mode(apic)) {
+		reg_write(apic, APIC_ID, vcpu->vcpu_id << 24);
+		reg_write(apic, APIC_LDR, x2apic_ldr(vcpu->vcpu_id));
+	}
+	reg_write(apic, APIC_TMCCT, 0);
+	lapic_timer_start(apic);
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	return 0;
+}
+
+/* ---- lifetime ---- */
+
+int ckvm_lapic_create(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic;
+
+	apic = kzalloc(sizeof(*apic), GFP_KERNEL_ACCOUNT);
+	if (!apic)
+		return -ENOMEM;
+	apic->regs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!apic->regs) {
+		kfree(apic);
+		return -ENOMEM;
+	}
+	apic->vcpu = vcpu;
+	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	apic->timer.function = lapic_timer_fire;
+	vcpu->arch.lapic = apic;
+	lapic_reset(apic);
+	return 0;
+}
+
+void ckvm_lapic_free(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	if (!apic)
+		return;
+	hrtimer_cancel(&apic->timer);
+	free_page((unsigned long)apic->regs);
+	kfree(apic);
+	vcpu->arch.lapic = NULL;
+}
