@@ -56,20 +56,29 @@ static int complete_string(struct ckvm_vcpu *vcpu)
 {
 	struct ckvm_pio *p = &vcpu->arch.pio;
 	unsigned long *regs = vcpu->arch.regs;
-	u32 bytes = p->count * p->size;
-	long delta = (ckvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_DF) ?
-		     -(long)bytes : (long)bytes;
+	u32 count = p->count, bytes;
+	long delta;
 	int reg = p->in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
 	u64 linear, gpa;
 
-	if (p->in) {
+	/*
+	 * As KVM: the instruction completes with the registers it has now.
+	 * Userspace may have lowered RCX during the exit; then only that
+	 * many of the items are used (and RCX never wraps below 0).
+	 */
+	if (p->rep)
+		count = min_t(u64, count, regs[VCPU_REGS_RCX] & addr_mask(p));
+	bytes = count * p->size;
+	delta = (ckvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_DF) ?
+		-(long)bytes : (long)bytes;
+	if (p->in && bytes) {
 		if (string_operand_gpa(vcpu, p, &linear, &gpa) ||
 		    ckvm_write_guest(vcpu->vm, gpa, vcpu->pio_data, bytes))
 			return ckvm_exit_emulation_failed(vcpu, linear);
 	}
 	reg_write_addr(vcpu, reg, regs[reg] + delta, p);
 	if (p->rep) {
-		reg_write_addr(vcpu, VCPU_REGS_RCX, regs[VCPU_REGS_RCX] - p->count, p);
+		reg_write_addr(vcpu, VCPU_REGS_RCX, regs[VCPU_REGS_RCX] - count, p);
 		if (regs[VCPU_REGS_RCX] & addr_mask(p))
 			return 1;	/* the guest executes it again */
 	}

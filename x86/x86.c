@@ -753,9 +753,13 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	int r, idx;
 
 	/* Nothing to finish and nothing to run: don't touch the FPU at all. */
+	/*
+	 * As KVM: immediate_exit returns -EINTR and leaves exit_reason as
+	 * it was, so a VMM (the KVM selftests' ucall does) can still read
+	 * the exit it just completed. A signal sets KVM_EXIT_INTR.
+	 */
 	if (READ_ONCE(run->immediate_exit) && !vcpu->arch.complete_userspace_io) {
 		run->flags = 0;
-		run->exit_reason = KVM_EXIT_INTR;
 		return -EINTR;
 	}
 
@@ -774,7 +778,11 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	}
 
 	for (;;) {
-		if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
+		if (READ_ONCE(run->immediate_exit)) {
+			r = -EINTR;
+			break;
+		}
+		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
 			break;

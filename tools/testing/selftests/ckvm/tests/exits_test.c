@@ -326,20 +326,27 @@ static void test_eintr(void)
 	/*
 	 * Measured on kvm_amd (6.1): with immediate_exit=1 KVM_RUN returns
 	 * -EINTR WITHOUT writing exit_reason (it keeps its previous value; 0
-	 * on a fresh vCPU). Accept KVM_EXIT_INTR or the untouched value.
+	 * on a fresh vCPU). The KVM selftests' ucall depends on it.
 	 */
 	v->run->exit_reason = 0x4242;
 	v->run->immediate_exit = 1;
 	r = vcpu_run(v);
 	ksft_test_result(r == -EINTR, "immediate_exit=1: KVM_RUN fails with EINTR (got %d)", r);
-	ksft_test_result(v->run->exit_reason == KVM_EXIT_INTR || v->run->exit_reason == 0x4242,
-			 "immediate_exit=1: exit_reason KVM_EXIT_INTR or untouched (%u)",
+	ksft_test_result(v->run->exit_reason == 0x4242,
+			 "immediate_exit=1: exit_reason untouched (%u)",
 			 v->run->exit_reason);
 	struct kvm_regs regs;
 	vcpu_get_regs(v, &regs);
 	ksft_test_result(regs.rip == (uint64_t)guest_spin, "immediate_exit: guest did not run");
 	v->run->immediate_exit = 0;
 	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "immediate_exit=0: guest runs");
+	/* Completing an I/O exit with immediate_exit keeps KVM_EXIT_IO. */
+	v->run->immediate_exit = 1;
+	r = vcpu_run(v);
+	ksft_test_result(r == -EINTR && v->run->exit_reason == KVM_EXIT_IO,
+			 "immediate_exit after an I/O exit: EINTR, exit_reason stays IO (%d, %u)",
+			 r, v->run->exit_reason);
+	v->run->immediate_exit = 0;
 
 	if (!is_ckvm() && !host_is_amd()) {
 		/*
@@ -391,7 +398,7 @@ int main(void)
 {
 	ksft_print_header();
 	kvm_check_cap(KVM_CAP_USER_MEMORY);
-	ksft_set_plan(5 + NQ + 1 + 2 + 4 + 6 + 5 + 10);
+	ksft_set_plan(5 + NQ + 1 + 2 + 4 + 6 + 5 + 11);
 	test_hlt();
 	test_cpuid();
 	test_cpuid_empty();
