@@ -85,6 +85,8 @@ struct ckvm_vcpu_arch {
 	struct ckvm_lapic *lapic;	/* with an in-kernel irqchip */
 	u32 mp_state;		/* KVM_MP_STATE_*: RUNNABLE or HALTED */
 	u64 ucode_rev;		/* MSR_IA32_UCODE_REV as the guest reads it */
+	u64 tsc_offset;		/* guest TSC = host TSC + tsc_offset */
+	u64 tsc_adjust;		/* MSR_IA32_TSC_ADJUST */
 	u64 xcr0;
 	struct fpu_guest guest_fpu;
 	int cpuid_nent;

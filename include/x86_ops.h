@@ -55,6 +55,9 @@ struct ckvm_x86_ops {
 	int (*get_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 data);
 
+	/* The guest's TSC is the host's plus @offset (RDTSC is not trapped). */
+	void (*set_tsc_offset)(struct ckvm_vcpu *vcpu, u64 offset);
+
 	/* Make the next entry deliver this exception to the guest. */
 	void (*queue_exception)(struct ckvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code);

@@ -637,6 +637,11 @@ static int svm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 	}
 }
 
+static void svm_set_tsc_offset(struct ckvm_vcpu *vcpu, u64 offset)
+{
+	to_svm(vcpu)->vmcb->control.tsc_offset = offset;
+}
+
 static void svm_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code)
 {
@@ -913,6 +918,7 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.set_rflags = svm_set_rflags,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.set_tsc_offset = svm_set_tsc_offset,
 	.queue_exception = svm_queue_exception,
 	.interrupt_allowed = svm_interrupt_allowed,
 	.inject_irq = svm_inject_irq,

@@ -77,6 +77,7 @@ struct vmx_vcpu {
 	u32 gdt_limit, idt_limit;
 	u64 cr0, cr2, cr3, cr4, cr8;	/* as the guest sees them */
 	u64 efer, pat, dr7;
+	u64 tsc_offset;
 	unsigned long rflags;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 kernel_gs_base;
@@ -263,6 +264,7 @@ static int setup_vmcs_config(void)
 			    CPU_BASED_MONITOR_EXITING | CPU_BASED_RDPMC_EXITING |
 			    CPU_BASED_CR8_LOAD_EXITING |
 			    CPU_BASED_CR8_STORE_EXITING |
+			    CPU_BASED_USE_TSC_OFFSETTING |
 			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 					MSR_IA32_VMX_PROCBASED_CTLS, &c->proc)) {
@@ -985,6 +987,14 @@ static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 	return 0;
 }
 
+static void vmx_set_tsc_offset(struct ckvm_vcpu *vcpu, u64 offset)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->tsc_offset = offset;
+	vmx->state_dirty = true;
+}
+
 static void vmx_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code)
 {
@@ -1064,6 +1074,7 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	u32 entry = vmcs_conf.entry & ~VM_ENTRY_IA32E_MODE;
 	int i;
 
+	vmcs_write(TSC_OFFSET, vmx->tsc_offset);
 	for (i = 0; i < CKVM_NR_SEGS; i++) {
 		vmcs_write(seg_fields[i].selector, vmx->seg[i].selector);
 		vmcs_write(seg_fields[i].base, vmx->seg[i].base);
@@ -1489,6 +1500,7 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.set_rflags = vmx_set_rflags,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.set_tsc_offset = vmx_set_tsc_offset,
 	.queue_exception = vmx_queue_exception,
 	.interrupt_allowed = vmx_interrupt_allowed,
 	.inject_irq = vmx_inject_irq,

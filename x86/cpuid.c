@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 
@@ -126,12 +127,28 @@ int ckvm_cpuid_init(void)
 	if (max_basic >= 7) {
 		e = add_leaf(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
 		e->eax = 0;
-		e->ebx &= CPUID_7_EBX;
+		/* IA32_TSC_ADJUST is emulated, whatever the host has. */
+		e->ebx = (e->ebx & CPUID_7_EBX) | F(TSC_ADJUST);
 		e->ecx &= CPUID_7_ECX;
 		e->edx &= CPUID_7_EDX;
 	}
 	if (max_basic >= 0xd)
 		build_xsave_leaves();
+
+	/*
+	 * The hypervisor leaves: KVM's signature, so guests and tools know
+	 * where they run, and no paravirtual features (0x40000001 all 0).
+	 */
+	e = &supported[supported_nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = KVM_CPUID_SIGNATURE;
+	e->eax = KVM_CPUID_FEATURES;
+	memcpy(&e->ebx, "KVMK", 4);
+	memcpy(&e->ecx, "VMKV", 4);
+	memcpy(&e->edx, "M\0\0\0", 4);
+	e = &supported[supported_nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = KVM_CPUID_FEATURES;
 
 	e = add_leaf(0x80000000, 0, 0);
 	e->eax = max_ext;
@@ -275,6 +292,28 @@ u64 ckvm_apic_base_reserved(void)
 	       ~((1ULL << boot_cpu_data.x86_phys_bits) - 1);
 }
 
+/*
+ * The bits of a CPUID table that follow the vCPU's state rather than its
+ * model: OSXSAVE (CR4) and the XSAVE area size for the current XCR0. As
+ * in KVM, they are kept current in the stored table, so KVM_GET_CPUID2
+ * shows what the guest's CPUID returns.
+ */
+static void cpuid_update_runtime(struct ckvm_vcpu *vcpu,
+				 struct kvm_cpuid_entry2 *e, int nent)
+{
+	int i;
+
+	for (i = 0; i < nent; i++, e++) {
+		if (e->function == 1 && (e->ecx & F(XSAVE))) {
+			e->ecx &= ~F(OSXSAVE);
+			if (ckvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+				e->ecx |= F(OSXSAVE);
+		}
+		if (e->function == 0xd && e->index == 0)
+			e->ebx = xstate_size(vcpu->arch.xcr0);
+	}
+}
+
 long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp)
 {
 	struct kvm_cpuid2 hdr;
@@ -291,12 +330,17 @@ long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp
 		if (IS_ERR(e))
 			return PTR_ERR(e);
 	}
+	cpuid_update_runtime(vcpu, e, hdr.nent);
 	/*
 	 * As in KVM since 5.19: once the vCPU has run, the model may not
 	 * change under the guest's feet; the same table again is fine.
 	 */
 	if (vcpu->arch.has_run) {
-		bool same = hdr.nent == vcpu->arch.cpuid_nent &&
+		bool same;
+
+		cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries,
+				     vcpu->arch.cpuid_nent);
+		same = hdr.nent == vcpu->arch.cpuid_nent &&
 			    (!size || !memcmp(e, vcpu->arch.cpuid_entries, size));
 
 		kvfree(e);
@@ -316,6 +360,8 @@ long ckvm_vcpu_get_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp
 		return -EFAULT;
 	if (hdr.nent < vcpu->arch.cpuid_nent)
 		return -E2BIG;
+	cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries,
+			     vcpu->arch.cpuid_nent);
 	if (copy_to_user(argp->entries, vcpu->arch.cpuid_entries,
 			 vcpu->arch.cpuid_nent * sizeof(struct kvm_cpuid_entry2)))
 		return -EFAULT;
@@ -338,14 +384,12 @@ int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu)
 		ebx = e->ebx;
 		ecx = e->ecx;
 		edx = e->edx;
-		/* Bits that follow the guest's own control registers. */
-		if (function == 1 && (ecx & F(XSAVE))) {
-			ecx &= ~F(OSXSAVE);
-			if (ckvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
-				ecx |= F(OSXSAVE);
+		/* Bits that follow the guest's own CR4 and XCR0. */
+		if (function == 1 || (function == 0xd && index == 0)) {
+			cpuid_update_runtime(vcpu, e, 1);
+			ebx = e->ebx;
+			ecx = e->ecx;
 		}
-		if (function == 0xd && index == 0)
-			ebx = xstate_size(vcpu->arch.xcr0);
 	}
 	regs[VCPU_REGS_RAX] = eax;
 	regs[VCPU_REGS_RBX] = ebx;

@@ -83,7 +83,7 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->get_gdt || !ops->set_gdt || !ops->get_idt || !ops->set_idt ||
 	    !ops->get_cr || !ops->set_cr || !ops->get_efer || !ops->set_efer ||
 	    !ops->get_rflags || !ops->set_rflags || !ops->get_msr ||
-	    !ops->set_msr || !ops->queue_exception ||
+	    !ops->set_msr || !ops->set_tsc_offset || !ops->queue_exception ||
 	    !ops->interrupt_allowed || !ops->inject_irq ||
 	    !ops->enable_irq_window ||
 	    !ops->skip_instruction || !ops->flush_tlb || !ops->run ||
@@ -203,6 +203,12 @@ void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 	ckvm_mmu_get_dirty_log(vm, slot, out);
 }
 
+static void set_tsc_offset(struct ckvm_vcpu *vcpu, u64 offset)
+{
+	vcpu->arch.tsc_offset = offset;
+	ckvm_x86_ops->set_tsc_offset(vcpu, offset);
+}
+
 /* The architectural state after RESET (KVM's definition, SDM 9.1.1). */
 static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 {
@@ -233,6 +239,8 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 	if (vcpu->vcpu_id == 0)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
 	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	/* A new vCPU's TSC starts at 0. */
+	set_tsc_offset(vcpu, -rdtsc());
 	/* Under vm->lock: KVM_CREATE_IRQCHIP cannot come in between. */
 	if (vcpu->vm->arch.irqchip) {
 		r = ckvm_lapic_create(vcpu);
@@ -419,7 +427,10 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 		*data = vcpu->arch.apic_base;
 		return 0;
 	case MSR_IA32_TSC:
-		*data = rdtsc();
+		*data = rdtsc() + vcpu->arch.tsc_offset;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*data = vcpu->arch.tsc_adjust;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		*data = vcpu->arch.ucode_rev;
@@ -453,6 +464,28 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* LMA belongs to the processor, not to WRMSR. */
 		data = (data & ~EFER_LMA) | (old & EFER_LMA);
 		ckvm_x86_ops->set_efer(vcpu, data);
+		return 0;
+	case MSR_IA32_TSC:
+		/*
+		 * As KVM: userspace sets the TSC outright; a guest write also
+		 * moves IA32_TSC_ADJUST by the same amount (SDM 17.17.3).
+		 */
+		if (host) {
+			set_tsc_offset(vcpu, data - rdtsc());
+		} else {
+			old = vcpu->arch.tsc_offset;
+			set_tsc_offset(vcpu, data - rdtsc());
+			vcpu->arch.tsc_adjust += vcpu->arch.tsc_offset - old;
+		}
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		/* Without the CPUID bit KVM ignores the write. */
+		if (!ckvm_cpuid_has(vcpu, 7, 1, X86_FEATURE_TSC_ADJUST & 31))
+			return 0;
+		if (!host)
+			set_tsc_offset(vcpu, vcpu->arch.tsc_offset +
+					     data - vcpu->arch.tsc_adjust);
+		vcpu->arch.tsc_adjust = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		/* The guest writes 0 before CPUID to have it refreshed. */
@@ -507,6 +540,7 @@ static const u32 msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_UCODE_REV,
+	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST,
 };
 
 /*
