@@ -28,7 +28,8 @@ STATUS = {
         "KVM_MEM_READONLY not yet (needs the emulator)"),
     "KVM_GET_DIRTY_LOG": ("done", "write-protect based"),
     # vCPU fd
-    "KVM_RUN": ("done", "immediate_exit, signals (-EINTR)"),
+    "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
+        "signals (-EINTR, KVM_EXIT_INTR)"),
     "KVM_GET_REGS": ("done", ""),
     "KVM_SET_REGS": ("done", ""),
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
@@ -38,9 +39,20 @@ STATUS = {
     "KVM_GET_CPUID2": ("done", ""),
     "KVM_GET_MSR_INDEX_LIST": ("done", "the MSRs ckvm saves and restores"),
     "KVM_GET_MSRS": ("done", "vCPU fd; feature MSRs on /dev/kvm"),
-    "KVM_SET_MSRS": ("partial", "no TSC write (no TSC offsetting yet)"),
-    "KVM_GET_MP_STATE": ("done", "always RUNNABLE (no in-kernel LAPIC)"),
-    "KVM_SET_MP_STATE": ("done", "RUNNABLE only, as KVM without an irqchip"),
+    "KVM_SET_MSRS": ("done", "incl. IA32_TSC (offset) and IA32_TSC_ADJUST"),
+    "KVM_GET_MP_STATE": ("done", "RUNNABLE; HALTED with an in-kernel irqchip"),
+    "KVM_SET_MP_STATE": ("partial", "RUNNABLE; HALTED with an irqchip; "
+        "no INIT/SIPI states yet"),
+    # in-kernel irqchip
+    "KVM_CREATE_IRQCHIP": ("partial", "LAPIC per vCPU (x2APIC MSRs, timer, "
+        "IPIs) and IOAPIC; no xAPIC/IOAPIC MMIO (needs the emulator), "
+        "8259 PICs state only, no NMI/INIT/SIPI delivery; hence "
+        "KVM_CAP_IRQCHIP is not reported"),
+    "KVM_GET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
+    "KVM_SET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
+    "KVM_IRQ_LINE": ("partial", "GSI 0-23 to the IOAPIC pins; no PIC"),
+    "KVM_GET_LAPIC": ("done", "xAPIC-format ID (no KVM_CAP_X2APIC_API)"),
+    "KVM_SET_LAPIC": ("done", ""),
     "KVM_CAP_MP_STATE": ("done", ""),
     "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID only"),
     "KVM_CAP_ENABLE_CAP_VM": ("done", ""),
