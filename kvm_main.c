@@ -712,7 +712,7 @@ static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 		mutex_unlock(&vm->lock);
 		return r;
 	default:
-		return -EINVAL;
+		return ckvm_arch_vm_enable_cap(vm, cap);
 	}
 }
 

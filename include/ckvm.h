@@ -121,6 +121,8 @@ void ckvm_arch_exit(void);
 long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg);
 int ckvm_arch_check_extension(long ext);
 int ckvm_arch_vm_init(struct ckvm *vm);
+/* KVM_ENABLE_CAP on a VM for an architecture's cap; -EINVAL if unknown. */
+int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap);
 /* VM ioctls kvm_main.c does not know; -ENOTTY for unknown ones. */
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg);
 void ckvm_arch_vm_destroy(struct ckvm *vm);

@@ -72,6 +72,8 @@ struct ckvm_lapic;
 
 struct ckvm_arch {
 	struct ckvm_mmu mmu;
+	/* KVM_CAP_MSR_PLATFORM_INFO: may the guest read MSR_PLATFORM_INFO? */
+	bool guest_reads_platform_info;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
 	void *vendor;
@@ -87,6 +89,7 @@ struct ckvm_vcpu_arch {
 	u64 ucode_rev;		/* MSR_IA32_UCODE_REV as the guest reads it */
 	u64 tsc_offset;		/* guest TSC = host TSC + tsc_offset */
 	u64 tsc_adjust;		/* MSR_IA32_TSC_ADJUST */
+	u64 platform_info;	/* MSR_PLATFORM_INFO, as userspace set it */
 	u64 xcr0;
 	struct fpu_guest guest_fpu;
 	int cpuid_nent;

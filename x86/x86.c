@@ -158,6 +158,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
 	default:
 		return 0;
@@ -170,6 +171,7 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 {
 	int r;
 
+	vm->arch.guest_reads_platform_info = true;	/* KVM's default */
 	r = ckvm_mmu_vm_init(vm, ckvm_x86_ops->tdp);
 	if (r)
 		return r;
@@ -417,7 +419,9 @@ static bool efer_valid(struct ckvm_vcpu *vcpu, u64 efer)
 	return !(efer & ~ok);
 }
 
-static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
+/* @host: KVM_GET_MSRS from userspace rather than the guest's RDMSR. */
+static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data,
+			bool host)
 {
 	switch (index) {
 	case MSR_EFER:
@@ -431,6 +435,11 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*data = vcpu->arch.tsc_adjust;
+		return 0;
+	case MSR_PLATFORM_INFO:
+		if (!host && !READ_ONCE(vcpu->vm->arch.guest_reads_platform_info))
+			return 1;
+		*data = vcpu->arch.platform_info;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		*data = vcpu->arch.ucode_rev;
@@ -487,6 +496,15 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 					     data - vcpu->arch.tsc_adjust);
 		vcpu->arch.tsc_adjust = data;
 		return 0;
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only for the guest; userspace sets what it reports.
+		 * It starts at 0: unlike KVM, ckvm offers no CPUID faulting.
+		 */
+		if (!host)
+			return 1;
+		vcpu->arch.platform_info = data;
+		return 0;
 	case MSR_IA32_UCODE_REV:
 		/* The guest writes 0 before CPUID to have it refreshed. */
 		if (host)
@@ -511,7 +529,7 @@ int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
 	u64 data;
 
-	if (ckvm_get_msr(vcpu, index, &data)) {
+	if (ckvm_get_msr(vcpu, index, &data, false)) {
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
@@ -540,7 +558,7 @@ static const u32 msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_UCODE_REV,
-	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST,
+	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_PLATFORM_INFO,
 };
 
 /*
@@ -610,7 +628,7 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	for (i = 0; i < hdr.nmsrs; i++) {
 		if (!vcpu ? ckvm_get_feature_msr(e[i].index, &e[i].data) :
 		    set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
-			  ckvm_get_msr(vcpu, e[i].index, &e[i].data))
+			  ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
 			break;
 	}
 	if (vcpu)
@@ -659,6 +677,17 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 		return ckvm_msr_io(NULL, (void __user *)arg, false);
 	default:
 		/* KVM's answer to an ioctl /dev/kvm does not know. */
+		return -EINVAL;
+	}
+}
+
+int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
+{
+	switch (cap->cap) {
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		WRITE_ONCE(vm->arch.guest_reads_platform_info, cap->args[0]);
+		return 0;
+	default:
 		return -EINVAL;
 	}
 }

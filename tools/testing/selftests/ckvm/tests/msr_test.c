@@ -15,6 +15,14 @@
 #define MSR_LSTAR	0xc0000082
 #define MSR_BOGUS	0xdeadbeef
 #define MSR_UCODE_REV	0x8b
+#define MSR_TSC		0x10
+#define MSR_TSC_ADJUST	0x3b
+/* Generous: 2^36 cycles is over a minute of emulated time at 1 GHz. */
+#define TSC_SLACK	(1ULL << 36)
+#define TSC_SET		(1ULL << 40)
+#define TSC_ADJ		(1ULL << 38)
+#define MSR_PLATFORM_INFO	0xce
+#define PLATFORM_INFO_VAL	0x0000000000002800ULL	/* max ratio 0x28 */
 
 static void guest_code(void)
 {
@@ -22,6 +30,30 @@ static void guest_code(void)
 	GUEST_SYNC(rdmsr(MSR_LSTAR));
 	wrmsr(MSR_STAR, 0x0023001000000000ull);
 	GUEST_DONE();
+}
+
+static uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void guest_tsc(void)
+{
+	GUEST_SYNC(guest_rdtsc());
+	/* A guest write of TSC_ADJUST moves the TSC by the difference. */
+	wrmsr(MSR_TSC_ADJUST, TSC_ADJ);
+	GUEST_SYNC(guest_rdtsc());
+	GUEST_DONE();
+}
+
+static void guest_platform_info(void)
+{
+	GUEST_SYNC(rdmsr(MSR_PLATFORM_INFO));
+	/* The host turned reading off: #GP, and with no IDT a shutdown. */
+	GUEST_SYNC(rdmsr(MSR_PLATFORM_INFO));
 }
 
 struct msrs {
@@ -51,7 +83,7 @@ int main(void)
 	int kvm, r;
 
 	ksft_print_header();
-	ksft_set_plan(28);
+	ksft_set_plan(40);
 	kvm = kvm_open();
 
 	/* KVM_GET_MSR_INDEX_LIST */
@@ -179,6 +211,72 @@ int main(void)
 	CHECK_ERRNO(ioctl(v->fd, KVM_SET_MP_STATE, &mp), EINVAL,
 		    "SET_MP_STATE halted without irqchip -> EINVAL");
 
+	kvm_vm_free(vm);
+
+	/* The TSC: KVM's offset semantics (the guest's TSC starts at 0). */
+	vm = vm_create();
+	v = vcpu_add(vm, 0, guest_tsc);
+	m.e[0].index = MSR_TSC;
+	r = msr_io(v, KVM_GET_MSRS, &m, 1);
+	ksft_test_result(r == 1 && m.e[0].data < TSC_SLACK,
+			 "a new vCPU's TSC starts near 0 (%llx)\n",
+			 (unsigned long long)m.e[0].data);
+	m.e[0].data = TSC_SET;
+	CHECK_EQ(msr_io(v, KVM_SET_MSRS, &m, 1), 1, "host sets IA32_TSC");
+	m.e[0].index = MSR_TSC_ADJUST;
+	m.e[0].data = 123;
+	msr_io(v, KVM_SET_MSRS, &m, 1);
+	m.e[0].index = MSR_TSC;
+	m.e[1].index = MSR_TSC_ADJUST;
+	r = msr_io(v, KVM_GET_MSRS, &m, 2);
+	ksft_test_result(r == 2 && m.e[0].data >= TSC_SET &&
+			 m.e[0].data < TSC_SET + TSC_SLACK && m.e[1].data == 123,
+			 "TSC reads what the host set; a host TSC_ADJUST write leaves it (%llx, %llx)\n",
+			 (unsigned long long)m.e[0].data,
+			 (unsigned long long)m.e[1].data);
+	m.e[0].index = MSR_TSC_ADJUST;
+	m.e[0].data = 0;
+	msr_io(v, KVM_SET_MSRS, &m, 1);
+	r = vcpu_run_ucall(v, &uc);
+	ksft_test_result(r == UCALL_SYNC && uc.args[0] >= TSC_SET &&
+			 uc.args[0] < TSC_SET + TSC_SLACK,
+			 "guest RDTSC sees the host's TSC (%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	r = vcpu_run_ucall(v, &uc);
+	ksft_test_result(r == UCALL_SYNC && uc.args[0] >= TSC_SET + TSC_ADJ &&
+			 uc.args[0] < TSC_SET + TSC_ADJ + TSC_SLACK,
+			 "guest TSC_ADJUST write moved the TSC (%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	m.e[0].index = MSR_TSC_ADJUST;
+	r = msr_io(v, KVM_GET_MSRS, &m, 1);
+	CHECK_EQ(r == 1 ? m.e[0].data : 0, TSC_ADJ, "host reads the guest's TSC_ADJUST");
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "TSC guest done\n");
+	kvm_vm_free(vm);
+
+	/* MSR_PLATFORM_INFO: set by the host, readable by the guest unless
+	 * KVM_CAP_MSR_PLATFORM_INFO turns that off. */
+	ksft_test_result(kvm_check_cap(KVM_CAP_MSR_PLATFORM_INFO) > 0,
+			 "KVM_CAP_MSR_PLATFORM_INFO\n");
+	vm = vm_create();
+	v = vcpu_add(vm, 0, guest_platform_info);
+	m.e[0].index = MSR_PLATFORM_INFO;
+	m.e[0].data = PLATFORM_INFO_VAL;
+	CHECK_EQ(msr_io(v, KVM_SET_MSRS, &m, 1), 1, "host sets MSR_PLATFORM_INFO");
+	r = vcpu_run_ucall(v, &uc);
+	ksft_test_result(r == UCALL_SYNC && uc.args[0] == PLATFORM_INFO_VAL,
+			 "guest reads the host's MSR_PLATFORM_INFO (%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	{
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_MSR_PLATFORM_INFO, .args = { 0 },
+		};
+
+		CHECK_OK(ioctl(vm->fd, KVM_ENABLE_CAP, &cap),
+			 "KVM_ENABLE_CAP(MSR_PLATFORM_INFO, 0)");
+	}
+	vcpu_run(v);
+	CHECK_EQ(v->run->exit_reason, KVM_EXIT_SHUTDOWN,
+		 "guest RDMSR after it is turned off: #GP (shutdown without IDT)");
 	kvm_vm_free(vm);
 	return ksft_finished();
 }
