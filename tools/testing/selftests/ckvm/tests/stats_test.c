@@ -491,8 +491,10 @@ int main(void)
 
 	/* A signal while vCPU 1 spins. */
 	if (!ckvm && !host_is_amd()) {
-		/* Measured (exits_test): kvm_intel in Bochs 2.7 cannot be
-		 * interrupted while the guest spins with IF=0. */
+		/*
+		 * Measured (exits_test): kvm_intel in Bochs 2.7 cannot be
+		 * interrupted while the guest spins with IF=0.
+		 */
 		ksft_test_result_skip("signal_exits, irq_exits: kvm_intel under Bochs cannot interrupt a spinning guest\n");
 	} else {
 		struct sigaction sa = { .sa_handler = on_alarm };
