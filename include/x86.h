@@ -78,9 +78,9 @@ struct ckvm_vm_arch_stat {
 
 struct ckvm_vcpu_arch_stat {
 	u64 exits;		/* every exit from the guest */
-	u64 io_exits;		/* port I/O, all go to userspace */
+	u64 io_exits;		/* port I/O instructions */
 	u64 halt_exits;
-	u64 irq_exits;		/* a host interrupt arrived in the guest */
+	u64 irq_exits;		/* a host interrupt arrived in guest mode */
 	u64 signal_exits;	/* KVM_RUN returned -EINTR for a signal */
 	u64 cpuid_exits;	/* handled in the kernel */
 	u64 msr_exits;		/* RDMSR and WRMSR, handled in the kernel */

@@ -165,7 +165,7 @@ pages_2m                  instant    2 MiB guest pages mapped in the nested page
 *vCPU*
 run_ioctls                cumulative KVM_RUN calls
 exits                     cumulative exits from the guest, all reasons
-io_exits                  cumulative port I/O exits (all go to userspace)
+io_exits                  cumulative port I/O exits (all but REP with rCX=0 go to userspace)
 halt_exits                cumulative HLT exits
 irq_exits                 cumulative exits for a host external interrupt
 signal_exits              cumulative KVM_RUN returning -EINTR for a pending signal

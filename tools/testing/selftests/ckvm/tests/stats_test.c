@@ -495,30 +495,25 @@ int main(void)
 			 (unsigned long long)d);
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_DONE, "DONE");
 
-	/* A signal while vCPU 1 spins. */
-	if (!ckvm && !host_is_amd()) {
-		/*
-		 * Measured (exits_test): kvm_intel in Bochs 2.7 cannot be
-		 * interrupted while the guest spins with IF=0.
-		 */
-		ksft_test_result_skip("signal_exits, irq_exits: kvm_intel under Bochs cannot interrupt a spinning guest\n");
-	} else {
-		struct sigaction sa = { .sa_handler = on_alarm };
-		struct itimerval it = { .it_value = { .tv_usec = 300000 } };
-		uint64_t s0 = stat_get(&vs1, "signal_exits");
-		int r;
+	/*
+	 * A signal while vCPU 1 spins (IF=1: with it even kvm_intel under
+	 * Bochs, which cannot leave an IF=0 guest, is interrupted).
+	 */
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { .tv_usec = 300000 } };
+	uint64_t s0 = stat_get(&vs1, "signal_exits");
+	int r;
 
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART */
-		setitimer(ITIMER_REAL, &it, NULL);
-		r = vcpu_run(v1);
-		d = stat_get(&vs1, "signal_exits") - s0;
-		ksft_test_result(r == -EINTR && v1->run->exit_reason == KVM_EXIT_INTR &&
-				 d == 1 && stat_get(&vs1, "irq_exits") >= 1,
-				 "signal while the guest spins: -EINTR, signal_exits +%llu, irq_exits %llu\n",
-				 (unsigned long long)d,
-				 (unsigned long long)stat_get(&vs1, "irq_exits"));
-	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART */
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = vcpu_run(v1);
+	d = stat_get(&vs1, "signal_exits") - s0;
+	ksft_test_result(r == -EINTR && v1->run->exit_reason == KVM_EXIT_INTR &&
+			 d == 1 && stat_get(&vs1, "irq_exits") >= 1,
+			 "signal while the guest spins: -EINTR, signal_exits +%llu, irq_exits %llu\n",
+			 (unsigned long long)d,
+			 (unsigned long long)stat_get(&vs1, "irq_exits"));
 
 	/* VM-wide: a memslot the guest has used goes away (3 points). */
 	if (ckvm) {
