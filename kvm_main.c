@@ -185,6 +185,7 @@ static int memslots_replace(struct ckvm *vm, const struct ckvm_memslot *old_slot
 	rcu_assign_pointer(vm->memslots, new);
 	synchronize_srcu_expedited(&vm->srcu);
 	kvfree(old);
+	vm->stat.memslot_updates++;
 	return 0;
 }
 
@@ -363,6 +364,8 @@ void ckvm_make_all_vcpus_request(struct ckvm *vm, int req)
 	cpumask_var_t cpus;
 	int i, me;
 
+	if (req == CKVM_REQ_TLB_FLUSH)
+		atomic64_inc(&vm->stat.remote_tlb_flush_requests);
 	/* Atomic: MMU notifiers call this where sleeping is not allowed. */
 	if (!zalloc_cpumask_var(&cpus, GFP_ATOMIC | __GFP_NOWARN)) {
 		/* Rare: fall back to every CPU. */
@@ -489,7 +492,12 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	kfree(vm);
 }
 
-static void ckvm_vm_put(struct ckvm *vm)
+void ckvm_vm_get(struct ckvm *vm)
+{
+	refcount_inc(&vm->users);
+}
+
+void ckvm_vm_put(struct ckvm *vm)
 {
 	if (refcount_dec_and_test(&vm->users))
 		ckvm_vm_destroy(vm);
@@ -509,6 +517,7 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
 	refcount_set(&vm->users, 1);
+	vm->pid = task_pid_nr(current);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
@@ -584,7 +593,11 @@ static long ckvm_vcpu_ioctl(struct file *file, unsigned int ioctl,
 		r = -EINVAL;
 		if (arg)
 			break;
+		vcpu->stat.run_ioctls++;
 		r = ckvm_arch_vcpu_run(vcpu);
+		break;
+	case KVM_GET_STATS_FD:
+		r = ckvm_vcpu_stats_fd(vcpu);
 		break;
 	default:
 		r = ckvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
@@ -677,6 +690,7 @@ static long ckvm_check_extension(long ext)
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
@@ -750,6 +764,8 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		return ckvm_vm_enable_cap(vm, &cap);
 	case KVM_CHECK_EXTENSION:
 		return ckvm_check_extension(arg);
+	case KVM_GET_STATS_FD:
+		return ckvm_vm_stats_fd(vm);
 	default:
 		return ckvm_arch_vm_ioctl(vm, ioctl, arg);
 	}

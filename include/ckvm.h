@@ -10,6 +10,7 @@
 #ifndef CKVM_CKVM_H
 #define CKVM_CKVM_H
 
+#include <linux/atomic.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -57,16 +58,72 @@ struct ckvm_memslots {
 
 #include "x86.h"
 
+/*
+ * Binary statistics (KVM_GET_STATS_FD, stats.c). Every counter is one u64
+ * in a stats struct, and a table of descriptors names each one. The core's
+ * counters come first; the architecture's live in stat.arch and are
+ * described by its own tables (ckvm_arch_vm_stats, ckvm_arch_vcpu_stats).
+ * The file's data block is the stats struct itself, so a struct member
+ * must be 8 bytes and described exactly once.
+ */
+#define CKVM_STATS_NAME_SIZE	48	/* KVM's, NUL included */
+
+struct ckvm_stats_desc {
+	const char *name;
+	u32 flags;		/* KVM_STATS_TYPE_*, _UNIT_*, _BASE_* */
+	u32 offset;		/* of the u64 in its table's stats struct */
+};
+
+struct ckvm_stats_table {
+	const struct ckvm_stats_desc *desc;
+	unsigned int n;
+};
+
+/* A plain counter or gauge named after its field in @type. */
+#define CKVM_STATS_DESC(type, field, kind)				\
+	{								\
+		.name = #field,						\
+		.flags = KVM_STATS_TYPE_##kind | KVM_STATS_UNIT_NONE |	\
+			 KVM_STATS_BASE_POW10,				\
+		.offset = offsetof(type, field) +			\
+			  BUILD_BUG_ON_ZERO(sizeof(#field) >		\
+					    CKVM_STATS_NAME_SIZE),	\
+	}
+
+struct ckvm_vm_stat {
+	/* Bumped by any thread that zaps or remaps, so atomic. */
+	atomic64_t remote_tlb_flush_requests;
+	u64 memslot_updates;		/* under slots_lock */
+	struct ckvm_vm_arch_stat arch;
+};
+
+/* Written only by the vCPU's own thread. */
+struct ckvm_vcpu_stat {
+	u64 run_ioctls;
+	struct ckvm_vcpu_arch_stat arch;
+};
+
+/* The data block is read as an array of u64: no holes, no other sizes. */
+static_assert(sizeof(atomic64_t) == sizeof(u64));
+static_assert(sizeof(struct ckvm_vm_stat) ==
+	      offsetof(struct ckvm_vm_stat, arch) +
+	      sizeof(struct ckvm_vm_arch_stat));
+static_assert(sizeof(struct ckvm_vcpu_stat) ==
+	      offsetof(struct ckvm_vcpu_stat, arch) +
+	      sizeof(struct ckvm_vcpu_arch_stat));
+
 struct ckvm {
 	struct mutex lock;		/* vCPU creation */
 	struct mutex slots_lock;	/* memslot updates */
 	struct srcu_struct srcu;	/* memslot readers */
 	struct ckvm_memslots __rcu *memslots;
 	struct mm_struct *mm;		/* the VMM's address space */
-	refcount_t users;		/* the VM fd and each vCPU fd */
+	refcount_t users;		/* VM fd, vCPU fds, stats fds */
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: default */
+	pid_t pid;			/* creator, for the stats id string */
 	int nr_vcpus;
 	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
+	struct ckvm_vm_stat stat;
 	struct ckvm_arch arch;
 };
 
@@ -95,6 +152,7 @@ struct ckvm_vcpu {
 	struct kvm_run *run;		/* page 0 of the mmap */
 	void *pio_data;			/* page 1 of the mmap */
 	struct preempt_notifier preempt_notifier;
+	struct ckvm_vcpu_stat stat;
 	struct ckvm_vcpu_arch arch;
 };
 
@@ -140,7 +198,19 @@ void ckvm_arch_memslot_log_dirty(struct ckvm *vm,
 void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 			     unsigned long *out);
 
+/* x86's counters in stat.arch, which follow the core's in the stats file. */
+extern const struct ckvm_stats_table ckvm_arch_vm_stats;
+extern const struct ckvm_stats_table ckvm_arch_vcpu_stats;
+
 void ckvm_vcpu_load(struct ckvm_vcpu *vcpu);
 void ckvm_vcpu_put(struct ckvm_vcpu *vcpu);
+
+/* A reference on the VM; every fd that points into it holds one. */
+void ckvm_vm_get(struct ckvm *vm);
+void ckvm_vm_put(struct ckvm *vm);
+
+/* KVM_GET_STATS_FD (stats.c): a new read-only fd, or -errno. */
+int ckvm_vm_stats_fd(struct ckvm *vm);
+int ckvm_vcpu_stats_fd(struct ckvm_vcpu *vcpu);
 
 #endif

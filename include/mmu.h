@@ -46,7 +46,6 @@ struct ckvm_mmu {
 	int root_level;
 	struct list_head pages;
 	unsigned long nr_pages;		/* table pages */
-	unsigned long nr_mapped;	/* guest pages mapped, each with a ref */
 	/* The VMM's address space changing under the mappings. */
 	struct mmu_notifier notifier;
 	unsigned long invalidate_seq;	/* bumped when an invalidation ends */

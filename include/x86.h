@@ -70,6 +70,28 @@ struct ckvm_pio {
 struct ckvm_irqchip;
 struct ckvm_lapic;
 
+/*
+ * x86's counters in the binary stats (tables in x86.c), named as KVM names
+ * the same counter where it has one. u64 members only (see ckvm.h).
+ */
+struct ckvm_vm_arch_stat {
+	u64 pages_4k;		/* instant: 4 KiB leaves mapped; mmu->lock */
+	u64 pages_2m;		/* instant: 2 MiB leaves mapped; mmu->lock */
+};
+
+struct ckvm_vcpu_arch_stat {
+	u64 exits;		/* every exit from the guest */
+	u64 io_exits;		/* port I/O instructions */
+	u64 halt_exits;
+	u64 irq_exits;		/* a host interrupt arrived in guest mode */
+	u64 signal_exits;	/* KVM_RUN returned -EINTR for a signal */
+	u64 cpuid_exits;	/* handled in the kernel */
+	u64 msr_exits;		/* RDMSR and WRMSR, handled in the kernel */
+	u64 pf_taken;		/* nested page faults */
+	u64 pf_fixed;		/* ... that left a mapping in place */
+	u64 tlb_flush;		/* guest TLB flushes asked by a request */
+};
+
 struct ckvm_arch {
 	struct ckvm_mmu mmu;
 	/* KVM_CAP_MSR_PLATFORM_INFO: may the guest read MSR_PLATFORM_INFO? */
@@ -122,6 +144,7 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu);
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu);
 int ckvm_emulate_invd(struct ckvm_vcpu *vcpu);
 int ckvm_exit_reenter(struct ckvm_vcpu *vcpu);
+int ckvm_exit_external_interrupt(struct ckvm_vcpu *vcpu);
 int ckvm_exit_inject_ud(struct ckvm_vcpu *vcpu);
 int ckvm_exit_inject_gp(struct ckvm_vcpu *vcpu);
 int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio);

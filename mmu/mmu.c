@@ -121,6 +121,14 @@ u64 ckvm_mmu_root_hpa(struct ckvm *vm)
 	return __pa(vm->arch.mmu.root->spt);
 }
 
+/* KVM's pages_4k / pages_2m: leaves mapped, by size. Under mmu->lock. */
+static u64 *leaf_count(struct ckvm_mmu *mmu, int level)
+{
+	struct ckvm *vm = container_of(mmu, struct ckvm, arch.mmu);
+
+	return level == 1 ? &vm->stat.arch.pages_4k : &vm->stat.arch.pages_2m;
+}
+
 /*
  * Drop the mappings of gfns [start, end) below @sp, at most @max of them,
  * collecting their pages in @out; returns how many were collected.
@@ -146,7 +154,7 @@ static int zap_range(struct ckvm_mmu *mmu, struct ckvm_mmu_page *sp, u64 base,
 		out[n++] = pfn_to_page((spte & PT_ADDR_MASK) >> PAGE_SHIFT);
 		WRITE_ONCE(sp->spt[i], 0);
 		sp->used--;
-		mmu->nr_mapped--;
+		(*leaf_count(mmu, sp->level))--;
 	}
 	return n;
 }
@@ -378,6 +386,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	int level;
 	u64 *sptep, spte, phys;
 
+	vcpu->stat.arch.pf_taken++;
 	slot = ckvm_gfn_to_memslot(vm, gfn);
 	if (!slot)
 		return ckvm_exit_emulation_failed(vcpu, gpa);
@@ -447,7 +456,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		spte |= fmt->writable;
 	if (!spte_present(mmu, *sptep)) {
 		sp->used++;
-		mmu->nr_mapped++;
+		(*leaf_count(mmu, level))++;
 	} else if (level == 2 && !large) {
 		/*
 		 * A 2 MiB leaf where the VMM no longer has a 2 MiB page (the
@@ -457,7 +466,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		put_page(page);
 		spte = 0;
 		sp->used--;
-		mmu->nr_mapped--;
+		(*leaf_count(mmu, level))--;
 	} else if ((*sptep & PT_ADDR_MASK) == phys) {
 		/* Mapped already (another vCPU, or read-only while logging). */
 		spte |= *sptep & fmt->writable;
@@ -467,6 +476,8 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 		old_page = pfn_to_page((*sptep & PT_ADDR_MASK) >> PAGE_SHIFT);
 	}
 	WRITE_ONCE(*sptep, spte);
+	if (spte)
+		vcpu->stat.arch.pf_fixed++;
 	if (writable && slot->dirty_bitmap)
 		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
 	spin_unlock(&mmu->lock);

@@ -852,7 +852,7 @@ static int handle_shutdown(struct ckvm_vcpu *vcpu)
 }
 
 static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
-	[SVM_EXIT_INTR]		= ckvm_exit_reenter,
+	[SVM_EXIT_INTR]		= ckvm_exit_external_interrupt,
 	[SVM_EXIT_NMI]		= ckvm_exit_reenter,
 	[SVM_EXIT_SMI]		= ckvm_exit_reenter,
 	[SVM_EXIT_VINTR]	= handle_vintr,

@@ -1423,7 +1423,7 @@ static int handle_interrupt_window(struct ckvm_vcpu *vcpu)
 
 static int (*const vmx_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
-	[EXIT_REASON_EXTERNAL_INTERRUPT]	= ckvm_exit_reenter,
+	[EXIT_REASON_EXTERNAL_INTERRUPT]	= ckvm_exit_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
 	[EXIT_REASON_INIT_SIGNAL]		= ckvm_exit_reenter,
 	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_interrupt_window,

@@ -379,6 +379,7 @@ int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu)
 	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, function, index);
 	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
 
+	vcpu->stat.arch.cpuid_exits++;
 	if (e) {
 		eax = e->eax;
 		ebx = e->ebx;

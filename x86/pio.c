@@ -132,6 +132,7 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 	struct kvm_run *run = vcpu->run;
 	u64 linear, gpa;
 
+	vcpu->stat.arch.io_exits++;
 	*p = *pio;
 	p->count = 1;
 	if (p->string && !p->addr_bytes) {

@@ -165,6 +165,42 @@ int ckvm_arch_check_extension(long ext)
 	}
 }
 
+/* ---- binary stats: x86's counters (stats.c makes the file) ---- */
+
+static const struct ckvm_stats_desc vm_stats_desc[] = {
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_4k, INSTANT),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_2m, INSTANT),
+};
+
+static const struct ckvm_stats_desc vcpu_stats_desc[] = {
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, io_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, halt_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, irq_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, signal_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, cpuid_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, msr_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_taken, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_fixed, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, tlb_flush, CUMULATIVE),
+};
+
+/* The stats file's data block is the struct: every member described. */
+static_assert(ARRAY_SIZE(vm_stats_desc) * sizeof(u64) ==
+	      sizeof(struct ckvm_vm_arch_stat));
+static_assert(ARRAY_SIZE(vcpu_stats_desc) * sizeof(u64) ==
+	      sizeof(struct ckvm_vcpu_arch_stat));
+
+const struct ckvm_stats_table ckvm_arch_vm_stats = {
+	.desc = vm_stats_desc,
+	.n = ARRAY_SIZE(vm_stats_desc),
+};
+
+const struct ckvm_stats_table ckvm_arch_vcpu_stats = {
+	.desc = vcpu_stats_desc,
+	.n = ARRAY_SIZE(vcpu_stats_desc),
+};
+
 /* ---- VM and vCPU lifetime ---- */
 
 int ckvm_arch_vm_init(struct ckvm *vm)
@@ -297,6 +333,13 @@ int ckvm_exit_reenter(struct ckvm_vcpu *vcpu)
 	return 1;
 }
 
+/* The host took its interrupt on the way out; count it and re-enter. */
+int ckvm_exit_external_interrupt(struct ckvm_vcpu *vcpu)
+{
+	vcpu->stat.arch.irq_exits++;
+	return 1;
+}
+
 /* An instruction the virtual CPU does not have. */
 int ckvm_exit_inject_ud(struct ckvm_vcpu *vcpu)
 {
@@ -324,6 +367,7 @@ int ckvm_emulate_invd(struct ckvm_vcpu *vcpu)
  */
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 {
+	vcpu->stat.arch.halt_exits++;
 	ckvm_x86_ops->skip_instruction(vcpu);
 	if (vcpu->arch.lapic) {
 		vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
@@ -529,6 +573,7 @@ int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
 	u64 data;
 
+	vcpu->stat.arch.msr_exits++;
 	if (ckvm_get_msr(vcpu, index, &data, false)) {
 		ckvm_inject_gp(vcpu);
 		return 1;
@@ -545,6 +590,7 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 	u64 data = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
 		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
 
+	vcpu->stat.arch.msr_exits++;
 	if (ckvm_set_msr(vcpu, index, data, false)) {
 		ckvm_inject_gp(vcpu);
 		return 1;
@@ -757,8 +803,10 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	struct ckvm_lapic *lapic = vcpu->arch.lapic;
 	bool swap_xcr0;
 
-	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH))
+	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH)) {
 		ops->flush_tlb(vcpu);
+		vcpu->stat.arch.tlb_flush++;
+	}
 	/* Cleared before looking, so an interrupt arriving later aborts entry. */
 	ckvm_check_request(vcpu, CKVM_REQ_EVENT);
 	if (lapic) {
@@ -792,6 +840,7 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 		set_debugreg(0, 7);
 
 	ops->run(vcpu);
+	vcpu->stat.arch.exits++;
 
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
@@ -846,6 +895,7 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 			break;
 		}
 		if (signal_pending(current)) {
+			vcpu->stat.arch.signal_exits++;
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
 			break;

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Binary statistics: the read-only file KVM_GET_STATS_FD returns for a VM
+ * or a vCPU (KVM API 4.133). Its layout, every block 8-byte aligned:
+ *
+ *	header		struct kvm_stats_header
+ *	id		"kvm-<pid>" or "kvm-<pid>/vcpu-<id>", NAME_SIZE bytes
+ *	descriptors	struct kvm_stats_desc + name[NAME_SIZE], per counter
+ *	data		the stats struct itself: one u64 per counter
+ *
+ * The id follows the header directly because userspace (the KVM
+ * selftests among others) read()s the two one after the other.
+ *
+ * Everything before the data never changes, so it is built once when the
+ * fd is made; the data is read live on every read. The fd holds a
+ * reference on the VM, which owns the counters of the VM and of every
+ * vCPU, so it stays readable after the VM and vCPU fds are closed.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ckvm.h"
+
+#define STATS_DESC_SIZE	(sizeof(struct kvm_stats_desc) + CKVM_STATS_NAME_SIZE)
+
+/* The alignment the API promises for every block. */
+static_assert(sizeof(struct kvm_stats_header) % sizeof(u64) == 0);
+static_assert(STATS_DESC_SIZE % sizeof(u64) == 0);
+
+static const struct ckvm_stats_desc vm_stats_desc[] = {
+	CKVM_STATS_DESC(struct ckvm_vm_stat, remote_tlb_flush_requests, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_stat, memslot_updates, CUMULATIVE),
+};
+
+static const struct ckvm_stats_desc vcpu_stats_desc[] = {
+	CKVM_STATS_DESC(struct ckvm_vcpu_stat, run_ioctls, CUMULATIVE),
+};
+
+/* Every core member before .arch is described (x86.c checks the rest). */
+static_assert(ARRAY_SIZE(vm_stats_desc) * sizeof(u64) ==
+	      offsetof(struct ckvm_vm_stat, arch));
+static_assert(ARRAY_SIZE(vcpu_stats_desc) * sizeof(u64) ==
+	      offsetof(struct ckvm_vcpu_stat, arch));
+
+/* What differs between a VM's stats file and a vCPU's. */
+struct stats_kind {
+	const char *file_name;
+	const struct ckvm_stats_desc *desc;	/* the core's counters */
+	unsigned int n;
+	const struct ckvm_stats_table *arch;	/* then the architecture's */
+	size_t arch_offset;			/* of .arch in the struct */
+	size_t size;				/* of the stats struct */
+};
+
+static const struct stats_kind vm_kind = {
+	.file_name = "kvm-vm-stats",
+	.desc = vm_stats_desc,
+	.n = ARRAY_SIZE(vm_stats_desc),
+	.arch = &ckvm_arch_vm_stats,
+	.arch_offset = offsetof(struct ckvm_vm_stat, arch),
+	.size = sizeof(struct ckvm_vm_stat),
+};
+
+static const struct stats_kind vcpu_kind = {
+	.file_name = "kvm-vcpu-stats",
+	.desc = vcpu_stats_desc,
+	.n = ARRAY_SIZE(vcpu_stats_desc),
+	.arch = &ckvm_arch_vcpu_stats,
+	.arch_offset = offsetof(struct ckvm_vcpu_stat, arch),
+	.size = sizeof(struct ckvm_vcpu_stat),
+};
+
+struct ckvm_stats_file {
+	struct ckvm *vm;	/* a reference: the counters live in it */
+	const u64 *data;	/* the stats struct */
+	size_t data_offset;	/* in the file; also the size of meta[] */
+	size_t size;		/* of the file */
+	u8 meta[];		/* header, id, descriptors */
+};
+
+static void put_desc(u8 *to, const struct ckvm_stats_desc *d, size_t base)
+{
+	struct kvm_stats_desc *out = (struct kvm_stats_desc *)to;
+
+	out->flags = d->flags;
+	out->exponent = 0;
+	out->size = 1;
+	out->offset = base + d->offset;
+	out->bucket_size = 0;
+	strscpy(to + sizeof(*out), d->name, CKVM_STATS_NAME_SIZE);
+}
+
+static ssize_t ckvm_stats_read(struct file *file, char __user *buf,
+			       size_t len, loff_t *ppos)
+{
+	struct ckvm_stats_file *sf = file->private_data;
+	loff_t pos = *ppos;
+	size_t done = 0, n;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= sf->size)
+		return 0;
+	len = min_t(u64, len, sf->size - pos);
+
+	if (pos < sf->data_offset) {
+		n = min_t(u64, len, sf->data_offset - pos);
+		if (copy_to_user(buf, sf->meta + pos, n))
+			return -EFAULT;
+		done = n;
+	}
+	/*
+	 * One load per counter, so a value being bumped meanwhile is seen
+	 * either old or new, never torn by a byte-wise copy.
+	 */
+	while (done < len) {
+		size_t off = pos + done - sf->data_offset;
+		u64 v = READ_ONCE(sf->data[off / sizeof(u64)]);
+		size_t skip = off % sizeof(u64);
+
+		n = min(len - done, sizeof(u64) - skip);
+		if (copy_to_user(buf + done, (u8 *)&v + skip, n))
+			return -EFAULT;
+		done += n;
+	}
+	*ppos = pos + done;
+	return done;
+}
+
+static loff_t ckvm_stats_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct ckvm_stats_file *sf = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, sf->size);
+}
+
+static int ckvm_stats_release(struct inode *inode, struct file *file)
+{
+	struct ckvm_stats_file *sf = file->private_data;
+
+	ckvm_vm_put(sf->vm);
+	kfree(sf);
+	return 0;
+}
+
+static const struct file_operations ckvm_stats_fops = {
+	.owner = THIS_MODULE,
+	.read = ckvm_stats_read,
+	.llseek = ckvm_stats_llseek,
+	.release = ckvm_stats_release,
+};
+
+static int stats_fd_create(struct ckvm *vm, const struct stats_kind *kind,
+			   const char *id, const void *data)
+{
+	unsigned int i, n = kind->n + kind->arch->n;
+	struct kvm_stats_header *hdr;
+	struct ckvm_stats_file *sf;
+	struct file *file;
+	size_t desc_offset;
+	u8 *desc;
+	int fd;
+
+	desc_offset = sizeof(*hdr) + CKVM_STATS_NAME_SIZE;
+	sf = kzalloc(struct_size(sf, meta, desc_offset + n * STATS_DESC_SIZE),
+		     GFP_KERNEL_ACCOUNT);
+	if (!sf)
+		return -ENOMEM;
+	sf->vm = vm;
+	sf->data = data;
+	sf->data_offset = desc_offset + n * STATS_DESC_SIZE;
+	sf->size = sf->data_offset + kind->size;
+
+	hdr = (struct kvm_stats_header *)sf->meta;
+	hdr->name_size = CKVM_STATS_NAME_SIZE;
+	hdr->num_desc = n;
+	hdr->id_offset = sizeof(*hdr);
+	hdr->desc_offset = desc_offset;
+	hdr->data_offset = sf->data_offset;
+	strscpy(sf->meta + hdr->id_offset, id, CKVM_STATS_NAME_SIZE);
+	desc = sf->meta + desc_offset;
+	for (i = 0; i < kind->n; i++, desc += STATS_DESC_SIZE)
+		put_desc(desc, &kind->desc[i], 0);
+	for (i = 0; i < kind->arch->n; i++, desc += STATS_DESC_SIZE)
+		put_desc(desc, &kind->arch->desc[i], kind->arch_offset);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		kfree(sf);
+		return fd;
+	}
+	file = anon_inode_getfile(kind->file_name, &ckvm_stats_fops, sf,
+				  O_RDONLY);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		kfree(sf);
+		return PTR_ERR(file);
+	}
+	/* An anon inode file gets no FMODE_PREAD by itself; the API wants it. */
+	file->f_mode |= FMODE_PREAD;
+	/* The caller's VM or vCPU fd holds a reference, so this cannot be 0. */
+	ckvm_vm_get(vm);
+	fd_install(fd, file);
+	return fd;
+}
+
+int ckvm_vm_stats_fd(struct ckvm *vm)
+{
+	char id[CKVM_STATS_NAME_SIZE];
+
+	snprintf(id, sizeof(id), "kvm-%d", vm->pid);
+	return stats_fd_create(vm, &vm_kind, id, &vm->stat);
+}
+
+int ckvm_vcpu_stats_fd(struct ckvm_vcpu *vcpu)
+{
+	char id[CKVM_STATS_NAME_SIZE];
+
+	snprintf(id, sizeof(id), "kvm-%d/vcpu-%u", vcpu->vm->pid,
+		 vcpu->vcpu_id);
+	return stats_fd_create(vcpu->vm, &vcpu_kind, id, &vcpu->stat);
+}
