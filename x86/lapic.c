@@ -481,7 +481,11 @@ int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data)
 		reg_write(apic, APIC_ESR, 0);
 		return 0;
 	case APIC_ICR:
-		/* As KVM 6.1: reserved ICR bits are ignored, not faulted. */
+		/* Reserved: bits 13, 17:16 and 31:20 of the low half (#GP). */
+		if (data & 0xfff32000ULL)
+			return 1;
+		/* Delivery status (bit 12) reads as idle: IPIs are instant. */
+		data &= ~(u64)APIC_ICR_BUSY;
 		reg_write(apic, APIC_ICR, (u32)data);
 		reg_write(apic, APIC_ICR2, data >> 32);
 		lapic_send_ipi(apic, data);

@@ -140,6 +140,7 @@ static void guest_code(void)
 	rdmsr(X2APIC(APIC_EOI));
 	wrmsr(X2APIC(APIC_TASKPRI), 1ULL << 32);
 	wrmsr(X2APIC(APIC_ESR), 1);
+	wrmsr(X2APIC(APIC_ICR), (1ULL << 13) | VEC_IPI);
 	GUEST_SYNC(gp_count);
 
 	/* Self-IPIs: the SELF IPI register, then the ICR shorthand. */
@@ -344,7 +345,7 @@ static void test_guest(void)
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "x2APIC on");
 	CHECK_EQ(uc.args[0], 0, "x2APIC ID of vCPU 0");
 	CHECK_EQ(uc.args[1], 1, "x2APIC LDR of vCPU 0: cluster 0, bit 0");
-	sync_eq(v, 6, "write ID, read EOI, TPR bit 32, ESR=1 -> 4 x #GP");
+	sync_eq(v, 7, "write ID, read EOI, TPR bit 32, ESR=1, ICR bit 13 -> 5 x #GP");
 	sync_eq(v, 1, "self-IPI through SELF_IPI delivered");
 	sync_eq(v, 2, "self-IPI through the ICR shorthand delivered");
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "timer");
