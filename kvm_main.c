@@ -9,7 +9,6 @@
  * unlock, copy out (-EFAULT on a bad pointer).
  */
 #include <linux/anon_inodes.h>
-#include <linux/bsearch.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -31,25 +30,32 @@ static const struct file_operations ckvm_vcpu_fops;
 
 /* ---- memory slots ---- */
 
-static int memslot_cmp_gfn(const void *key, const void *elt)
+/* Index of the first slot that ends above @gfn (slots are sorted). */
+static int memslot_lower_bound(struct ckvm_memslots *slots, gfn_t gfn)
 {
-	gfn_t gfn = *(const gfn_t *)key;
-	const struct ckvm_memslot *s = elt;
+	int lo = 0, hi = slots->nr;
 
-	if (gfn < s->base_gfn)
-		return -1;
-	if (gfn >= s->base_gfn + s->npages)
-		return 1;
-	return 0;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		struct ckvm_memslot *s = slots->slots[mid];
+
+		if (s->base_gfn + s->npages <= gfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Caller holds vm->srcu or vm->slots_lock. */
 struct ckvm_memslot *ckvm_gfn_to_memslot(struct ckvm *vm, gfn_t gfn)
 {
 	struct ckvm_memslots *slots = ckvm_memslots(vm);
+	int i = memslot_lower_bound(slots, gfn);
 
-	return bsearch(&gfn, slots->slots, slots->nr, sizeof(slots->slots[0]),
-		       memslot_cmp_gfn);
+	if (i < slots->nr && slots->slots[i]->base_gfn <= gfn)
+		return slots->slots[i];
+	return NULL;
 }
 
 static unsigned long gfn_to_hva(struct ckvm *vm, gfn_t gfn)
@@ -103,26 +109,9 @@ static struct ckvm_memslot *id_to_memslot(struct ckvm_memslots *slots, u16 id)
 	int i;
 
 	for (i = 0; i < slots->nr; i++)
-		if (slots->slots[i].id == id)
-			return &slots->slots[i];
+		if (slots->slots[i]->id == id)
+			return slots->slots[i];
 	return NULL;
-}
-
-/* Index of the first slot that ends above @gfn (slots are sorted). */
-static int memslot_lower_bound(struct ckvm_memslots *slots, gfn_t gfn)
-{
-	int lo = 0, hi = slots->nr;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		struct ckvm_memslot *s = &slots->slots[mid];
-
-		if (s->base_gfn + s->npages <= gfn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
@@ -132,7 +121,7 @@ static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
 
 	/* Slots don't overlap each other, so at most two candidates. */
 	for (i = memslot_lower_bound(slots, base); i < slots->nr; i++) {
-		struct ckvm_memslot *s = &slots->slots[i];
+		struct ckvm_memslot *s = slots->slots[i];
 
 		if (s->base_gfn >= base + npages)
 			return false;
@@ -154,11 +143,12 @@ static struct ckvm_memslots *memslots_alloc(int nr)
 
 /*
  * Publish a new snapshot: @old_slot (if any) is replaced by @new_slot (if
- * any). One ordered pass copies the old snapshot around them. When the
- * call returns no vCPU can see the old snapshot any more.
+ * any). One ordered pass copies the pointers around them. When the call
+ * returns no vCPU can see the old snapshot or @old_slot any more; the
+ * caller frees @old_slot.
  */
-static int memslots_replace(struct ckvm *vm, const struct ckvm_memslot *old_slot,
-			    const struct ckvm_memslot *new_slot)
+static int memslots_replace(struct ckvm *vm, struct ckvm_memslot *old_slot,
+			    struct ckvm_memslot *new_slot)
 {
 	struct ckvm_memslots *old = ckvm_memslots(vm), *new;
 	bool placed = !new_slot;
@@ -169,17 +159,17 @@ static int memslots_replace(struct ckvm *vm, const struct ckvm_memslot *old_slot
 	if (!new)
 		return -ENOMEM;
 	for (i = 0; i < old->nr; i++) {
-		const struct ckvm_memslot *s = &old->slots[i];
+		struct ckvm_memslot *s = old->slots[i];
 
 		if (!placed && new_slot->base_gfn < s->base_gfn) {
-			new->slots[n++] = *new_slot;
+			new->slots[n++] = new_slot;
 			placed = true;
 		}
-		if (!old_slot || s->id != old_slot->id)
-			new->slots[n++] = *s;
+		if (s != old_slot)
+			new->slots[n++] = s;
 	}
 	if (!placed)
-		new->slots[n++] = *new_slot;
+		new->slots[n++] = new_slot;
 	new->nr = n;
 
 	rcu_assign_pointer(vm->memslots, new);
@@ -215,84 +205,99 @@ static unsigned long dirty_bitmap_bytes(const struct ckvm_memslot *slot)
 	return BITS_TO_LONGS(slot->npages) * sizeof(long);
 }
 
+/* A slot and its dirty bitmap, once no snapshot can reach them. */
+static void memslot_free(struct ckvm_memslot *slot)
+{
+	kvfree(slot->dirty_bitmap);
+	kfree(slot);
+}
+
 static int ckvm_set_memory_region(struct ckvm *vm,
 				  const struct kvm_userspace_memory_region *mem)
 {
+	struct ckvm_memslot *old, *new = NULL;
 	struct ckvm_memslots *slots;
-	struct ckvm_memslot *old, old_copy, new;
 	bool logging;
 	int r;
 
 	r = check_memory_region(mem);
 	if (r)
 		return r;
-
-	new.id = mem->slot;
-	new.base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
-	new.npages = mem->memory_size >> PAGE_SHIFT;
-	new.userspace_addr = mem->userspace_addr;
-	new.flags = mem->flags;
-	new.dirty_bitmap = NULL;
-	logging = new.flags & KVM_MEM_LOG_DIRTY_PAGES;
+	logging = mem->flags & KVM_MEM_LOG_DIRTY_PAGES;
 
 	mutex_lock(&vm->slots_lock);
 	slots = ckvm_memslots(vm);
-	old = id_to_memslot(slots, new.id);
-	if (old)
-		old_copy = *old;
+	old = id_to_memslot(slots, mem->slot);
 
-	if (!new.npages) {
+	if (!mem->memory_size) {
 		/* Delete. */
 		r = -EINVAL;
 		if (!old)
 			goto out;
-		r = memslots_replace(vm, &old_copy, NULL);
+		r = memslots_replace(vm, old, NULL);
 		if (r)
 			goto out;
-		ckvm_arch_memslot_removed(vm, &old_copy);
-		kvfree(old_copy.dirty_bitmap);
+		ckvm_arch_memslot_removed(vm, old);
+		memslot_free(old);
 		goto out;
 	}
 
 	if (old) {
 		/* Only the guest address and the flags of a slot may change. */
 		r = -EINVAL;
-		if (new.userspace_addr != old->userspace_addr ||
-		    new.npages != old->npages)
+		if (mem->userspace_addr != old->userspace_addr ||
+		    (mem->memory_size >> PAGE_SHIFT) != old->npages)
 			goto out;
 		r = 0;
-		if (new.base_gfn == old->base_gfn && new.flags == old->flags)
+		if ((mem->guest_phys_addr >> PAGE_SHIFT) == old->base_gfn &&
+		    mem->flags == old->flags)
 			goto out;
 	}
 
 	r = -EEXIST;
-	if (memslot_overlaps(slots, new.id, new.base_gfn, new.npages))
+	if (memslot_overlaps(slots, mem->slot, mem->guest_phys_addr >> PAGE_SHIFT,
+			     mem->memory_size >> PAGE_SHIFT))
 		goto out;
 
-	/* A slot that keeps logging keeps its bitmap. */
-	if (logging && old && old->dirty_bitmap) {
-		new.dirty_bitmap = old->dirty_bitmap;
-	} else if (logging) {
-		r = -ENOMEM;
-		new.dirty_bitmap = kvzalloc(dirty_bitmap_bytes(&new),
-					    GFP_KERNEL_ACCOUNT);
-		if (!new.dirty_bitmap)
+	r = -ENOMEM;
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		goto out;
+	new->id = mem->slot;
+	new->base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	new->npages = mem->memory_size >> PAGE_SHIFT;
+	new->userspace_addr = mem->userspace_addr;
+	new->flags = mem->flags;
+	/* A slot that keeps logging keeps its bitmap (moved to @new below). */
+	if (logging && !(old && old->dirty_bitmap)) {
+		new->dirty_bitmap = kvzalloc(dirty_bitmap_bytes(new),
+					     GFP_KERNEL_ACCOUNT);
+		if (!new->dirty_bitmap)
 			goto out;
+	} else if (logging) {
+		new->dirty_bitmap = old->dirty_bitmap;
 	}
 
-	r = memslots_replace(vm, old ? &old_copy : NULL, &new);
-	if (r) {
-		if (new.dirty_bitmap != old_copy.dirty_bitmap || !old)
-			kvfree(new.dirty_bitmap);
+	r = memslots_replace(vm, old, new);
+	if (r)
 		goto out;
+	if (old && old->base_gfn != new->base_gfn)
+		ckvm_arch_memslot_removed(vm, old);
+	else if (logging && !(old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES)))
+		ckvm_arch_memslot_log_dirty(vm, new);
+	if (old) {
+		if (old->dirty_bitmap == new->dirty_bitmap)
+			old->dirty_bitmap = NULL;	/* now @new's */
+		memslot_free(old);
 	}
-	if (old && old_copy.base_gfn != new.base_gfn)
-		ckvm_arch_memslot_removed(vm, &old_copy);
-	else if (logging && !(old_copy.flags & KVM_MEM_LOG_DIRTY_PAGES))
-		ckvm_arch_memslot_log_dirty(vm, &new);
-	if (old && old_copy.dirty_bitmap != new.dirty_bitmap)
-		kvfree(old_copy.dirty_bitmap);
+	new = NULL;
 out:
+	if (new) {
+		/* Not published: free what was allocated for it, not old's. */
+		if (old && new->dirty_bitmap == old->dirty_bitmap)
+			new->dirty_bitmap = NULL;
+		memslot_free(new);
+	}
 	mutex_unlock(&vm->slots_lock);
 	return r;
 }
@@ -485,7 +490,7 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	ckvm_arch_vm_destroy(vm);
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	for (i = 0; i < slots->nr; i++)
-		kvfree(slots->slots[i].dirty_bitmap);
+		memslot_free(slots->slots[i]);
 	kvfree(slots);
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);

@@ -47,13 +47,15 @@ struct ckvm_memslot {
 };
 
 /*
- * An immutable snapshot of the slots, sorted by base_gfn. Readers hold
- * ckvm->srcu; a writer builds a new snapshot under slots_lock, publishes it
- * and frees the old one after synchronize_srcu().
+ * A snapshot of the slots: pointers sorted by base_gfn. Slots and
+ * snapshots are immutable once published. Readers hold ckvm->srcu; a
+ * writer builds a new snapshot under slots_lock (copying pointers, so an
+ * update costs 8 bytes per slot), publishes it and frees what it replaced
+ * after synchronize_srcu().
  */
 struct ckvm_memslots {
 	int nr;
-	struct ckvm_memslot slots[];
+	struct ckvm_memslot *slots[];
 };
 
 #include "x86.h"

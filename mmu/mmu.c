@@ -209,7 +209,7 @@ static int ckvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	idx = srcu_read_lock(&vm->srcu);
 	slots = srcu_dereference(vm->memslots, &vm->srcu);
 	for (i = 0; i < slots->nr; i++) {
-		struct ckvm_memslot *s = &slots->slots[i];
+		struct ckvm_memslot *s = slots->slots[i];
 		unsigned long s_end = s->userspace_addr + (s->npages << PAGE_SHIFT);
 		unsigned long from = max(range->start, s->userspace_addr);
 		unsigned long to = min(range->end, s_end);
