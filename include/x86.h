@@ -94,6 +94,7 @@ struct ckvm_vcpu_arch_stat {
 
 struct ckvm_arch {
 	struct ckvm_mmu mmu;
+	u32 bsp_vcpu_id;	/* KVM_SET_BOOT_CPU_ID; vm->lock */
 	/* KVM_CAP_MSR_PLATFORM_INFO: may the guest read MSR_PLATFORM_INFO? */
 	bool guest_reads_platform_info;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */

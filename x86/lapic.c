@@ -345,8 +345,9 @@ static void lapic_reset(struct ckvm_lapic *apic)
 	 * As KVM (its LINT0_REENABLED quirk): the BSP's LINT0 starts as
 	 * ExtINT, so a PIC interrupt reaches a guest that never set it up.
 	 */
-	reg_write(apic, APIC_LVT0, vcpu->vcpu_id == 0 ? APIC_DM_EXTINT :
-						       APIC_LVT_MASKED);
+	reg_write(apic, APIC_LVT0,
+		  (vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
+		  APIC_DM_EXTINT : APIC_LVT_MASKED);
 }
 
 /* A software-disabled APIC masks every LVT entry (SDM 11.4.7.2). */

@@ -159,6 +159,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_SET_BOOT_CPU_ID:
 		return 1;
 	default:
 		return 0;
@@ -274,7 +275,8 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 		return r;
 	}
 	vcpu->arch.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
-	if (vcpu->vcpu_id == 0)
+	/* Under vm->lock, like KVM_SET_BOOT_CPU_ID. */
+	if (vcpu->vcpu_id == vcpu->vm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
 	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 	/* A new vCPU's TSC starts at 0. */
@@ -738,9 +740,31 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 	}
 }
 
+/*
+ * KVM_SET_BOOT_CPU_ID: which vCPU id gets the BSP flag in IA32_APIC_BASE.
+ * Only before the first vCPU (-EBUSY after, as KVM). An id no vCPU can
+ * have is -EINVAL (KVM 6.1 accepts it and then has no BSP).
+ */
+static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
+{
+	long r = 0;
+
+	mutex_lock(&vm->lock);
+	if (vm->nr_vcpus)
+		r = -EBUSY;
+	else if (id >= (vm->max_vcpu_ids ?: CKVM_MAX_VCPU_IDS))
+		r = -EINVAL;
+	else
+		vm->arch.bsp_vcpu_id = id;
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
+	case KVM_SET_BOOT_CPU_ID:
+		return set_boot_cpu_id(vm, arg);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:

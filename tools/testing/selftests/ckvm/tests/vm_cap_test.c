@@ -12,6 +12,7 @@
 
 #define CR4_OSXSAVE	(1ull << 18)
 #define XSAVE_BIT	(1u << 26)	/* CPUID.1:ECX */
+#define APIC_BASE_BSP	(1ull << 8)
 
 static int enable_cap(struct kvm_vm *vm, uint32_t cap, uint32_t flags,
 		      uint64_t arg0)
@@ -33,7 +34,7 @@ int main(void)
 	uint32_t i;
 
 	ksft_print_header();
-	ksft_set_plan(13);
+	ksft_set_plan(19);
 
 	ksft_test_result(kvm_check_cap(KVM_CAP_ENABLE_CAP_VM) > 0,
 			 "KVM_CAP_ENABLE_CAP_VM\n");
@@ -86,6 +87,26 @@ int main(void)
 		    "CR4.OSXSAVE with a model without XSAVE -> EINVAL");
 	sregs.cr4 &= ~CR4_OSXSAVE;
 	CHECK_OK(ioctl(v->fd, KVM_SET_SREGS, &sregs), "the same sregs without OSXSAVE");
+	kvm_vm_free(vm);
+
+	/* KVM_SET_BOOT_CPU_ID: the BSP flag goes to the chosen vCPU. */
+	ksft_test_result(kvm_check_cap(KVM_CAP_SET_BOOT_CPU_ID) > 0,
+			 "KVM_CAP_SET_BOOT_CPU_ID\n");
+	vm = vm_create_bare();
+	if (is_ckvm())
+		CHECK_ERRNO(ioctl(vm->fd, KVM_SET_BOOT_CPU_ID, 5000UL), EINVAL,
+			    "boot CPU id no vCPU can have -> EINVAL");
+	else	/* measured: KVM 6.1 takes any id (and then has no BSP) */
+		ksft_test_result_skip("KVM 6.1 accepts any boot CPU id\n");
+	CHECK_OK(ioctl(vm->fd, KVM_SET_BOOT_CPU_ID, 1UL), "KVM_SET_BOOT_CPU_ID 1");
+	v = vcpu_create(vm, 0);
+	vcpu_get_sregs(v, &sregs);
+	CHECK_EQ(sregs.apic_base & APIC_BASE_BSP, 0, "vCPU 0 is not the BSP");
+	v = vcpu_create(vm, 1);
+	vcpu_get_sregs(v, &sregs);
+	CHECK_EQ(sregs.apic_base & APIC_BASE_BSP, APIC_BASE_BSP, "vCPU 1 is the BSP");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_BOOT_CPU_ID, 0UL), EBUSY,
+		    "KVM_SET_BOOT_CPU_ID after vCPUs exist -> EBUSY");
 	kvm_vm_free(vm);
 	return ksft_finished();
 }
