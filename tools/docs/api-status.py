@@ -54,7 +54,12 @@ STATUS = {
     "KVM_GET_LAPIC": ("done", "xAPIC-format ID (no KVM_CAP_X2APIC_API)"),
     "KVM_SET_LAPIC": ("done", ""),
     "KVM_CAP_MP_STATE": ("done", ""),
-    "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID only"),
+    "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID, "
+        "KVM_CAP_MSR_PLATFORM_INFO"),
+    "KVM_CAP_MSR_PLATFORM_INFO": ("done", "MSR_PLATFORM_INFO starts at 0 "
+        "(no CPUID faulting)"),
+    "KVM_SET_BOOT_CPU_ID": ("done", "-EINVAL for an id no vCPU can have"),
+    "KVM_CAP_SET_BOOT_CPU_ID": ("done", ""),
     "KVM_CAP_ENABLE_CAP_VM": ("done", ""),
     "KVM_CAP_GET_MSR_FEATURES": ("done", ""),
     "KVM_GET_MSR_FEATURE_INDEX_LIST": ("done", "MSR_IA32_UCODE_REV"),
