@@ -261,6 +261,8 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
+	/* The TSC keeps counting through a reset: the offset stays. */
+	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
 }
 
 int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)

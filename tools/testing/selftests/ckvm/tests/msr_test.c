@@ -51,6 +51,8 @@ static void guest_tsc(void)
 
 static void guest_platform_info(void)
 {
+	/* Nobody set this vCPU's TSC: RDTSC counts from 0 too. */
+	GUEST_SYNC(guest_rdtsc());
 	GUEST_SYNC(rdmsr(MSR_PLATFORM_INFO));
 	/* The host turned reading off: #GP, and with no IDT a shutdown. */
 	GUEST_SYNC(rdmsr(MSR_PLATFORM_INFO));
@@ -83,7 +85,7 @@ int main(void)
 	int kvm, r;
 
 	ksft_print_header();
-	ksft_set_plan(40);
+	ksft_set_plan(41);
 	kvm = kvm_open();
 
 	/* KVM_GET_MSR_INDEX_LIST */
@@ -262,6 +264,20 @@ int main(void)
 	m.e[0].index = MSR_PLATFORM_INFO;
 	m.e[0].data = PLATFORM_INFO_VAL;
 	CHECK_EQ(msr_io(v, KVM_SET_MSRS, &m, 1), 1, "host sets MSR_PLATFORM_INFO");
+	r = vcpu_run_ucall(v, &uc);
+	{
+		/*
+		 * The host's TSC counts since the machine booted (seconds),
+		 * the vCPU's since it was created (milliseconds ago): a guest
+		 * that saw the host's TSC would be near it, not below half.
+		 */
+		uint64_t host = guest_rdtsc();
+
+		ksft_test_result(r == UCALL_SYNC && uc.args[0] < host / 2,
+				 "guest RDTSC of a new vCPU counts from 0 (%llx, host %llx)\n",
+				 (unsigned long long)uc.args[0],
+				 (unsigned long long)host);
+	}
 	r = vcpu_run_ucall(v, &uc);
 	ksft_test_result(r == UCALL_SYNC && uc.args[0] == PLATFORM_INFO_VAL,
 			 "guest reads the host's MSR_PLATFORM_INFO (%llx)\n",
