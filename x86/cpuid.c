@@ -381,16 +381,12 @@ int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu)
 
 	vcpu->stat.arch.cpuid_exits++;
 	if (e) {
+		/* Bits that follow the guest's own CR4 and XCR0. */
+		cpuid_update_runtime(vcpu, e, 1);
 		eax = e->eax;
 		ebx = e->ebx;
 		ecx = e->ecx;
 		edx = e->edx;
-		/* Bits that follow the guest's own CR4 and XCR0. */
-		if (function == 1 || (function == 0xd && index == 0)) {
-			cpuid_update_runtime(vcpu, e, 1);
-			ebx = e->ebx;
-			ecx = e->ecx;
-		}
 	}
 	regs[VCPU_REGS_RAX] = eax;
 	regs[VCPU_REGS_RBX] = ebx;

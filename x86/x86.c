@@ -879,8 +879,12 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
 
 	/* A MOV to CR8 may have changed the TPR without an exit. */
-	if (lapic && ops->get_cr(vcpu, 8) != ckvm_lapic_get_tpr(vcpu) >> 4)
-		ckvm_lapic_set_tpr(vcpu, ops->get_cr(vcpu, 8) << 4);
+	if (lapic) {
+		u64 cr8 = ops->get_cr(vcpu, 8);
+
+		if (cr8 != ckvm_lapic_get_tpr(vcpu) >> 4)
+			ckvm_lapic_set_tpr(vcpu, cr8 << 4);
+	}
 	return ops->handle_exit(vcpu);
 }
 

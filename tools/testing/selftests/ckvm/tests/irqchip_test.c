@@ -256,6 +256,14 @@ static void test_api(void)
 	CHECK_ERRNO(ioctl(vm->fd, KVM_GET_IRQCHIP, NULL), EFAULT,
 		    "KVM_GET_IRQCHIP NULL -> EFAULT");
 	CHECK_OK(irq_line(vm, 1000, 1), "KVM_IRQ_LINE of an unrouted GSI is ignored");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_IRQ_LINE, NULL), EFAULT,
+		    "KVM_IRQ_LINE NULL -> EFAULT");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_IRQCHIP, NULL), EFAULT,
+		    "KVM_SET_IRQCHIP NULL -> EFAULT");
+	memset(&chip, 0, sizeof(chip));
+	chip.chip_id = 3;
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_IRQCHIP, &chip), EINVAL,
+		    "KVM_SET_IRQCHIP chip 3 -> EINVAL");
 
 	/* Reset state: IOAPIC at its base with every pin masked. */
 	TEST_ASSERT(!get_chip(vm, KVM_IRQCHIP_IOAPIC, &chip), "GET_IRQCHIP");
@@ -303,6 +311,11 @@ static void test_api(void)
 	}
 	CHECK_ERRNO(ioctl(v0->fd, KVM_SET_LAPIC, NULL), EFAULT,
 		    "KVM_SET_LAPIC NULL -> EFAULT");
+	CHECK_ERRNO(ioctl(v0->fd, KVM_GET_LAPIC, NULL), EFAULT,
+		    "KVM_GET_LAPIC NULL -> EFAULT");
+	mp.mp_state = 99;
+	CHECK_ERRNO(ioctl(v0->fd, KVM_SET_MP_STATE, &mp), EINVAL,
+		    "MP state 99 with irqchip -> EINVAL");
 	mp.mp_state = KVM_MP_STATE_HALTED;
 	CHECK_OK(ioctl(v0->fd, KVM_SET_MP_STATE, &mp), "MP state HALTED with irqchip");
 	memset(&mp, 0, sizeof(mp));
@@ -387,7 +400,7 @@ static void test_guest(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(55);
+	ksft_set_plan(60);
 	kvm_open();
 	test_api();
 	test_guest();
