@@ -20,7 +20,8 @@ STATUS = {
     "KVM_CREATE_VM": ("done", "machine type 0 only; others -EINVAL"),
     "KVM_CHECK_EXTENSION": ("done", "on /dev/kvm and VM fds"),
     "KVM_GET_VCPU_MMAP_SIZE": ("done", "2 pages: kvm_run, port I/O data"),
-    "KVM_GET_SUPPORTED_CPUID": ("done", "host CPUID through an allow-list"),
+    "KVM_GET_SUPPORTED_CPUID": ("done", "host CPUID through an allow-list; "
+        "x2APIC, TSC_ADJUST and the KVM signature leaf emulated"),
     # VM fd
     "KVM_CREATE_VCPU": ("done", "ids below KVM_CAP_MAX_VCPU_ID"),
     "KVM_SET_USER_MEMORY_REGION": ("done",
@@ -34,7 +35,7 @@ STATUS = {
     "KVM_SET_REGS": ("done", ""),
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
     "KVM_SET_SREGS": ("partial",
-        "KVM's validity rules; interrupt_bitmap ignored (no injection yet)"),
+        "KVM's validity rules; interrupt_bitmap ignored (no pending-IRQ report)"),
     "KVM_SET_CPUID2": ("done", "unchangeable after the first KVM_RUN"),
     "KVM_GET_CPUID2": ("done", ""),
     "KVM_GET_MSR_INDEX_LIST": ("done", "the MSRs ckvm saves and restores"),
