@@ -6,6 +6,8 @@
 #   make            build ckvm.ko against KDIR
 #   make check      install what is missing, build, sparse, run every test
 #   make run        boot the emulated machine and run the demo guest
+#   make check-fresh  make run + make check in a freshly bootstrapped
+#                   Debian 12 root (what CI runs; needs root)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -16,7 +18,7 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 VENDOR ?= svm
 export KDIR VENDOR
 
-.PHONY: all module sparse clean deps selftests vmm check run conformance bench
+.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh
 
 all: module
 
@@ -45,6 +47,9 @@ vmm:
 
 check: deps
 	tools/testing/vm/check.sh
+
+check-fresh:
+	tools/testing/fresh-root.sh
 
 run: deps
 	tools/testing/vm/run.sh

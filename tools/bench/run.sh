@@ -44,7 +44,7 @@ if [ -z "${REPORT_ONLY:-}" ]; then
 		done
 	done
 	echo "bench: $(grep -c . "$R/plan") steps" >&2
-	conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench"
+	conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench" || exit 1
 	t_start=$(date +%s)
 	conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
 	t_total=$(( $(date +%s) - t_start ))

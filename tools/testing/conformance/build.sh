@@ -25,9 +25,10 @@ exec 9>"$B/.build.lock"
 flock 9
 if [ ! -f "$SRC/.ckvm-extracted" ]; then
 	[ -n "$TARBALL" ] && [ -f "$TARBALL" ] || {
-		echo "conformance: no /usr/src/linux-source-6.1.tar.*; apt-get install linux-source-6.1" >&2
+		echo "conformance: no /usr/src/linux-source-6.1.tar.* (Debian package linux-source-6.1); run 'make deps' as root" >&2
 		exit 1
 	}
+	"$HERE/../vm/deps.sh" --need xz || exit 1
 	echo "conformance: extracting $TARBALL (tools, scripts, uapi) ..." >&2
 	rm -rf "$SRC"
 	# headers_install needs the top Makefile, scripts/, include/uapi and
@@ -49,6 +50,7 @@ if [ ! -f "$SRC/.ckvm-extracted" ]; then
 fi
 
 if [ ! -f "$SRC/usr/include/linux/kvm.h" ]; then
+	"$HERE/../vm/deps.sh" --need rsync gcc make || exit 1
 	echo "conformance: make headers_install ..." >&2
 	make -s -C "$SRC" ARCH=x86 headers_install INSTALL_HDR_PATH="$SRC/usr" >/dev/null
 fi

@@ -40,7 +40,7 @@ for t in $tests; do
 	fi
 done
 if [ -s "$OUT/plan" ]; then
-	conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}"
+	conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}" || exit 1
 	conf_run_plan "$OUT/initrd.gz" "$OUT/plan" "$OUT"
 else
 	: >"$OUT/results"

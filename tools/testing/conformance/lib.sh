@@ -36,6 +36,7 @@ conf_init() {
 conf_mkinitramfs() {
 	local out=$1 plan=$2 stage bb m f a
 	shift 2
+	"$CONF_REPO/tools/testing/vm/deps.sh" --need file cpio busybox || return 1
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/ckvm-conf.XXXXXX")
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,modules,tests}
 	bb=/bin/busybox

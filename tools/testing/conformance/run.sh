@@ -53,7 +53,7 @@ done
 echo "conformance: $(grep -c . "$OUT/plan") steps ($(echo $tests | wc -w) tests x [$mods]), up to ${CONF_TEST_TIMEOUT}s each" >&2
 # The ckvm.ko that goes into the machine (it may be rebuilt during the run).
 ckvm_state="ckvm.ko $( [ -f "$CONF_CKVM_KO" ] && echo "built $(date -r "$CONF_CKVM_KO" '+%F %T')" || echo "missing (make module)" )"
-conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}"
+conf_mkinitramfs "$OUT/initrd.gz" "$OUT/plan" "${adds[@]}" || exit 1
 t_start=$(date +%s)
 conf_run_plan "$OUT/initrd.gz" "$OUT/plan" "$OUT"
 t_total=$(( $(date +%s) - t_start ))

@@ -39,14 +39,11 @@ kernel=$1 initrd=$2 console=$3 results=$4 tmo=$5
 for f in "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "ckvm: $f not readable" >&2; exit 2; }
 done
-for t in "${BOCHS:-bochs}" xorriso; do
-	command -v "$t" >/dev/null || { echo "ckvm: $t not found; run 'make deps' as root" >&2; exit 2; }
-done
 isolinux=/usr/lib/ISOLINUX/isolinux.bin
 ldlinux=/usr/lib/syslinux/modules/bios/ldlinux.c32
-for f in $isolinux $ldlinux /usr/share/bochs/BIOS-bochs-latest /usr/share/vgabios/vgabios.bin; do
-	[ -r "$f" ] || { echo "ckvm: $f missing; run 'make deps' as root" >&2; exit 2; }
-done
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/deps.sh" --need "${BOCHS:-bochs}" xorriso $isolinux $ldlinux \
+	/usr/share/bochs/BIOS-bochs-latest /usr/share/vgabios/vgabios.bin || exit 2
 
 cmdline="console=ttyS0 tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
 cmdline="$cmdline ${KCMDLINE_EXTRA:-}"

@@ -31,6 +31,8 @@ kernel=$1 initrd=$2 console=$3 results=$4 tmo=$5 cpuflags=${6:-}
 for f in "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "ckvm: $f not readable" >&2; exit 2; }
 done
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/deps.sh" --need "${QEMU:-qemu-system-x86_64}" || exit 2
 
 cmdline="console=ttyS0 tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
 cmdline="$cmdline ${KCMDLINE_EXTRA:-}"

@@ -63,6 +63,7 @@ if [ -z "$ckvm_ko" ] && [ -f "$repo/ckvm.ko" ]; then
 fi
 [ "$ckvm_ko" = none ] && ckvm_ko=""
 
+"$here/deps.sh" --need file cpio busybox || exit 1
 bb=$(command -v busybox || true)
 case "$(file -b "${bb:-/nonexistent}" 2>/dev/null)" in
 *statically*) ;;
@@ -70,7 +71,7 @@ case "$(file -b "${bb:-/nonexistent}" 2>/dev/null)" in
 	if file -b "$c" 2>/dev/null | grep -q statically; then bb=$c; break; fi
    done ;;
 esac
-[ -x "${bb:-}" ] || { echo "ckvm: busybox (static) not found; run 'make deps' as root" >&2; exit 1; }
+[ -x "${bb:-}" ] || { echo "ckvm: no static busybox (Debian package busybox-static); run 'make deps' as root" >&2; exit 1; }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/ckvm-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
