@@ -70,7 +70,7 @@ need() {
 		present "$it" && continue
 		pkg=$(package_of "$it")
 		echo "ckvm: $it is missing: it comes from the Debian package" \
-		     "${pkg:-(not in deps.sh's table: a bug, please report it)};" \
+		     "${pkg:-(none: it is not in the table of deps.sh, a bug)};" \
 		     "run 'make deps' as root" >&2
 		bad=1
 	done
