@@ -59,7 +59,8 @@ gitdir=$(cd "$repo" && cd "$(git rev-parse --git-common-dir)" && pwd) ||
 if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
 	echo "ckvm: note: uncommitted changes are not tested; the root gets HEAD ($commit)"
 fi
-readme_line=$(grep -m1 '^apt-get update && apt-get install' "$repo/README.md") ||
+readme_line=$(grep -m1 '^ *apt-get update && apt-get install' "$repo/README.md" | sed 's/^ *//')
+[ -n "$readme_line" ] ||
 	die "README.md has no line starting with 'apt-get update && apt-get install'"
 
 if ! command -v debootstrap >/dev/null; then
