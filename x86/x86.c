@@ -1193,7 +1193,14 @@ static bool cr0_valid(u64 cr0)
 	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
 }
 
-/* KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs), from the SDM. */
+/*
+ * KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs), from the SDM. The
+ * segment and descriptor-table bases are not among them: KVM takes any,
+ * and so does ckvm, since neither loads them into the host; VM entry
+ * judges them (VMX refuses a non-canonical one as invalid guest state,
+ * KVM_EXIT_FAIL_ENTRY; SVM's VMRUN takes it). Physical addresses (CR3,
+ * the APIC base) end at the guest's MAXPHYADDR, as in KVM.
+ */
 static bool sregs_valid(struct ckvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
 	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {

@@ -11,8 +11,9 @@
  *    KVM's check since CVE-2014-3610. VMX loads several into the host CPU.
  *  - SYSENTER_ESP/EIP: made canonical instead (sign-extended); kvm_amd
  *    then keeps bits 31:0, as AMD CPUs do.
- *  - Segment, descriptor-table and RIP values: KVM_SET_SREGS/REGS take
- *    them; VM entry judges them (VMX: invalid guest state; SVM: runs).
+ *  - Segment and descriptor-table bases: KVM_SET_SREGS takes them; VM
+ *    entry judges them (VMX: invalid guest state; SVM: runs). RIP:
+ *    KVM_SET_REGS takes it; the fetch faults (#GP, a shutdown here).
  *  - IA32_APIC_BASE and CR3: bits from the guest's MAXPHYADDR up are
  *    reserved, MAXPHYADDR being CPUID 0x80000008's, 36 without one.
  */

@@ -88,8 +88,15 @@ static void test_other_freezes(void)
 			    "KVM_CREATE_IRQCHIP after a split irqchip -> EEXIST");
 		kvm_vm_free(vm);
 	} else {
+		static const char *const names[] = {
+			"split irqchip after a vCPU", "KVM_CREATE_IRQCHIP",
+			"split irqchip after KVM_CREATE_IRQCHIP", "split irqchip",
+			"KVM_CREATE_IRQCHIP after a split irqchip",
+		};
+
 		for (int i = 0; i < 5; i++)
-			ksft_test_result_skip("split irqchip freeze rules %d: KVM_CAP_SPLIT_IRQCHIP not offered (ckvm: not yet)\n", i);
+			ksft_test_result_skip("%s: KVM_CAP_SPLIT_IRQCHIP not offered (ckvm: not yet)\n",
+					      names[i]);
 	}
 
 	/* KVM_SET_IDENTITY_MAP_ADDR: not once a vCPU exists. */
@@ -138,8 +145,8 @@ static void test_other_freezes(void)
 			    "PMU_CAPABILITY after a vCPU exists -> EINVAL");
 		kvm_vm_free(vm);
 	} else {
-		ksft_test_result_skip("PMU_CAPABILITY before vCPUs: KVM_CAP_PMU_CAPABILITY not offered (ckvm: not yet)\n");
-		ksft_test_result_skip("PMU_CAPABILITY after vCPUs: KVM_CAP_PMU_CAPABILITY not offered (ckvm: not yet)\n");
+		ksft_test_result_skip("PMU_CAPABILITY before vCPUs: KVM_CAP_PMU_CAPABILITY not offered here (ckvm: not yet; KVM: only with a PMU)\n");
+		ksft_test_result_skip("PMU_CAPABILITY after vCPUs: KVM_CAP_PMU_CAPABILITY not offered here (ckvm: not yet; KVM: only with a PMU)\n");
 	}
 
 	/*
@@ -157,7 +164,7 @@ static void test_other_freezes(void)
 			 "VM KVM_SET_TSC_KHZ after a vCPU exists (a default for later vCPUs) (%ld kHz)", khz);
 		kvm_vm_free(vm);
 	} else {
-		ksft_test_result_skip("VM KVM_SET_TSC_KHZ after vCPUs: KVM_CAP_VM_TSC_CONTROL not offered (ckvm: not yet)\n");
+		ksft_test_result_skip("VM KVM_SET_TSC_KHZ after vCPUs: KVM_CAP_VM_TSC_CONTROL not offered here (ckvm: not yet; KVM: only with TSC scaling)\n");
 	}
 
 	/* KVM_CAP_MSR_PLATFORM_INFO is never frozen (also msr_test). */
