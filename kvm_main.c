@@ -720,8 +720,8 @@ static long ckvm_check_extension(long ext)
 /*
  * KVM_ENABLE_CAP on a VM. KVM_CAP_MAX_VCPU_ID sets the vCPU id limit
  * once. Freeze rule: once the limit is fixed, by this call or by the first
- * KVM_CREATE_VCPU (which fixes the default), only the same value is
- * accepted again (0); any other is -EINVAL, as in KVM. 0 leaves it unset.
+ * KVM_CREATE_VCPU (which fixes the default), the same value again is
+ * accepted and any other is -EINVAL, as in KVM. 0 leaves it unset.
  */
 static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 {
