@@ -23,13 +23,20 @@
  * instruction that exits (WRMSR in the kernel, OUT to userspace), and
  * single-stepping (RFLAGS.TF) across STI and an emulated WRMSR and HLT.
  *
- * Reference: kvm_amd and kvm_intel give the same results. Measured facts
- * about the emulators are in Documentation/testing.rst ("Interrupt
- * shadows"); the one that matters here is QEMU's duplicate of an
- * interrupt injected through EVENTINJ, delivered a second time inside the
- * handler (an impossible place for an external interrupt: IF=0), on
- * kvm_amd as on ckvm: up to 1% of N is tolerated on the SVM machines and
- * reported, none on VMX.
+ * Reference: kvm_amd and kvm_intel give the same results. Two faults of
+ * the SVM emulator, QEMU's TCG, show on kvm_amd as on ckvm (measured and
+ * explained in Documentation/testing.rst, "Interrupt shadows"); the
+ * harness names the emulator in $ckvm_emulator and only these are
+ * tolerated, and reported:
+ *  - every QEMU: an interrupt injected through EVENTINJ is sometimes
+ *    delivered a second time, inside its handler, where IF=0 (so never an
+ *    external interrupt): up to 2% of N, counted apart;
+ *  - QEMU before 9.1: VMRUN drops the guest's shadow from the VMCB, so a
+ *    host interrupt's exit that lands between STI and HLT loses it: up to
+ *    1% of N in the shadow, and a third of the stall runs.
+ * The fault of ckvm this test was written for, the host's STI shadow
+ * carried into the guest by VMRUN, puts every delivery inside the shadow
+ * under QEMU 7.2 and stalls every run. Bochs (VMX) is held to 0.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -58,6 +65,7 @@
 #define IOAPIC_PIN	9
 #define PORT_STI_OUT	0x99	/* OUT in an STI shadow; the host does nothing */
 #define PORT_MOVSS_OUT	0x9a	/* OUT in a MOV SS shadow; the host raises a pin */
+#define PORT_WANT_PIN	0x9b	/* the guest waits: wake the IOAPIC thread */
 
 #define X86_EFLAGS_TF	0x100
 #define X86_EFLAGS_IF	0x200
@@ -81,7 +89,7 @@ struct vdata {
 	uint64_t log_n;		/*  64 */
 	uint64_t db_count;	/*  72 */
 	uint64_t stop_rip;	/*  80: the #DB handler clears TF here */
-	uint64_t ready;		/*  88: IOAPIC loop: iteration waiting for a pin */
+	uint64_t ready;		/*  88: IPI loop: the iteration it is in, IF=0 */
 	struct {
 		uint64_t rip, info;
 	} log[LOG_MAX];		/*  96 */
@@ -144,7 +152,7 @@ asm(".pushsection .text\n"
     "	je 3f\n"
     "	incq 24(%rsp)\n"
     "	jmp 3f\n"
-    "1:	inc %rax\n"
+    "1:	dec %rax\n"
     "	cmp %gs:0, %rax\n"
     "	jne 2f\n"
     "	incq %gs:24\n"
@@ -386,7 +394,8 @@ static void guest_main(uint64_t variant, uint64_t n, uint64_t fixup)
 		gs_write(0, (uint64_t)site_hlt);
 		for (i = 1; i <= n; i++) {
 			asm volatile("cli");
-			gs_write(offsetof(struct vdata, ready), i);
+			/* The vCPU thread wakes the other thread and runs on. */
+			outb(PORT_WANT_PIN, 0);
 			/* RDMSR exits: never spin with IF=0 without exits. */
 			while (!irr_set(VEC_IOAPIC))
 				;
@@ -398,8 +407,14 @@ static void guest_main(uint64_t variant, uint64_t n, uint64_t fixup)
 		v = me();
 		for (i = 1; i <= n; i++) {
 			asm volatile("cli");
-			/* The peer has taken my last IPI: no two coalesce. */
-			while (*(volatile uint64_t *)&v->peer->handled < i - 1)
+			/*
+			 * Send only when the peer is in the same iteration
+			 * with IF=0: it has taken the last IPI and cannot take
+			 * this one before its STI (nor, the first time, drop it
+			 * with a software-disabled APIC).
+			 */
+			*(volatile uint64_t *)&v->ready = i;
+			while (*(volatile uint64_t *)&v->peer->ready < i)
 				rdmsr(X2APIC(APIC_TASKPRI));
 			wrmsr(X2APIC(APIC_ICR), (v->peer_id << 32) | VEC_IPI);
 			while (!irr_set(VEC_IPI))
@@ -438,6 +453,23 @@ static void guest_main(uint64_t variant, uint64_t n, uint64_t fixup)
 
 static bool on_amd;
 static int stall_ms;
+/* Faults of the emulator, from $ckvm_emulator (see the top). */
+static bool emu_eventinj_dups, emu_loses_shadow;
+
+static void read_emulator(void)
+{
+	const char *e = getenv("ckvm_emulator");
+	int major = 0, minor = 0;
+
+	if (!e || sscanf(e, "qemu-%d.%d", &major, &minor) != 2) {
+		ksft_print_msg("emulator: %s", e ? e : "not named ($ckvm_emulator unset)");
+		return;
+	}
+	emu_eventinj_dups = true;
+	emu_loses_shadow = major < 9 || (major == 9 && minor < 1);
+	ksft_print_msg("emulator: %s%s", e,
+		       emu_loses_shadow ? " (drops the VMCB's interrupt shadow on VMRUN)" : "");
+}
 static volatile int kicked_sig;
 
 static void on_sigusr1(int sig)
@@ -462,6 +494,7 @@ static int irq_line(struct kvm_vm *vm, uint32_t irq, uint32_t level)
 
 struct runner {
 	struct kvm_vcpu *v;
+	int pin_pipe;		/* IOAPIC loop: write end, one byte a request */
 	pthread_t th;
 	volatile int state;	/* 0 running, 1 done, 2 failed, 3 kicked */
 	char why[160];
@@ -488,6 +521,10 @@ static void *vcpu_thread(void *arg)
 		}
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT_STI_OUT)
 			continue;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT_WANT_PIN) {
+			TEST_ASSERT(write(r->pin_pipe, "", 1) == 1, "pipe");
+			continue;
+		}
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT_MOVSS_OUT) {
 			irq_line(r->v->vm, IOAPIC_PIN, 1);
 			irq_line(r->v->vm, IOAPIC_PIN, 0);
@@ -515,21 +552,22 @@ static void *vcpu_thread(void *arg)
 
 struct ioapic_feeder {
 	struct kvm_vm *vm;
-	struct vdata *vd;
-	uint64_t n;
-	volatile bool stop;
+	int pipe[2];
 	pthread_t th;
 };
 
-/* Another thread raises the pin whenever the guest waits for it. */
+/*
+ * Another thread raises the pin (an edge) whenever the guest asks, while
+ * the guest runs on and waits for it; it sleeps in between (a thread that
+ * polls keeps the emulator's other CPU busy, which multiplies QEMU's
+ * EVENTINJ duplicates, see testing.rst). It ends when the pipe closes.
+ */
 static void *ioapic_thread(void *arg)
 {
 	struct ioapic_feeder *f = arg;
-	uint64_t k;
+	char c;
 
-	for (k = 1; k <= f->n && !f->stop; k++) {
-		while (*(volatile uint64_t *)&f->vd->ready < k && !f->stop)
-			usleep(20);
+	while (read(f->pipe[0], &c, 1) == 1) {
 		irq_line(f->vm, IOAPIC_PIN, 1);
 		irq_line(f->vm, IOAPIC_PIN, 0);
 	}
@@ -577,9 +615,12 @@ static void run_vm(int variant, int nvcpu, uint64_t n, bool fixup,
 	for (i = 0; i < nvcpu; i++) {
 		struct vdata *vd = vd_host(vm, i);
 		struct kvm_sregs s;
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
 		r[i].v = vcpu_add(vm, i, guest_main);
 		vcpu_args_set(r[i].v, 3, (uint64_t)variant, n, (uint64_t)fixup);
+		/* KVM starts an AP in wait-for-SIPI; this one runs at once. */
+		TEST_ASSERT(!ioctl(r[i].v->fd, KVM_SET_MP_STATE, &mp), "KVM_SET_MP_STATE");
 		vcpu_get_sregs(r[i].v, &s);
 		s.gs.base = (uint64_t)&vdata[i];
 		vcpu_set_sregs(r[i].v, &s);
@@ -590,8 +631,8 @@ static void run_vm(int variant, int nvcpu, uint64_t n, bool fixup,
 	}
 	if (variant == V_IOAPIC) {
 		feed.vm = vm;
-		feed.vd = vd_host(vm, 0);
-		feed.n = n;
+		TEST_ASSERT(!pipe(feed.pipe), "pipe");
+		r[0].pin_pipe = feed.pipe[1];
 		pthread_create(&feed.th, NULL, ioapic_thread, &feed);
 	}
 	for (i = 0; i < nvcpu; i++)
@@ -620,11 +661,13 @@ static void run_vm(int variant, int nvcpu, uint64_t n, bool fixup,
 			break;
 		}
 	}
-	feed.stop = true;
 	for (i = 0; i < nvcpu; i++)
 		pthread_join(r[i].th, NULL);
-	if (variant == V_IOAPIC)
+	if (variant == V_IOAPIC) {
+		close(feed.pipe[1]);
 		pthread_join(feed.th, NULL);
+		close(feed.pipe[0]);
+	}
 
 	for (i = 0; i < nvcpu; i++) {
 		struct vdata *vd = vd_host(vm, i);
@@ -645,6 +688,22 @@ static void run_vm(int variant, int nvcpu, uint64_t n, bool fixup,
 			break;
 		}
 	}
+	/* Where a stalled run stopped: the first few, for the log. */
+	if (i < nvcpu && res->stalled <= 2) {
+		for (i = 0; i < nvcpu; i++) {
+			struct kvm_regs regs;
+			struct kvm_mp_state mp = { 0 };
+
+			vcpu_get_regs(r[i].v, &regs);
+			ioctl(r[i].v->fd, KVM_GET_MP_STATE, &mp);
+			ksft_print_msg("stalled: vcpu %d state %d rip %+lld from %s, rflags 0x%llx, mp_state %u, %llu deliveries, last at 0x%llx",
+				       i, r[i].state,
+				       (long long)(regs.rip - vd_host(vm, i)->hlt_site),
+				       "the HLT", (unsigned long long)regs.rflags, mp.mp_state,
+				       (unsigned long long)vd_host(vm, i)->handled,
+				       (unsigned long long)vd_host(vm, i)->last_rip);
+		}
+	}
 	if (copy0)
 		*copy0 = *vd_host(vm, 0);
 	for (i = 0; i < nvcpu; i++)
@@ -655,13 +714,18 @@ static void run_vm(int variant, int nvcpu, uint64_t n, bool fixup,
 /*
  * Deliveries elsewhere than at or after the HLT: those with IF=0 at the
  * interrupted instruction cannot be external interrupts and are QEMU's
- * EVENTINJ duplicates (testing.rst); up to 1% on the SVM machines.
+ * EVENTINJ duplicates (testing.rst).
  */
 static bool others_ok(const struct result *r, uint64_t n)
 {
-	uint64_t allowed = on_amd ? n / 100 : 0;
+	uint64_t allowed = emu_eventinj_dups ? n / 50 : 0;
 
 	return r->other == r->other_if0 && r->other_if0 <= allowed;
+}
+
+static uint64_t shadow_allowed(uint64_t n)
+{
+	return emu_loses_shadow ? n / 100 : 0;
 }
 
 static const char *const source_name[] = {
@@ -683,9 +747,14 @@ static void test_rate(int variant, uint64_t n)
 		       (unsigned long long)total, (unsigned long long)res.after,
 		       (unsigned long long)res.other, (unsigned long long)res.other_if0,
 		       res.stalled ? ", stalled" : "");
-	ksft_test_result(!res.failed && !res.stalled && res.in_shadow == 0 &&
-			 res.after == total && others_ok(&res, total),
-			 "%s: rate: 0 of %llu deliveries inside the STI shadow\n",
+	if (res.in_shadow && res.in_shadow <= shadow_allowed(total))
+		ksft_print_msg("tolerated: this QEMU drops the VMCB's interrupt shadow on VMRUN");
+	if (res.other_if0 && others_ok(&res, total))
+		ksft_print_msg("tolerated: QEMU's EVENTINJ duplicates (IF=0 at the return address)");
+	ksft_test_result(!res.failed && !res.stalled &&
+			 res.in_shadow <= shadow_allowed(total) &&
+			 res.after + res.in_shadow == total && others_ok(&res, total),
+			 "%s: rate: no delivery inside the STI shadow (%llu iterations)\n",
 			 source_name[variant], (unsigned long long)total);
 }
 
@@ -693,6 +762,7 @@ static void test_stall(int variant, int runs, uint64_t n)
 {
 	int nvcpu = variant == V_IPI ? 2 : 1;
 	struct result res = { 0 };
+	int allowed = emu_loses_shadow ? runs / 3 : 0;
 	int i;
 
 	for (i = 0; i < runs; i++)
@@ -701,9 +771,11 @@ static void test_stall(int variant, int runs, uint64_t n)
 		       source_name[variant], res.stalled, runs,
 		       (unsigned long long)res.in_shadow,
 		       (unsigned long long)res.handled);
-	ksft_test_result(!res.failed && res.stalled == 0 && res.in_shadow == 0,
-			 "%s: stall detector: 0 of %d runs of %llu iterations halt for good\n",
-			 source_name[variant], runs, (unsigned long long)n);
+	if (res.stalled && res.stalled <= allowed)
+		ksft_print_msg("tolerated: this QEMU drops the VMCB's interrupt shadow on VMRUN");
+	ksft_test_result(!res.failed && res.stalled <= allowed,
+			 "%s: stall detector: no run of %llu iterations halts for good (%d runs)\n",
+			 source_name[variant], (unsigned long long)n, runs);
 }
 
 /*
@@ -839,13 +911,14 @@ int main(void)
 	kvm_open();
 	sigaction(SIGUSR1, &sa, NULL);
 	on_amd = host_is_amd();
+	read_emulator();
 	/* QEMU TCG (SVM) is 5-10 times faster at exits than Bochs (VMX). */
 	n = on_amd ? 2000 : 300;
 	n_ipi = on_amd ? 500 : 100;
 	runs = on_amd ? 10 : 4;
 	stall_ms = on_amd ? 1000 : 3000;
 
-	ksft_set_plan(15);
+	ksft_set_plan(14);
 	test_rate(V_SMALLEST, n);
 	test_stall(V_SMALLEST, runs, 20);
 	test_rate(V_TIMER, n / 4);
