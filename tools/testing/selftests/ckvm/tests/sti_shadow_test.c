@@ -211,13 +211,23 @@ asm(".pushsection .text\n"
     "	jnz 1b\n"
     "	ret\n"
 
-    /* Called with IF=0 and an interrupt pending: sti; hlt. */
+    /*
+     * Called with IF=0 and an interrupt pending: CPUID, which exits, so
+     * that STI is the first instruction after the entry (as in the
+     * smallest input and in an OS that idles right after an exit); sti;
+     * hlt.
+     */
     "	.balign 64\n"
     "sti_hlt:\n"
+    "	push %rbx\n"
+    "	xor %eax, %eax\n"
+    "	xor %ecx, %ecx\n"
+    "	cpuid\n"
     "	sti\n"
     "site_hlt:\n"
     "	hlt\n"
     "	cli\n"
+    "	pop %rbx\n"
     "	ret\n"
 
     /* IF=1, nothing pending: SELF_IPI in a MOV SS shadow. */
