@@ -1054,8 +1054,9 @@ static void vmx_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
 
 /*
  * The pending debug exceptions field holds traps the CPU delivers right
- * after VM entry (SDM 26.7.3), updating the guest's DR6 itself: VMX does
- * not switch DR6, so ckvm does not write it.
+ * after VM entry, updating the guest's DR6 itself (SDM "Delivery of
+ * Pending Debug Exceptions after VM Entry"): VMX does not switch DR6, so
+ * ckvm does not write it.
  */
 static void vmx_queue_debug_trap(struct ckvm_vcpu *vcpu, unsigned long dr6)
 {
@@ -1168,12 +1169,13 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 
 /*
  * An event the exit interrupted (e.g. an exception whose delivery hit an
- * EPT violation) must be delivered again on the next entry (SDM 27.2.4).
- * A software event (INTn, INT3, INTO, INT1) was raised by an instruction
- * that RIP still points at: it is injected again with that instruction's
- * length, which the exit reports (SDM 27.2.5), so that it pushes the
- * return address past the instruction, as KVM does. Without a length
- * (0, which VM entry refuses for these) the guest executes the
+ * EPT violation) must be delivered again on the next entry (SDM
+ * "Information for VM Exits During Event Delivery"). A software event
+ * (INTn, INT3, INTO, INT1) was raised by an instruction that RIP still
+ * points at: it is injected again with that instruction's length, which
+ * the exit reports in the VM-exit instruction-length field, so that it
+ * pushes the return address past the instruction, as KVM does. Without a
+ * length (0, which VM entry refuses for these) the guest executes the
  * instruction again instead.
  */
 static void vmx_complete_interrupts(struct vmx_vcpu *vmx)

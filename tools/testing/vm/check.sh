@@ -203,7 +203,9 @@ stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))
 # status, 124 when stopped) and hung (1 when stopped here).
 boot_watch() {
 	local pid sz last=-1 since now grace
-	KCMDLINE_EXTRA="ckvm_start=$5" "$here/boot-$M_EMU.sh" "$kernel" "$1" "$2" "$3" "$4" \
+	QEMU=${m_qemu:-${QEMU:-qemu-system-x86_64}} \
+		KCMDLINE_EXTRA="ckvm_start=$5 ${KCMDLINE_EXTRA:-}" \
+		"$here/boot-$M_EMU.sh" "$kernel" "$1" "$2" "$3" "$4" \
 		"$M_CPUFLAGS" >>"$dir/qemu.log" 2>&1 </dev/null &
 	pid=$!
 	hung=0
@@ -256,6 +258,13 @@ for m in $MACHINES; do
 	fi
 	if [ ! -x "$here/boot-$M_EMU.sh" ]; then
 		echo "FAIL: machine $m: no $here/boot-$M_EMU.sh for $M_EMU machines"
+		machine_line "$m" 0 1 0
+		continue
+	fi
+	# A machine on another QEMU (M_QEMU): its wrapper, built on demand.
+	m_qemu=
+	if [ -n "$M_QEMU" ] && ! m_qemu=$("$here/$M_QEMU" --print 2>"$dir/setup.err"); then
+		echo "FAIL: machine $m: $M_QEMU failed: $(tail -n 3 "$dir/setup.err")"
 		machine_line "$m" 0 1 0
 		continue
 	fi
