@@ -730,6 +730,7 @@ static void svm_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
  */
 static void svm_queue_debug_trap(struct ckvm_vcpu *vcpu, unsigned long dr6)
 {
+	/* Called when an instruction completed: EVENTINJ holds nothing. */
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	vmcb->save.dr6 = (vmcb->save.dr6 & ~DR_TRAP_BITS) | dr6;
@@ -817,8 +818,9 @@ static void svm_run(struct ckvm_vcpu *vcpu)
 	 * many instructions before VMRUN, and not by an STI right before
 	 * it: VMRUN in the STI shadow would carry the host's shadow into
 	 * the guest on CPUs (and emulators) that keep it across VMRUN, where
-	 * it swallows the guest's own STI shadow (Documentation/
-	 * interrupts.rst). Raw: for lockdep and tracing interrupts stay off.
+	 * it swallows the guest's own STI shadow (see
+	 * Documentation/interrupts.rst). Raw: for lockdep and tracing,
+	 * interrupts stay off.
 	 */
 	clgi();
 	raw_local_irq_enable();
