@@ -311,14 +311,16 @@ int main(void)
 	r = vcpu_run_ucall(v, &uc);
 	k.cancel = true;
 	pthread_join(th, NULL);
-	if (woke)
-		ksft_print_msg("still halted after %d ms: the owed #DB did not wake the vCPU", k.ms);
 	v->run->immediate_exit = 0;
 	ksft_test_result(r == UCALL_SYNC && uc.args[0] == 1 &&
 			 uc.args[1] == (uint64_t)tf_out_a,
 			 "HALTED vCPU runs for its queued #DB: one #DB, after the OUT (got %llu at %+lld)\n",
 			 (unsigned long long)uc.args[0],
 			 (long long)(uc.args[1] - (uint64_t)tf_out_a));
+	/* A vCPU that stays halted would hang every later KVM_RUN. */
+	if (r != UCALL_SYNC)
+		ksft_exit_fail_msg("%s after %d ms: the owed #DB did not wake the vCPU",
+				   woke ? "still halted" : "no ucall", k.ms);
 	r = vcpu_run_ucall(v, &uc);
 	ksft_test_result(r == UCALL_SYNC && (uc.args[0] & 0x4000),
 			 "the #DB is a single step: DR6.BS (DR6 0x%llx)\n",
