@@ -760,13 +760,34 @@ static const char *const source_name[] = {
 	[V_IPI] = "2 vCPUs, IPIs",
 };
 
+/*
+ * For measurements only (sti_shadow_busy=1): a thread that wakes every
+ * 20 us, which keeps the emulator's other CPU busy (testing.rst).
+ */
+static volatile bool busy_stop;
+
+static void *busy_thread(void *arg)
+{
+	while (!busy_stop)
+		usleep(20);
+	return NULL;
+}
+
 static void test_rate(int variant, uint64_t n)
 {
 	int nvcpu = variant == V_IPI ? 2 : 1;
 	struct result res = { 0 };
 	uint64_t total = n * nvcpu;
+	pthread_t busy;
+	bool with_busy = getenv("sti_shadow_busy") != NULL;
 
+	busy_stop = false;
+	if (with_busy)
+		pthread_create(&busy, NULL, busy_thread, NULL);
 	run_vm(variant, nvcpu, n, true, &res, NULL);
+	busy_stop = true;
+	if (with_busy)
+		pthread_join(busy, NULL);
 	ksft_print_msg("%s: %llu of %llu in the STI shadow, %llu after the HLT, %llu elsewhere (%llu with IF=0)%s",
 		       source_name[variant], (unsigned long long)res.in_shadow,
 		       (unsigned long long)total, (unsigned long long)res.after,
