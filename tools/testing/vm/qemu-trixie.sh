@@ -73,17 +73,24 @@ if [ ! -x "$root/usr/bin/qemu-system-x86_64" ]; then
 		die "apt-get in the root failed: $(tail -n 3 "$dir/apt.log")"
 fi
 
-# Firmware: the root's /usr/share/qemu links into /usr/share/seabios and
-# friends by absolute paths; the wrapper must not pick up the host's.
+# Firmware: Debian's QEMU looks in /usr/share/qemu, /usr/share/seabios and
+# /usr/lib/ipxe/qemu, and the first of these links into the others by
+# absolute paths: the wrapper's -L directory holds the root's files of
+# all three (the first found wins), so that none comes from the host's.
 fw=$dir/firmware
 rm -rf "$fw"
 mkdir -p "$fw"
-for f in "$root"/usr/share/qemu/*; do
-	t=$(readlink "$f" || true)
-	case $t in
-	/*) ln -s "$root$t" "$fw/$(basename "$f")" ;;
-	*) ln -s "$f" "$fw/$(basename "$f")" ;;
-	esac
+for d in usr/share/qemu usr/share/seabios usr/lib/ipxe/qemu; do
+	for f in "$root/$d"/*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		n=$fw/$(basename "$f")
+		[ -e "$n" ] && continue
+		t=$(readlink "$f" || true)
+		case $t in
+		/*) ln -s "$root$t" "$n" ;;
+		*) ln -s "$f" "$n" ;;
+		esac
+	done
 done
 
 cat >"$wrapper" <<EOF

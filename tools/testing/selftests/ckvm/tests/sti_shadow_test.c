@@ -766,7 +766,7 @@ static const char *const source_name[] = {
  */
 static volatile bool busy_stop;
 
-static void *busy_thread(void *arg)
+static void *busy_thread(void *arg __attribute__((unused)))
 {
 	while (!busy_stop)
 		usleep(20);
