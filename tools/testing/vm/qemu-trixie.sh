@@ -64,11 +64,18 @@ if [ ! -x "$root/usr/bin/qemu-system-x86_64" ]; then
 		>"$root/etc/apt/apt.conf.d/90ckvm-host" || true
 	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 	echo "ckvm: qemu-trixie: apt-get install qemu-system-x86 in the root (log: $dir/apt.log)" >&2
-	# Private mounts: /proc for the maintainer scripts, gone afterwards.
-	unshare -m sh -c '
-		mount -t proc proc "$1/proc" &&
+	# /proc for the maintainer scripts, in a mount namespace of its own
+	# and unmounted again. Inside a chroot (CI's fresh root, itself in a
+	# private namespace) unshare cannot make "/" private: keep it as is.
+	prop=private
+	unshare -m true 2>/dev/null || prop=unchanged
+	unshare -m --propagation "$prop" sh -c '
+		mount -t proc proc "$1/proc" || exit 1
 		DEBIAN_FRONTEND=noninteractive chroot "$1" sh -c \
 			"apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 && apt-get clean"
+		rc=$?
+		umount "$1/proc"
+		exit $rc
 	' sh "$root" >"$dir/apt.log" 2>&1 ||
 		die "apt-get in the root failed: $(tail -n 3 "$dir/apt.log")"
 fi
