@@ -17,7 +17,8 @@
 #
 # Needs root the first time (debootstrap, chroot, apt-get inside).
 # Environment: TRIXIE_DIR (default <repo>/build/trixie).
-# Exit status: 0 with a working wrapper, else 1 with a message.
+# Exit status: 0 with a working wrapper; 4 (skip) if the root is still to
+# be built and this is not root; else 1 with a message.
 set -uo pipefail
 {
 
@@ -40,7 +41,10 @@ if works; then
 	[ "${1:-}" = --print ] && echo "$wrapper"
 	exit 0
 fi
-[ "$(id -u)" -eq 0 ] || die "building the Debian 13 root needs root (debootstrap)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ckvm: qemu-trixie: building the Debian 13 root needs root (debootstrap); run make check as root once" >&2
+	exit 4
+fi
 "$here/deps.sh" --need debootstrap chroot >&2 || exit 1
 
 mkdir -p "$dir"
