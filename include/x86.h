@@ -155,6 +155,7 @@ int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code);
 int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa);
 bool ckvm_pat_valid(u64 pat);
 bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
+void ckvm_complete_instruction(struct ckvm_vcpu *vcpu);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);

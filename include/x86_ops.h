@@ -61,13 +61,30 @@ struct ckvm_x86_ops {
 	/* Make the next entry deliver this exception to the guest. */
 	void (*queue_exception)(struct ckvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code);
-	/* Move RIP past the instruction that caused the current exit. */
+	/*
+	 * Move RIP past the instruction that caused the current exit and
+	 * finish it as the CPU would have: ckvm_complete_instruction().
+	 */
 	void (*skip_instruction)(struct ckvm_vcpu *vcpu);
+	/*
+	 * Instruction-boundary state (see Documentation/interrupts.rst).
+	 * clear_interrupt_shadow: end the STI / MOV SS shadow.
+	 * queue_debug_trap: the next entry delivers a trap-class #DB with
+	 * @dr6 (DR_STEP, DR_TRAP0-3) added to the guest's DR6, ahead of any
+	 * external interrupt.
+	 * event_queued: the next entry delivers an event (one in the
+	 * injection slot or a pending debug trap), so a halted vCPU must
+	 * run to deliver it.
+	 */
+	void (*clear_interrupt_shadow)(struct ckvm_vcpu *vcpu);
+	void (*queue_debug_trap)(struct ckvm_vcpu *vcpu, unsigned long dr6);
+	bool (*event_queued)(struct ckvm_vcpu *vcpu);
 	/*
 	 * Interrupt delivery, used with an in-kernel irqchip.
 	 * interrupt_allowed: the guest can take an external interrupt on the
 	 * next entry (RFLAGS.IF, no STI/MOV SS shadow, no event already
-	 * queued). inject_irq: deliver @vector on the next entry.
+	 * queued, no pending debug trap). inject_irq: deliver @vector on the
+	 * next entry.
 	 * enable_irq_window: exit as soon as the guest can take one; the exit
 	 * handler turns the window off again.
 	 */

@@ -13,6 +13,7 @@
 #include <asm/processor.h>
 #include <asm/svm.h>
 #include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 
 #include "ckvm.h"
 #include "x86_ops.h"
@@ -718,8 +719,33 @@ static void svm_skip_instruction(struct ckvm_vcpu *vcpu)
 		*rip = c->next_rip;
 	else
 		*rip += insn_len_fallback(c->exit_code);
-	/* A skipped instruction ends an STI or MOV SS interrupt shadow. */
-	c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	ckvm_complete_instruction(vcpu);
+}
+
+static void svm_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+/*
+ * The guest's DR6 lives in the VMCB: set the trap's status bits there, as
+ * the CPU does when it raises the #DB (B0-B3 describe only the latest
+ * trap, BS and the rest accumulate), and inject the #DB as an exception:
+ * it pushes the RIP of the next instruction, which a trap must.
+ */
+static void svm_queue_debug_trap(struct ckvm_vcpu *vcpu, unsigned long dr6)
+{
+	/* Called when an instruction completed: EVENTINJ holds nothing. */
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	vmcb->save.dr6 = (vmcb->save.dr6 & ~DR_TRAP_BITS) | dr6;
+	vmcb->control.event_inj = X86_TRAP_DB | SVM_EVTINJ_VALID |
+				  SVM_EVTINJ_TYPE_EXEPT;
+}
+
+static bool svm_event_queued(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.event_inj & SVM_EVTINJ_VALID;
 }
 
 /* A new ASID is a clean TLB: the simplest flush that every CPU has. */
@@ -744,18 +770,31 @@ static void svm_assign_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 
 /*
  * An event the exit interrupted (e.g. an exception whose delivery hit a
- * nested page fault) must be delivered again on the next entry. Software
- * interrupts are not: the guest re-executes the INTn.
+ * nested page fault) must be delivered again on the next entry (APM
+ * 15.7.2). Not so an event an instruction raised: INTn (type SOFT), and
+ * INT3 and INTO, which the CPU reports as exceptions #BP and #OF but
+ * which are traps of an instruction as well. Their return address is the
+ * next instruction's, and EVENTINJ can only push that with NRIPS and the
+ * instruction's length in NEXT_RIP, which these exits do not report
+ * (KVM decodes the instruction to find it). RIP still points at the
+ * instruction, so the guest simply executes it again, which is the same
+ * event (KVM's approach until 5.19). ckvm never injects such events
+ * itself, so every one comes from a guest instruction.
  */
 static void svm_complete_interrupts(struct svm_vcpu *svm)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	u32 info = c->exit_int_info;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
 
 	c->event_inj = 0;
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
-	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_SOFT)
+	if (type == SVM_EXITINTINFO_TYPE_SOFT)
+		return;
+	if (type == SVM_EXITINTINFO_TYPE_EXEPT &&
+	    (vector == X86_TRAP_BP || vector == X86_TRAP_OF))
 		return;
 	c->event_inj = info;
 	c->event_inj_err = c->exit_int_info_err;
@@ -778,8 +817,20 @@ static void svm_run(struct ckvm_vcpu *vcpu)
 	/* Tell the CPU every cached VMCB field may have changed. */
 	vmcb->control.clean = 0;
 
+	/*
+	 * With GIF clear, IF=1 holds the host's interrupts and NMIs until
+	 * VMRUN, in the guest, turns them into exits. IF is set here in C,
+	 * many instructions before VMRUN, and not by an STI right before
+	 * it: VMRUN in the STI shadow would carry the host's shadow into
+	 * the guest on CPUs (and emulators) that keep it across VMRUN, where
+	 * it swallows the guest's own STI shadow (see
+	 * Documentation/interrupts.rst). Raw: for lockdep and tracing,
+	 * interrupts stay off.
+	 */
 	clgi();
+	raw_local_irq_enable();
 	ckvm_svm_vmrun(regs, svm->vmcb_pa, sd->host_save_pa);
+	raw_local_irq_disable();
 	stgi();
 
 	regs[VCPU_REGS_RAX] = vmcb->save.rax;
@@ -929,6 +980,9 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.inject_irq = svm_inject_irq,
 	.enable_irq_window = svm_enable_irq_window,
 	.skip_instruction = svm_skip_instruction,
+	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
+	.queue_debug_trap = svm_queue_debug_trap,
+	.event_queued = svm_event_queued,
 	.flush_tlb = svm_flush_tlb,
 	.run = svm_run,
 	.handle_exit = svm_handle_exit,

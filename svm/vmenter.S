@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The SVM world switch. Interrupts are off and GIF is clear on entry, so
- * nothing runs on this CPU between the VMLOAD of guest state and the VMLOAD
- * of host state below, when FS, GS, TR and the syscall MSRs hold the
- * guest's values.
+ * The SVM world switch. GIF is clear on entry (and RFLAGS.IF set, so that
+ * host interrupts exit the guest), so nothing runs on this CPU between the
+ * VMLOAD of guest state and the VMLOAD of host state below, when FS, GS,
+ * TR and the syscall MSRs hold the guest's values.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
@@ -51,10 +51,11 @@ SYM_FUNC_START(ckvm_svm_vmrun)
 	mov	REG(R15)(%rdi), %r15
 	mov	REG(RDI)(%rdi), %rdi
 
-	/* GIF=0 holds interrupts until the exit; with IF=1 they exit. */
-	sti
+	/*
+	 * GIF=0 and IF=1 (set by the caller, well before this point: no STI
+	 * shadow may reach VMRUN): host interrupts become exits.
+	 */
 	vmrun	%rax
-	cli
 
 	/* RAX is the VMCB address again; all other GPRs are the guest's. */
 	pop	%rax			/* regs */

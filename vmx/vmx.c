@@ -83,12 +83,19 @@ struct vmx_vcpu {
 	u64 kernel_gs_base;
 	u64 syscall_msrs[4];
 	u32 interruptibility;
+	/*
+	 * GUEST_PENDING_DBG_EXCEPTIONS: debug traps the guest owes itself
+	 * at the next instruction boundary (B0-B3, BS as in DR6); kept
+	 * across exits like the rest of the guest state.
+	 */
+	u64 pending_dbg;
 	bool irq_window;		/* exit when the guest can take an IRQ */
 	u32 proc_ctl;			/* CPU_BASED_VM_EXEC_CONTROL as written */
 
 	/* The event the next entry delivers (VM_ENTRY_INTR_INFO_FIELD). */
 	u32 event_inj;
 	u32 event_inj_err;
+	u32 event_inj_len;		/* of a software event's instruction */
 
 	/* The last exit. */
 	u32 exit_reason;
@@ -579,9 +586,11 @@ static void vmx_vcpu_reset(struct ckvm_vcpu *vcpu)
 	vmx->kernel_gs_base = 0;
 	memset(vmx->syscall_msrs, 0, sizeof(vmx->syscall_msrs));
 	vmx->interruptibility = 0;
+	vmx->pending_dbg = 0;
 	vmx->irq_window = false;
 	vmx->event_inj = 0;
 	vmx->event_inj_err = 0;
+	vmx->event_inj_len = 0;
 	vmx->state_dirty = true;
 	vmx->need_flush = true;
 }
@@ -1033,7 +1042,7 @@ static bool vmx_interrupt_allowed(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	return !(vmx->event_inj & INTR_INFO_VALID_MASK) &&
+	return !(vmx->event_inj & INTR_INFO_VALID_MASK) && !vmx->pending_dbg &&
 	       !(vmx->interruptibility &
 		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
 	       (vmx->rflags & X86_EFLAGS_IF);
@@ -1053,12 +1062,32 @@ static void vmx_enable_irq_window(struct ckvm_vcpu *vcpu)
 
 static void vmx_skip_instruction(struct ckvm_vcpu *vcpu)
 {
+	vcpu->arch.regs[VCPU_REGS_RIP] += to_vmx(vcpu)->exit_insn_len;
+	ckvm_complete_instruction(vcpu);
+}
+
+static void vmx_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->interruptibility &= ~(GUEST_INTR_STATE_STI |
+					    GUEST_INTR_STATE_MOV_SS);
+}
+
+/*
+ * The pending debug exceptions field holds traps the CPU delivers right
+ * after VM entry, updating the guest's DR6 itself (SDM "Delivery of
+ * Pending Debug Exceptions after VM Entry"): VMX does not switch DR6, so
+ * ckvm does not write it.
+ */
+static void vmx_queue_debug_trap(struct ckvm_vcpu *vcpu, unsigned long dr6)
+{
+	to_vmx(vcpu)->pending_dbg |= dr6 & (DR_TRAP_BITS | DR_STEP);
+}
+
+static bool vmx_event_queued(struct ckvm_vcpu *vcpu)
+{
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
-	/* A skipped instruction ends an STI or MOV SS interrupt shadow. */
-	vmx->interruptibility &= ~(GUEST_INTR_STATE_STI |
-				   GUEST_INTR_STATE_MOV_SS);
+	return (vmx->event_inj & INTR_INFO_VALID_MASK) || vmx->pending_dbg;
 }
 
 static void vmx_flush_tlb(struct ckvm_vcpu *vcpu)
@@ -1121,7 +1150,6 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_SYSENTER_ESP, vmx->sysenter_esp);
 	vmcs_write(GUEST_SYSENTER_EIP, vmx->sysenter_eip);
 	vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
-	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	/* The CPU enters IA-32e mode exactly when EFER.LMA says so. */
 	if (vmx->efer & EFER_LMA)
 		entry |= VM_ENTRY_IA32E_MODE;
@@ -1156,12 +1184,19 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	vmx->sysenter_eip = vmcs_read(GUEST_SYSENTER_EIP);
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	vmx->pending_dbg = vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS);
 }
 
 /*
  * An event the exit interrupted (e.g. an exception whose delivery hit an
- * EPT violation) must be delivered again on the next entry. Software
- * interrupts and exceptions are not: the guest re-executes the INTn.
+ * EPT violation) must be delivered again on the next entry (SDM
+ * "Information for VM Exits During Event Delivery"). A software event
+ * (INTn, INT3, INTO, INT1) was raised by an instruction that RIP still
+ * points at: it is injected again with that instruction's length, which
+ * the exit reports in the VM-exit instruction-length field, so that it
+ * pushes the return address past the instruction, as KVM does. Without a
+ * length (0, which VM entry refuses for these) the guest executes the
+ * instruction again instead.
  */
 static void vmx_complete_interrupts(struct vmx_vcpu *vmx)
 {
@@ -1169,11 +1204,15 @@ static void vmx_complete_interrupts(struct vmx_vcpu *vmx)
 	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
 	vmx->event_inj = 0;
+	vmx->event_inj_len = 0;
 	if (!(info & VECTORING_INFO_VALID_MASK))
 		return;
 	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
-	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
-		return;
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		if (!vmx->exit_insn_len || vmx->exit_insn_len > 15)
+			return;
+		vmx->event_inj_len = vmx->exit_insn_len;
+	}
 	vmx->event_inj = info & ~INTR_INFO_RESVD_BITS_MASK;
 	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
 		vmx->event_inj_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
@@ -1223,8 +1262,23 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	/* Blocking by STI requires IF=1 (SDM 26.3.1.5). */
 	if (!(vmx->rflags & X86_EFLAGS_IF))
 		vmx->interruptibility &= ~GUEST_INTR_STATE_STI;
+	/*
+	 * In an STI or MOV SS shadow, BS must equal RFLAGS.TF (the guest's
+	 * DEBUGCTL.BTF is 0; SDM 26.3.1.5): the instruction that opened the
+	 * shadow ran with TF set, so its single-step trap is pending.
+	 */
+	if (vmx->interruptibility &
+	    (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) {
+		if (vmx->rflags & X86_EFLAGS_TF)
+			vmx->pending_dbg |= DR_STEP;
+		else
+			vmx->pending_dbg &= ~(u64)DR_STEP;
+	}
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->interruptibility);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, vmx->pending_dbg);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event_inj);
+	if (vmx->event_inj_len)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->event_inj_len);
 	if (unlikely((vmx->proc_ctl & CPU_BASED_INTR_WINDOW_EXITING) !=
 		     (vmx->irq_window ? CPU_BASED_INTR_WINDOW_EXITING : 0))) {
 		vmx->proc_ctl ^= CPU_BASED_INTR_WINDOW_EXITING;
@@ -1281,6 +1335,7 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 		update_debugctlmsr(debugctl);
 
 	vmx->event_inj = 0;
+	vmx->event_inj_len = 0;
 	vmx->vmfail = fail;
 	if (fail) {
 		vmx->vm_insn_error = vmcs_read(VM_INSTRUCTION_ERROR);
@@ -1526,6 +1581,9 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.inject_irq = vmx_inject_irq,
 	.enable_irq_window = vmx_enable_irq_window,
 	.skip_instruction = vmx_skip_instruction,
+	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
+	.queue_debug_trap = vmx_queue_debug_trap,
+	.event_queued = vmx_event_queued,
 	.flush_tlb = vmx_flush_tlb,
 	.run = vmx_run,
 	.handle_exit = vmx_handle_exit,

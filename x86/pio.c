@@ -83,6 +83,7 @@ static int complete_string(struct ckvm_vcpu *vcpu)
 			return 1;	/* the guest executes it again */
 	}
 	regs[VCPU_REGS_RIP] = p->next_rip;
+	ckvm_complete_instruction(vcpu);
 	return 1;
 }
 
@@ -106,6 +107,7 @@ static int complete_pio(struct ckvm_vcpu *vcpu)
 		regs[VCPU_REGS_RAX] |= val;
 	}
 	regs[VCPU_REGS_RIP] = p->next_rip;
+	ckvm_complete_instruction(vcpu);
 	return 1;
 }
 
@@ -149,6 +151,7 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 		if (!p->count) {
 			/* REP with rCX = 0 does nothing. */
 			vcpu->arch.regs[VCPU_REGS_RIP] = p->next_rip;
+			ckvm_complete_instruction(vcpu);
 			return 1;
 		}
 		if (!p->in && ckvm_read_guest(vcpu->vm, gpa, vcpu->pio_data,

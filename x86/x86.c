@@ -86,7 +86,9 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->set_msr || !ops->set_tsc_offset || !ops->queue_exception ||
 	    !ops->interrupt_allowed || !ops->inject_irq ||
 	    !ops->enable_irq_window ||
-	    !ops->skip_instruction || !ops->flush_tlb || !ops->run ||
+	    !ops->skip_instruction || !ops->clear_interrupt_shadow ||
+	    !ops->queue_debug_trap || !ops->event_queued ||
+	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
 		       ops->name);
@@ -327,6 +329,30 @@ void ckvm_inject_gp(struct ckvm_vcpu *vcpu)
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
 {
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+}
+
+/**
+ * ckvm_complete_instruction() - finish a guest instruction ckvm emulated
+ * @vcpu: the vCPU, loaded; RIP already points past the instruction
+ *
+ * What the CPU does at the end of every instruction it executes itself
+ * and an exit would otherwise skip (SDM 6.8.3 and 18.3.1.1, APM 13.1.3.5):
+ * the STI or MOV SS interrupt shadow the instruction sat in ends,
+ * RFLAGS.RF is cleared, and with RFLAGS.TF set a single-step #DB trap
+ * (DR6.BS) is delivered before the next instruction. Called by the
+ * backends' skip_instruction and by x86/ when it completes an instruction
+ * on a later KVM_RUN (port I/O).
+ */
+void ckvm_complete_instruction(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	unsigned long rflags = ops->get_rflags(vcpu);
+
+	ops->clear_interrupt_shadow(vcpu);
+	if (rflags & X86_EFLAGS_RF)
+		ops->set_rflags(vcpu, rflags & ~X86_EFLAGS_RF);
+	if (rflags & X86_EFLAGS_TF)
+		ops->queue_debug_trap(vcpu, DR_STEP);
 }
 
 /* Exit handlers both backends share; contract in x86_ops.h. */
@@ -885,10 +911,21 @@ static void inject_pending_irq(struct ckvm_vcpu *vcpu)
 	ops->inject_irq(vcpu, vector);
 }
 
+/*
+ * A halted vCPU runs again for an interrupt it can take now, and for an
+ * event already queued for the next entry (an exception, a re-injected
+ * interrupt, a single-step trap): delivering an event ends the halt, and
+ * while one is queued no interrupt is allowed, so waiting for one would
+ * wait forever.
+ */
 static bool vcpu_can_wake(struct ckvm_vcpu *vcpu)
 {
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+
+	if (ops->event_queued(vcpu))
+		return true;
 	return ckvm_lapic_pending_vector(vcpu) >= 0 &&
-	       ckvm_x86_ops->interrupt_allowed(vcpu);
+	       ops->interrupt_allowed(vcpu);
 }
 
 /* HLT with an in-kernel irqchip: sleep until an interrupt can be taken. */

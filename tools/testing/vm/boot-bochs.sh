@@ -46,7 +46,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 	/usr/share/bochs/BIOS-bochs-latest /usr/share/vgabios/vgabios.bin || exit 2
 
 cmdline="console=ttyS0 tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
-cmdline="$cmdline ${KCMDLINE_EXTRA:-}"
+# As boot-qemu.sh: the emulator reaches the tests as $ckvm_emulator.
+bver=$(dpkg-query -W -f='${Version}' bochs 2>/dev/null | sed 's/[+~-].*//')
+cmdline="$cmdline ckvm_emulator=bochs-${bver:-unknown} ${KCMDLINE_EXTRA:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ckvm-bochs.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,8 @@
 #
 # Environment: QEMU (binary, default qemu-system-x86_64), KCMDLINE_EXTRA
 # (appended to the kernel command line), QEMU_MEM (MiB, default 2048),
-# QEMU_SMP (default 2).
+# QEMU_SMP (default 2). The kernel command line also gets
+# ckvm_emulator=qemu-<version>, which the tests see in their environment.
 #
 # Exit status: 0 the machine powered itself off; 124 timeout (killed, or
 # this script got SIGTERM/SIGINT, which it passes on to QEMU);
@@ -35,7 +36,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/deps.sh" --need "${QEMU:-qemu-system-x86_64}" || exit 2
 
 cmdline="console=ttyS0 tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
-cmdline="$cmdline ${KCMDLINE_EXTRA:-}"
+# The emulator and its version reach the tests as $ckvm_emulator (the
+# kernel hands unknown a=b parameters to init's environment): some tests
+# know faults of a given emulator (Documentation/testing.rst).
+qver=$("${QEMU:-qemu-system-x86_64}" --version 2>/dev/null |
+	sed -n '1s/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p')
+cmdline="$cmdline ckvm_emulator=qemu-${qver:-unknown} ${KCMDLINE_EXTRA:-}"
 
 : >"$results"
 args=(

@@ -15,10 +15,12 @@
 # failed.
 #
 # Environment:
-#   MACHINES      machines to run (default "svm svm-kvm vmx vmx-kvm"; see
-#                 machines.sh). The Intel VMX machines boot in Bochs
-#                 (about 3-4 minutes each); MACHINES="svm svm-kvm" for a
-#                 quick AMD-only run.
+#   MACHINES      machines to run (default "svm svm-kvm svm-q10
+#                 svm-kvm-q10 vmx vmx-kvm"; see machines.sh). The *-q10
+#                 machines run Debian 13's QEMU, built on first use by
+#                 qemu-trixie.sh (as root; else they skip). The Intel VMX
+#                 machines boot in Bochs (about 3-4 minutes each);
+#                 MACHINES="svm svm-kvm" for a quick AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
@@ -49,7 +51,7 @@ export KDIR
 # shellcheck source=machines.sh
 . "$here/machines.sh"
 
-MACHINES=${MACHINES:-svm svm-kvm vmx vmx-kvm}
+MACHINES=${MACHINES:-svm svm-kvm svm-q10 svm-kvm-q10 vmx vmx-kvm}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 TEST_DIR=${TEST_DIR:-$repo/tools/testing/selftests/ckvm/build}
 export TEST_TIMEOUT VENDOR="${VENDOR:-svm}"
@@ -203,7 +205,9 @@ stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))
 # status, 124 when stopped) and hung (1 when stopped here).
 boot_watch() {
 	local pid sz last=-1 since now grace
-	KCMDLINE_EXTRA="ckvm_start=$5" "$here/boot-$M_EMU.sh" "$kernel" "$1" "$2" "$3" "$4" \
+	QEMU=${m_qemu:-${QEMU:-qemu-system-x86_64}} \
+		KCMDLINE_EXTRA="ckvm_start=$5 ${KCMDLINE_EXTRA:-}" \
+		"$here/boot-$M_EMU.sh" "$kernel" "$1" "$2" "$3" "$4" \
 		"$M_CPUFLAGS" >>"$dir/qemu.log" 2>&1 </dev/null &
 	pid=$!
 	hung=0
@@ -258,6 +262,22 @@ for m in $MACHINES; do
 		echo "FAIL: machine $m: no $here/boot-$M_EMU.sh for $M_EMU machines"
 		machine_line "$m" 0 1 0
 		continue
+	fi
+	# A machine on another QEMU (M_QEMU): its wrapper, built on demand
+	# (exit 4: cannot be built here, e.g. not root: the machine skips).
+	m_qemu=
+	if [ -n "$M_QEMU" ]; then
+		m_qemu=$("$here/$M_QEMU" --print 2>"$dir/setup.err")
+		qrc=$?
+		if [ $qrc -eq 4 ]; then
+			echo "SKIP: machine $m: $(tail -n 1 "$dir/setup.err")"
+			machine_line "$m" 0 0 1
+			continue
+		elif [ $qrc -ne 0 ]; then
+			echo "FAIL: machine $m: $M_QEMU failed: $(tail -n 3 "$dir/setup.err")"
+			machine_line "$m" 0 1 0
+			continue
+		fi
 	fi
 	if [ $kernel_rc -ne 0 ]; then
 		echo "FAIL: machine $m: no guest kernel matching KDIR"

@@ -45,6 +45,7 @@ vgabios               /usr/share/vgabios/vgabios.bin
 isolinux              /usr/lib/ISOLINUX/isolinux.bin
 syslinux-common       /usr/lib/syslinux/modules/bios/ldlinux.c32
 xorriso               xorriso
+debootstrap           debootstrap
 "
 
 # Lines of the table as "package item..." without blank lines.

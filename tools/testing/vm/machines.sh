@@ -7,6 +7,8 @@
 #   M_PARAMS    module parameters for the last module /init loads
 #   M_DESC      one line of description
 #   M_BOOT_GRACE  seconds a boot may take beyond a QEMU boot (Bochs: 300)
+#   M_QEMU      empty: the host's QEMU; else a script in this directory
+#               that makes another QEMU and prints its path with --print
 # and returns 1 (with a message on stderr) for an unknown machine.
 #
 # /init derives the module set from the name: svm, vmx and svm-<variant>
@@ -14,13 +16,14 @@
 # distro's kvm modules. To add a machine: add a case here (and, if it needs
 # a new module set, a case in init); see Documentation/testing.rst.
 
-MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow vmx vmx-kvm"
+MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm"
 
 machine_setup() {
 	M_EMU=qemu
 	M_CPUFLAGS=""
 	M_PARAMS=""
 	M_BOOT_GRACE=0
+	M_QEMU=""
 	case "$1" in
 	svm)		M_DESC="QEMU TCG -cpu max (SVM+NPT), ckvm.ko" ;;
 	svm-kvm)	M_DESC="QEMU TCG -cpu max (SVM+NPT), distro kvm_amd (reference)" ;;
@@ -28,6 +31,10 @@ machine_setup() {
 			M_CPUFLAGS=",-npt" ;;
 	svm-kvm-shadow)	M_DESC="QEMU TCG -cpu max,-npt, distro kvm_amd (reference)"
 			M_CPUFLAGS=",-npt" ;;
+	svm-q10)	M_DESC="Debian 13's QEMU 10 TCG -cpu max (SVM+NPT), ckvm.ko"
+			M_QEMU=qemu-trixie.sh ;;
+	svm-kvm-q10)	M_DESC="Debian 13's QEMU 10 TCG -cpu max, distro kvm_amd (reference)"
+			M_QEMU=qemu-trixie.sh ;;
 	vmx)		M_DESC="Bochs corei7_haswell_4770 (VMX+EPT), ckvm.ko"
 			M_EMU=bochs M_BOOT_GRACE=300 ;;
 	vmx-kvm)	M_DESC="Bochs corei7_haswell_4770, distro kvm_intel (reference)"
