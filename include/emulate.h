@@ -274,7 +274,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt);
 /* decode.c, for emulate.c */
 int x86emul_fetch_bytes(struct x86_emulate_ctxt *ctxt, unsigned int need);
 int x86emul_linearize(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
-		      unsigned int bytes, bool write, u64 *linear);
+		      unsigned int bytes, bool write, bool align16, u64 *linear);
 int x86emul_raise(struct x86_emulate_ctxt *ctxt, u8 vector, bool has_error,
 		  u32 error_code);
 u64 x86emul_ad_mask(const struct x86_emulate_ctxt *ctxt);

@@ -710,10 +710,11 @@ static bool is_canonical(u64 la)
  * and allow the access, and the whole operand must be within its limit
  * (expand-down segments the other way round). A violation is #GP(0), or
  * #SS(0) on the stack segment. In real and virtual-8086 mode only the
- * limit is checked.
+ * limit is checked. @align16: the operand must be 16-byte aligned
+ * (MOVDQA & co., CMPXCHG16B), checked first: #GP(0) whatever the segment.
  */
 int x86emul_linearize(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
-		      unsigned int bytes, bool write, u64 *linear)
+		      unsigned int bytes, bool write, bool align16, u64 *linear)
 {
 	u8 vector = seg == X86EMUL_SEG_SS ? X86EMUL_SS_VECTOR :
 					    X86EMUL_GP_VECTOR;
@@ -724,6 +725,8 @@ int x86emul_linearize(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
 		la = ea;
 		if (seg == X86EMUL_SEG_FS || seg == X86EMUL_SEG_GS)
 			la += x86emul_segment(ctxt, seg)->base;
+		if (align16 && (la & 15))
+			return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
 		if (!is_canonical(la) || !is_canonical(la + bytes - 1))
 			return x86emul_raise(ctxt, vector, true, 0);
 		*linear = la;
@@ -731,6 +734,8 @@ int x86emul_linearize(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
 	}
 
 	s = x86emul_segment(ctxt, seg);
+	if (align16 && ((s->base + ea) & 15))
+		return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
 	if (ctxt->mode == X86EMUL_MODE_PROT16 ||
 	    ctxt->mode == X86EMUL_MODE_PROT32) {
 		if (s->unusable || !s->present)
