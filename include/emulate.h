@@ -193,8 +193,8 @@ struct x86emul_opcode {
 	u8 dst, src;	/* enum x86emul_opk */
 	u8 dst_size, src_size;	/* enum x86emul_size */
 	u16 flags;	/* OPF_* */
-	s8 group;	/* >= 0: ModRM.reg selects in group_table[group] */
-	s8 sse;		/* >= 0: the mandatory prefix selects in sse_table[sse] */
+	u8 group;	/* > 0: ModRM.reg selects in group_table[group] */
+	u8 sse;		/* > 0: the mandatory prefix selects in sse_table[sse] */
 };
 
 /* An operand after decode. */

@@ -148,6 +148,8 @@ struct ckvm_arch {
 	bool guest_reads_platform_info;
 	/* KVM_CAP_EXIT_ON_EMULATION_FAILURE: no #UD, always exit. */
 	bool exit_on_emulation_error;
+	/* KVM_SET_NR_MMU_PAGES, 0 if never set; under slots_lock. */
+	unsigned long n_requested_mmu_pages;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
 	void *vendor;

@@ -162,6 +162,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	default:
 		return 0;
@@ -800,11 +801,55 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 	return r;
 }
 
+/*
+ * KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES: the most shadow-page-table
+ * pages the VM may use (KVM's minimum 64; by default 2% of its guest
+ * pages, as KVM computes it). Nested page tables do not count, as in
+ * KVM's TDP MMU; the shadow MMU applies the limit.
+ */
+#define CKVM_MIN_MMU_PAGES	64UL
+#define CKVM_PERMILLE_MMU_PAGES	20
+
+static long set_nr_mmu_pages(struct ckvm *vm, unsigned long n)
+{
+	if (n < CKVM_MIN_MMU_PAGES)
+		return -EINVAL;
+	mutex_lock(&vm->slots_lock);
+	vm->arch.n_requested_mmu_pages = n;
+	mutex_unlock(&vm->slots_lock);
+	return 0;
+}
+
+static long get_nr_mmu_pages(struct ckvm *vm)
+{
+	struct ckvm_memslots *slots;
+	unsigned long n, pages = 0;
+	int i;
+
+	mutex_lock(&vm->slots_lock);
+	n = vm->arch.n_requested_mmu_pages;
+	if (!n) {
+		slots = ckvm_memslots(vm);
+		for (i = 0; i < slots->nr; i++)
+			pages += slots->slots[i]->npages;
+		/* KVM computes it when a slot comes: 0 before the first. */
+		if (slots->nr)
+			n = max(pages * CKVM_PERMILLE_MMU_PAGES / 1000,
+				CKVM_MIN_MMU_PAGES);
+	}
+	mutex_unlock(&vm->slots_lock);
+	return n;
+}
+
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
 	case KVM_SET_BOOT_CPU_ID:
 		return set_boot_cpu_id(vm, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		return set_nr_mmu_pages(vm, arg);
+	case KVM_GET_NR_MMU_PAGES:
+		return get_nr_mmu_pages(vm);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:

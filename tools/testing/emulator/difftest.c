@@ -965,6 +965,64 @@ static int run_seed(uint64_t seed, int verbose, unsigned long *faults)
 	return 0;
 }
 
+/*
+ * Instructions outside the supported set must be refused, never decoded
+ * as something else: x87, MMX moves, MOVSS/MOVSD, VEX, three-byte maps,
+ * LEA, opcodes next to supported ones.
+ */
+static int check_refused(void)
+{
+	static const struct {
+		uint8_t bytes[8];
+		int len;
+	} cases[] = {
+		{ { 0xd9, 0x00 }, 2 },			/* fld dword [rax] */
+		{ { 0xdd, 0x18 }, 2 },			/* fstp qword [rax] */
+		{ { 0x0f, 0x6f, 0x00 }, 3 },		/* movq mm0, [rax] */
+		{ { 0x0f, 0x7e, 0x00 }, 3 },		/* movd [rax], mm0 */
+		{ { 0xf3, 0x0f, 0x10, 0x00 }, 4 },	/* movss xmm0, [rax] */
+		{ { 0xf2, 0x0f, 0x11, 0x00 }, 4 },	/* movsd [rax], xmm0 */
+		{ { 0xc5, 0xfa, 0x6f, 0x00 }, 4 },	/* vmovdqu xmm0, [rax] */
+		{ { 0x0f, 0x38, 0xf0, 0x00 }, 4 },	/* movbe eax, [rax] */
+		{ { 0x66, 0x0f, 0x3a, 0x16, 0x00, 0x00 }, 6 },	/* pextrd */
+		{ { 0x8d, 0x00 }, 2 },			/* lea eax, [rax] */
+		{ { 0x82, 0x00, 0x00 }, 3 },		/* invalid in 64-bit */
+		{ { 0xf6, 0x20 }, 2 },			/* mul byte [rax] */
+		{ { 0xff, 0x10 }, 2 },			/* call [rax] */
+		{ { 0xd0, 0x20 }, 2 },			/* shl byte [rax], 1 */
+		{ { 0x0f, 0xc7, 0x30 }, 3 },		/* vmptrld [rax] */
+		{ { 0xc6, 0x08, 0x00 }, 3 },		/* c6 /1: invalid */
+		{ { 0x0f, 0xae, 0x38 }, 3 },		/* clflush [rax] */
+		{ { 0x0f, 0x01, 0x38 }, 3 },		/* invlpg [rax] */
+	};
+	static struct fake fk;
+	int bad = 0;
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct x86_emulate_ctxt *ctxt = &fk.ctxt;
+		int rc;
+
+		memset(&fk, 0, sizeof(fk));
+		ctxt->ops = &fake_ops;
+		ctxt->mode = X86EMUL_MODE_PROT64;
+		ctxt->cpl = 3;
+		ctxt->rip = (uint64_t)code;
+		memset(code, 0x90, 32);
+		memcpy(code, cases[i].bytes, cases[i].len);
+		rc = x86_decode_insn(ctxt);
+		if (rc == X86EMUL_CONTINUE)
+			rc = x86_emulate_insn(ctxt);
+		if (rc != X86EMUL_UNHANDLEABLE) {
+			printf("MISMATCH: unsupported instruction");
+			for (int j = 0; j < cases[i].len; j++)
+				printf(" %02x", cases[i].bytes[j]);
+			printf(" was not refused (rc %d)\n", rc);
+			bad++;
+		}
+	}
+	return bad;
+}
+
 static void setup(void)
 {
 	size_t total = (1 + DATA_PAGES + 1 + 1) * PAGE;
@@ -1034,6 +1092,7 @@ int main(int argc, char **argv)
 	setup();
 	if (have_one)
 		return run_seed(one, 1, &faults) ? 0 : 1;
+	bad = check_refused();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < cases; i++) {
 		if (!run_seed(first + i, verbose, &faults) && ++bad >= 20) {
