@@ -17,11 +17,14 @@
  * of the buffer, and the fault (vector, error code, CR2) must come out the
  * same. A case is a function of its seed: -c SEED replays one, verbosely.
  *
- *   difftest [-n CASES] [-s FIRST_SEED] [-c SEED] [-v]
+ *   difftest [-n CASES] [-t SECONDS] [-s FIRST_SEED] [-c SEED] [-v]
  *
+ * -t stops after that many seconds even if fewer than CASES ran (make
+ * check's machine is shared); the count of cases run is printed.
  * Exit status 0 when every case matched, 1 otherwise.
  */
 #define _GNU_SOURCE
+#include <asm/ldt.h>
 #include <asm/prctl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -66,8 +69,23 @@ _Static_assert(__builtin_offsetof(struct cpu_state, xmm) == 144, "layout");
 struct cpu_state ns_in, ns_out;
 uint64_t host_rsp;
 void *native_code;
+uint16_t native_seg;		/* ES and GS in compatibility mode */
 void run_native(void);
+void run_native32(void);
 extern char native_back[];
+
+/*
+ * Compatibility mode (a third of the cases): 16- and 32-bit operands and
+ * addresses, no REX, CS 0x23 and DS/SS 0x2b flat, ES and GS an LDT data
+ * segment with its own base, limit, direction and writability.
+ */
+static int mode32;
+static struct {
+	uint64_t base;
+	uint32_t limit;		/* bytes */
+	int expdown, readonly, db;
+} ldt;
+#define LDT_SEL		7	/* LDT entry 0, RPL 3 */
 
 /* The memory: [guard][data x4][guard][code], all below 2 GiB. */
 static uint8_t *region, *buf, *code;
@@ -322,6 +340,26 @@ struct addr {
 	int disp_bytes;
 };
 
+/* 16-bit addressing: [BX+SI] [BX+DI] [BP+SI] [BP+DI] [SI] [DI] [BP] [BX] */
+static const int base16[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };
+static const int index16[8] = { 6, 7, 6, 7, -1, -1, -1, -1 };
+
+static void pick_addr16(struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sib = -1;
+	a->mod = rn(3);
+	a->rm = rn(8);
+	a->base = base16[a->rm];
+	a->index = index16[a->rm];
+	if (a->mod == 0 && a->rm == 6) {	/* [disp16] */
+		a->base = -1;
+		a->disp_bytes = 2;
+	} else {
+		a->disp_bytes = a->mod == 1 ? 1 : a->mod == 2 ? 2 : 0;
+	}
+}
+
 static void pick_addr(struct addr *a, int rex, int f, int reg)
 {
 	unsigned int k = rn(10);
@@ -331,8 +369,8 @@ static void pick_addr(struct addr *a, int rex, int f, int reg)
 	a->base = -1;
 	a->index = -1;
 	a->mod = rn(3);
-	if (k == 0) {			/* [rip + disp32] */
-		a->riprel = 1;
+	if (k == 0) {			/* [rip + disp32]; outside 64-bit: [disp32] */
+		a->riprel = !mode32;
 		a->mod = 0;
 		a->rm = 5;
 		a->disp_bytes = 4;
@@ -390,6 +428,20 @@ static int gen(struct gcase *c)
 	memset(c, 0, sizeof(*c));
 	c->t = t;
 	c->undef = t->undef;
+	mode32 = rn(3) == 0;
+	/* 63 is ARPL outside 64-bit mode; no REX.W for CMPXCHG16B/MOVQ. */
+	if (mode32 && t->oplen == 1 && t->op[0] == 0x63)
+		return 0;
+	if (mode32) {
+		ldt.db = rn(4) != 0;
+		ldt.expdown = rn(5) == 0;
+		ldt.readonly = rn(10) == 0;
+		ldt.base = (uint64_t)buf - 16 * rn(4);
+		if (ldt.expdown)
+			ldt.limit = rn(DATA_SIZE / 4);
+		else
+			ldt.limit = rn(4) ? 0xfffff : DATA_SIZE - 1 - rn(DATA_SIZE / 2);
+	}
 	for (i = 0; i < 16; i++)
 		ns_in.gpr[i] = rnd_val();
 	for (i = 0; i < 16; i++)
@@ -437,16 +489,18 @@ static int gen(struct gcase *c)
 			c->insn[c->len++] = 0x3e;
 	if (t->pfx)
 		c->insn[c->len++] = t->pfx;
-	if (rn(2))
+	if (rn(2) && !mode32)
 		rex = 0x40 | rn(16);
 	if (seg == 0x65)
-		seg_base = gs_base;
+		seg_base = mode32 ? ldt.base : gs_base;
+	if (mode32 && seg == 0x26)
+		seg_base = ldt.base;
 
 	opsize = (rex & 8) ? 8 : p66 ? 2 : 4;
-	if (f & T_STACK)
+	if ((f & T_STACK) && !mode32)
 		opsize = ((rex & 8) || !p66) ? 8 : 2;
-	ad = p67 ? 4 : 8;
-	mask = ad == 8 ? ~0ULL : 0xffffffffULL;
+	ad = mode32 ? (p67 ? 2 : 4) : p67 ? 4 : 8;
+	mask = ad == 8 ? ~0ULL : ad == 4 ? 0xffffffffULL : 0xffff;
 	bytes = (f & T_BYTE) ? 1 : opsize;
 	if (t->pfx || (f & T_SSE) || !strcmp(t->name, "cmpxchg8b/16b m"))
 		bytes = 16;
@@ -460,7 +514,10 @@ static int gen(struct gcase *c)
 			a.mod = 3;
 			a.rm = rn(8);
 		} else {
-			pick_addr(&a, rex, f, reg);
+			if (ad == 2)
+				pick_addr16(&a);
+			else
+				pick_addr(&a, rex, f, reg);
 			/* BTx's bit offset register must not also be the address. */
 			if ((f & T_BTREG) && (reg == a.base || reg == a.index))
 				return 0;
@@ -503,6 +560,8 @@ static int gen(struct gcase *c)
 
 	if (f & T_MOFFS) {
 		target = pick_target(bytes, 16, 0, ad == 8 && !seg_base);
+		if (ad == 2 && !seg_base)
+			seg_base = 0;	/* DS: a low address, #PF */
 		emit(c, target - seg_base, ad);
 		c->target = target;
 		return 1;
@@ -527,6 +586,8 @@ static int gen(struct gcase *c)
 			if (rn(20) == 0)
 				x = (ns_in.rflags & EFL_DF) ? (uint64_t)buf + rn(8) :
 				    (uint64_t)buf + DATA_SIZE - 1 - rn(8);
+			if (mode32)	/* ES is the LDT segment */
+				x -= ldt.base;
 			ns_in.gpr[7] = (ad == 8 ? 0 : rnd() << 32) | (x & mask);
 			c->target = x;
 		}
@@ -553,6 +614,8 @@ static int gen(struct gcase *c)
 			if (d != (int32_t)d || target >= 0x800000000000ULL)
 				return 0;
 			emit_at(c, disp_at, d, 4);
+		} else if (a.base < 0 && ad == 2) {
+			emit_at(c, disp_at, need, 2);	/* [disp16] */
 		} else if (a.base < 0) {
 			/* [index * scale + disp32]: a small index, the rest in disp. */
 			iv = a.index >= 0 ? rn(64) : 0;
@@ -572,6 +635,12 @@ static int gen(struct gcase *c)
 			if (disp != (int32_t)disp)
 				return 0;
 			emit_at(c, disp_at, disp, 4);
+		} else if (ad == 2) {
+			/* 16-bit: base + index + disp, all modulo 64 KiB. */
+			uint64_t iv16 = a.index >= 0 ? ns_in.gpr[a.index] & 0xffff : 0;
+
+			ns_in.gpr[a.base] = (ns_in.gpr[a.base] & ~0xffffULL) |
+					    ((need - iv16 - disp) & 0xffff);
 		} else if (a.index == a.base) {
 			uint64_t k = 1 + (1ULL << a.scale);
 
@@ -593,7 +662,7 @@ static int gen(struct gcase *c)
 		if (a.index >= 0)
 			ea += ns_in.gpr[a.index] << a.scale;
 		ea = (ea + disp + seg_base) & mask;
-		if (!a.riprel && ea >= 0x7ffffffff000ULL && ea < 0x800000000000ULL)
+		if (!mode32 && !a.riprel && ea >= 0x7ffffffff000ULL && ea < 0x800000000000ULL)
 			return 0;
 	}
 	/* PUSH/POP whose address registers moved rSP off the stack: skip. */
@@ -680,7 +749,10 @@ static int fake_cmpxchg(struct x86_emulate_ctxt *ctxt, u64 addr,
 	return X86EMUL_CONTINUE;
 }
 
-/* 64-bit mode at CPL 3 as Linux sets it up; GS has the test's base. */
+/*
+ * 64-bit mode at CPL 3 as Linux sets it up, GS with the test's base; in
+ * compatibility mode ES and GS are the LDT segment.
+ */
 static void fake_get_segment(struct x86_emulate_ctxt *ctxt, int seg,
 			     struct x86emul_segment *s)
 {
@@ -688,10 +760,17 @@ static void fake_get_segment(struct x86_emulate_ctxt *ctxt, int seg,
 	s->present = true;
 	s->s = true;
 	s->dpl = 3;
+	s->db = true;
 	s->limit = 0xffffffff;
 	s->type = seg == X86EMUL_SEG_CS ? 0xb : 0x3;
-	if (seg == X86EMUL_SEG_GS)
+	if (seg == X86EMUL_SEG_GS && !mode32)
 		s->base = gs_base;
+	if ((seg == X86EMUL_SEG_GS || seg == X86EMUL_SEG_ES) && mode32) {
+		s->base = ldt.base;
+		s->limit = ldt.limit;
+		s->db = ldt.db;
+		s->type = 1 | (ldt.readonly ? 0 : 2) | (ldt.expdown ? 4 : 0);
+	}
 }
 
 static u64 fake_get_cr(struct x86_emulate_ctxt *ctxt, int cr)
@@ -764,18 +843,56 @@ struct outcome {
 	int rc;			/* the emulator's */
 };
 
+/* The test's LDT segment, for ES and GS in compatibility mode. */
+static void set_ldt(void)
+{
+	struct user_desc d;
+
+	memset(&d, 0, sizeof(d));
+	d.entry_number = 0;
+	d.base_addr = ldt.base;
+	d.limit = ldt.limit;
+	d.seg_32bit = ldt.db;
+	d.contents = ldt.expdown ? 1 : 0;
+	d.read_exec_only = ldt.readonly;
+	d.useable = 1;
+	if (syscall(SYS_modify_ldt, 1, &d, sizeof(d))) {
+		perror("modify_ldt");
+		exit(2);
+	}
+}
+
 static void run_case_native(struct gcase *c, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	memcpy(code, c->insn, c->len);
-	code[c->len] = 0xff;		/* jmp *0(%rip) */
-	code[c->len + 1] = 0x25;
-	memset(code + c->len + 2, 0, 4);
-	*(uint64_t *)(code + c->len + 6) = (uint64_t)native_back;
+	if (mode32) {
+		/* ljmp $0x33, $code + 0x800: back to 64-bit code there. */
+		code[c->len] = 0xea;
+		*(uint32_t *)(code + c->len + 1) = (uint32_t)(uint64_t)(code + 0x800);
+		*(uint16_t *)(code + c->len + 5) = 0x33;
+		code[0x800] = 0xff;
+		code[0x801] = 0x25;
+		memset(code + 0x802, 0, 4);
+		*(uint64_t *)(code + 0x806) = (uint64_t)native_back;
+		set_ldt();
+		native_seg = LDT_SEL;
+	} else {
+		code[c->len] = 0xff;		/* jmp *0(%rip) */
+		code[c->len + 1] = 0x25;
+		memset(code + c->len + 2, 0, 4);
+		*(uint64_t *)(code + c->len + 6) = (uint64_t)native_back;
+		/* A compatibility-mode case left its LDT selector in GS. */
+		syscall(SYS_arch_prctl, ARCH_SET_GS, gs_base);
+	}
 	native_code = code;
 	faulted = 0;
-	if (!sigsetjmp(fault_jmp, 1))
-		run_native();
+	if (!sigsetjmp(fault_jmp, 1)) {
+		if (mode32)
+			run_native32();
+		else
+			run_native();
+	}
 	if (faulted) {
 		o->fault = nfault.trapno;
 		o->err = nfault.err;
@@ -802,7 +919,7 @@ static void run_case_emul(struct gcase *c, struct outcome *o, int prefill)
 	memset(o, 0, sizeof(*o));
 	memset(&fk, 0, sizeof(fk));
 	ctxt->ops = &fake_ops;
-	ctxt->mode = X86EMUL_MODE_PROT64;
+	ctxt->mode = mode32 ? X86EMUL_MODE_PROT32 : X86EMUL_MODE_PROT64;
 	ctxt->cpl = 3;
 	memcpy(ctxt->regs, ns_in.gpr, sizeof(ctxt->regs));
 	ctxt->rip = (uint64_t)code;
@@ -839,7 +956,9 @@ static int compare(struct gcase *c, struct outcome *n, struct outcome *e,
 		   int verbose)
 {
 	uint64_t fmask = EFL_COMPARE & ~c->undef;
-	int bad = 0, i;
+	/* Compatibility mode: eight registers, their low halves. */
+	uint64_t rmask = mode32 ? 0xffffffffULL : ~0ULL;
+	int nregs = mode32 ? 8 : 16, bad = 0, i;
 
 	if (e->rc == X86EMUL_UNHANDLEABLE || e->rc == X86EMUL_IO_NEEDED) {
 		if (verbose)
@@ -860,15 +979,15 @@ static int compare(struct gcase *c, struct outcome *n, struct outcome *e,
 			printf("  error code: native %#x, emulator %#x\n", n->err, e->err);
 		bad = 1;
 	}
-	for (i = 0; i < 16; i++) {
-		if (n->gpr[i] == e->gpr[i])
+	for (i = 0; i < nregs; i++) {
+		if (!((n->gpr[i] ^ e->gpr[i]) & rmask))
 			continue;
 		if (verbose)
 			printf("  %s: native %#018" PRIx64 ", emulator %#018" PRIx64 "\n",
 			       gpr_names[i], n->gpr[i], e->gpr[i]);
 		bad = 1;
 	}
-	if (n->rip != e->rip) {
+	if ((n->rip ^ e->rip) & rmask) {
 		if (verbose)
 			printf("  rip: native %#" PRIx64 ", emulator %#" PRIx64 "\n",
 			       n->rip, e->rip);
@@ -880,8 +999,8 @@ static int compare(struct gcase *c, struct outcome *n, struct outcome *e,
 			       fmask, n->rflags & fmask, e->rflags & fmask);
 		bad = 1;
 	}
-	if (n->fault < 0 && memcmp(n->xmm, e->xmm, sizeof(n->xmm))) {
-		for (i = 0; i < 16 && verbose; i++)
+	if (n->fault < 0 && memcmp(n->xmm, e->xmm, nregs * 16)) {
+		for (i = 0; i < nregs && verbose; i++)
 			if (memcmp(n->xmm[i], e->xmm[i], 16))
 				printf("  xmm%d differs\n", i);
 		bad = 1;
@@ -899,7 +1018,12 @@ static int compare(struct gcase *c, struct outcome *n, struct outcome *e,
 static void print_case(uint64_t seed, struct gcase *c, struct outcome *n,
 		       struct outcome *e)
 {
-	printf("MISMATCH seed %" PRIu64 " (%s): bytes", seed, c->t->name);
+	printf("MISMATCH seed %" PRIu64 " (%s, %s): bytes", seed, c->t->name,
+	       mode32 ? "compatibility mode" : "64-bit mode");
+	if (mode32)
+		printf(" [ES/GS base %#" PRIx64 " limit %#x%s%s%s]", ldt.base, ldt.limit,
+		       ldt.expdown ? " expand-down" : "", ldt.readonly ? " read-only" : "",
+		       ldt.db ? "" : " 16-bit");
 	for (int i = 0; i < c->len; i++)
 		printf(" %02x", c->insn[i]);
 	printf("\n  in: rflags %#" PRIx64, ns_in.rflags);
@@ -954,7 +1078,8 @@ static int run_seed(uint64_t seed, int verbose, unsigned long *faults)
 		(*faults)++;
 	if (!compare(&c, &n, &e, 0)) {
 		if (verbose) {
-			printf("seed %" PRIu64 " (%s) ok, fault %d:", seed, c.t->name, n.fault);
+			printf("seed %" PRIu64 " (%s, %s) ok, fault %d:", seed, c.t->name,
+			       mode32 ? "compat" : "64-bit", n.fault);
 			for (int i = 0; i < c.len; i++)
 				printf(" %02x", c.insn[i]);
 			printf("\n");
@@ -1064,14 +1189,18 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	unsigned long cases = 300000, bad = 0, faults = 0, i;
+	double limit = 0, secs = 0;
 	uint64_t first = 1, one = 0;
 	int verbose = 0, opt, have_one = 0;
 	struct timespec t0, t1;
 
-	while ((opt = getopt(argc, argv, "n:s:c:v")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:s:c:v")) != -1) {
 		switch (opt) {
 		case 'n':
 			cases = strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			limit = strtod(optarg, NULL);
 			break;
 		case 's':
 			first = strtoull(optarg, NULL, 0);
@@ -1084,7 +1213,7 @@ int main(int argc, char **argv)
 			verbose = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n CASES] [-s FIRST_SEED] [-c SEED] [-v]\n",
+			fprintf(stderr, "usage: %s [-n CASES] [-t SECONDS] [-s FIRST_SEED] [-c SEED] [-v]\n",
 				argv[0]);
 			return 2;
 		}
@@ -1097,7 +1226,16 @@ int main(int argc, char **argv)
 	for (i = 0; i < cases; i++) {
 		if (!run_seed(first + i, verbose, &faults) && ++bad >= 20) {
 			printf("stopping after %lu mismatches\n", bad);
+			i++;
 			break;
+		}
+		if (limit && !(i & 1023)) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+			if (secs > limit) {
+				i++;
+				break;
+			}
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -56,6 +56,57 @@ run_native:
 	mov 0(%rax), %rax
 	jmp *native_code(%rip)
 
+	/*
+	 * The same for compatibility mode: DS = 0x2b (flat), ES and GS =
+	 * native_seg (the test's LDT data segment), then a far jump to
+	 * native_code in the 32-bit code segment 0x23. The instruction is
+	 * followed by a far jump back to 64-bit code, which jumps here.
+	 */
+	.globl run_native32
+	.type run_native32, @function
+run_native32:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, host_rsp(%rip)
+	mov $0x2b, %eax
+	mov %eax, %ds
+	movzwl native_seg(%rip), %eax
+	mov %eax, %es
+	mov %eax, %gs
+	mov native_code(%rip), %rax
+	mov %eax, native_far(%rip)
+	lea ns_in(%rip), %rax
+	movdqu 144(%rax), %xmm0
+	movdqu 160(%rax), %xmm1
+	movdqu 176(%rax), %xmm2
+	movdqu 192(%rax), %xmm3
+	movdqu 208(%rax), %xmm4
+	movdqu 224(%rax), %xmm5
+	movdqu 240(%rax), %xmm6
+	movdqu 256(%rax), %xmm7
+	pushq 128(%rax)
+	popfq
+	mov 8(%rax), %rcx
+	mov 16(%rax), %rdx
+	mov 24(%rax), %rbx
+	mov 32(%rax), %rsp
+	mov 40(%rax), %rbp
+	mov 48(%rax), %rsi
+	mov 56(%rax), %rdi
+	mov 0(%rax), %rax
+	ljmpl *native_far(%rip)
+	.size run_native32, . - run_native32
+
+	.data
+native_far:
+	.long 0
+	.word 0x23
+	.text
+
 	.globl native_back
 native_back:
 	mov %rax, ns_out+0(%rip)

@@ -6,7 +6,8 @@
 #  host:     build ckvm.ko (W=1, no warnings allowed), sparse (C=2, no
 #            warnings), checkpatch (no ERRORs), build the selftests, the
 #            emulator's differential test (DIFFTEST_CASES cases, default
-#            300000) and the VMM; one point each.
+#            300000, or DIFFTEST_SECONDS, default 60, whichever comes first)
+#            and the VMM; one point each.
 #  machines: for each of $MACHINES, boot the emulated machine with the
 #            selftests and count their results.
 #  then tools/testing/conformance/check.sh, if it exists.
@@ -157,7 +158,7 @@ if [ "${SKIP_HOST:-0}" != 1 ]; then
 	# host's gcc (tools/testing/emulator/difftest.c; Documentation/emulator.rst).
 	if $MAKE --no-print-directory -C tools/testing/emulator >build/host/difftest.log 2>&1 &&
 		tools/testing/emulator/build/difftest -n "${DIFFTEST_CASES:-300000}" \
-			>>build/host/difftest.log 2>&1; then
+			-t "${DIFFTEST_SECONDS:-60}" >>build/host/difftest.log 2>&1; then
 		hpass
 		tail -n 1 build/host/difftest.log | sed 's/^/   /'
 	else
