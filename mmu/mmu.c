@@ -9,8 +9,9 @@
  * the mapping is zapped (memslot deleted or moved, VM destroyed). Nothing is
  * pinned up front.
  *
- * Also here: the guest page-table walk (gva -> gpa) that the exit handlers
- * use to reach a string operand.
+ * Also here: the guest page walker (gva -> gpa), paging_tmpl.h compiled
+ * for 32-bit and for 64-bit entries, that the emulator and the exit
+ * handlers use to reach a memory operand.
  */
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -18,9 +19,12 @@
 #include <asm/io.h>
 #include <asm/processor-flags.h>
 #include <asm/msr-index.h>
+#include <asm/trap_pf.h>
+#include <asm/uaccess.h>
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "../x86/cpuid.h"
 
 #define PT_ENTRIES		512
 #define PT_LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((l) - 1))
@@ -366,12 +370,18 @@ static bool fault_can_be_large(struct ckvm *vm, struct ckvm_memslot *slot,
 	return host_maps_large(vm->mm, hva);
 }
 
-/*
- * Resolve a nested page fault: map the gfn's host page, as a 2 MiB leaf
- * where the VMM's mapping is one. Returns 1 to re-enter the guest, 0 with
- * an exit for userspace, or -errno.
+/**
+ * ckvm_mmu_tdp_fault() - resolve a nested page fault
+ * @vcpu: the faulting vCPU, loaded; caller holds vm->srcu.
+ * @f: the fault as the backend saw it.
+ *
+ * Maps the gfn's host page, as a 2 MiB leaf where the VMM's mapping is
+ * one. An access no memslot covers, or a write to a KVM_MEM_READONLY slot,
+ * is MMIO: the instruction is emulated (x86/mmio.c).
+ *
+ * Return: 1 to re-enter the guest, 0 with an exit for userspace, -errno.
  */
-int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
+int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 {
 	struct ckvm *vm = vcpu->vm;
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
@@ -380,7 +390,8 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	struct page *page, *old_page = NULL;
 	struct ckvm_memslot *slot;
 	struct ckvm_mmu_page *sp;
-	u64 gfn = gpa >> PAGE_SHIFT;
+	u64 gpa = f->gpa, gfn = gpa >> PAGE_SHIFT;
+	u32 access = f->access;
 	unsigned long hva, mmu_seq;
 	bool writable = true, large;
 	int level;
@@ -388,8 +399,9 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 
 	vcpu->stat.arch.pf_taken++;
 	slot = ckvm_gfn_to_memslot(vm, gfn);
-	if (!slot)
-		return ckvm_exit_emulation_failed(vcpu, gpa);
+	if (!slot || ((access & CKVM_ACC_WRITE) &&
+		      (slot->flags & KVM_MEM_READONLY)))
+		return ckvm_emulate_mmio_fault(vcpu, f);
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 
 	/* An invalidation from here on makes the page we find stale. */
@@ -397,8 +409,12 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	/* Read the sequence before the page tables get_user_pages reads. */
 	smp_rmb();
 
-	/* Map writable when the VMM's mapping allows, so writes don't fault. */
-	if (get_user_pages_fast(hva, 1, FOLL_WRITE, &page) != 1) {
+	/*
+	 * Map writable when the VMM's mapping allows, so writes don't fault;
+	 * a read-only slot never is (its writes are MMIO).
+	 */
+	if ((slot->flags & KVM_MEM_READONLY) ||
+	    get_user_pages_fast(hva, 1, FOLL_WRITE, &page) != 1) {
 		writable = false;
 		if ((access & CKVM_ACC_WRITE) ||
 		    get_user_pages_fast(hva, 1, 0, &page) != 1)
@@ -489,68 +505,168 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 	return 1;
 }
 
-/* ---- guest page-table walk ---- */
+/* ---- the guest page walker (paging_tmpl.h) ---- */
 
-static int read_gpte(struct ckvm_vcpu *vcpu, u64 gpa, int size, u64 *pte)
+/*
+ * ACC_*: the rights a walk grants, as in KVM: W and U at the bit positions
+ * they have in an entry, so that an entry's rights are a mask away.
+ */
+#define ACC_EXEC_MASK	1u
+#define ACC_WRITE_MASK	((unsigned int)_PAGE_RW)
+#define ACC_USER_MASK	((unsigned int)_PAGE_USER)
+#define ACC_ALL		(ACC_EXEC_MASK | ACC_WRITE_MASK | ACC_USER_MASK)
+
+/* The control-register bits that change a guest walk. */
+#define ROLE_CR0_BITS	(X86_CR0_PG | X86_CR0_WP)
+#define ROLE_CR4_BITS	(X86_CR4_PAE | X86_CR4_PSE | X86_CR4_SMEP | \
+			 X86_CR4_SMAP)
+#define ROLE_EFER_BITS	(EFER_LMA | EFER_NX)
+
+static u64 rsvd_bits(int s, int e)
 {
-	*pte = 0;
-	return ckvm_read_guest(vcpu->vm, gpa, pte, size);
+	return s > e ? 0 : GENMASK_ULL(e, s);
 }
 
 /*
- * Translate a guest linear address through the guest's own page tables
- * (32-bit, PAE or 4-level). Returns 0 and the gpa, or -EFAULT when the
- * walk faults (not present, or a write to a read-only page).
+ * The reserved bits of each level's entries for this paging mode and the
+ * guest's MAXPHYADDR (SDM tables 4-4 to 4-19; [1] is for entries with
+ * bit 7 set, which map a page at levels 2 and 3).
  */
-int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
+static void init_rsvd_bits(struct ckvm_vcpu *vcpu, struct ckvm_cpu_role *r)
+{
+	u64 (*m)[CKVM_PT_MAX_LEVEL] = r->rsvd_bits_mask;
+	u64 nx = r->efer_nx ? 0 : _PAGE_NX;
+	int pa = r->maxphyaddr;
+	u64 high;
+
+	memset(r->rsvd_bits_mask, 0, sizeof(r->rsvd_bits_mask));
+	switch (r->level) {
+	case 2:
+		/* 4 MiB pages: bits 21:(M-19) above the PSE-36 address. */
+		if (!r->cr4_pse)
+			break;
+		if (ckvm_guest_has_pse36(vcpu))
+			m[1][1] = rsvd_bits(min(pa, 40) - 19, 21);
+		else
+			m[1][1] = rsvd_bits(13, 21);
+		break;
+	case 3:
+		/*
+		 * The PDPTEs' reserved bits are checked when they are loaded
+		 * (MOV to CR3: #GP), not during a walk, as in KVM: a CPU
+		 * walking them under nested paging may have set bit 5 (QEMU
+		 * does) and goes on. So only their presence counts here.
+		 */
+		high = nx | rsvd_bits(pa, 62);
+		m[0][1] = high;
+		m[1][1] = high | rsvd_bits(13, 20);
+		m[0][0] = high;
+		m[1][0] = high;
+		break;
+	case 4:
+		high = nx | rsvd_bits(pa, 51);
+		m[0][3] = high | rsvd_bits(7, 7);
+		m[1][3] = m[0][3];
+		m[0][2] = high;
+		m[1][2] = ckvm_guest_has_gbpages(vcpu) ?
+			  high | rsvd_bits(13, 29) : high | rsvd_bits(7, 7);
+		m[0][1] = high;
+		m[1][1] = high | rsvd_bits(13, 20);
+		m[0][0] = high;
+		m[1][0] = high;
+		break;
+	}
+}
+
+/**
+ * ckvm_mmu_reset_cpu_role() - forget the cached paging mode
+ * @vcpu: the vCPU, whose guest CPUID (MAXPHYADDR, PSE-36, 1 GiB pages)
+ *	  or state was just replaced.
+ *
+ * The next ckvm_mmu_cpu_role() computes it again. Under vcpu->mutex.
+ */
+void ckvm_mmu_reset_cpu_role(struct ckvm_vcpu *vcpu)
+{
+	vcpu->arch.cpu_role.valid = false;
+}
+
+/**
+ * ckvm_mmu_cpu_role() - the guest's paging mode, as the walker applies it
+ * @vcpu: the vCPU, loaded (its control registers are read).
+ *
+ * With nested paging the guest changes CR0, CR4 and EFER without an exit,
+ * so the mode is looked at again on each call, and derived again only
+ * when one of the bits it depends on changed. Under vcpu->mutex.
+ *
+ * Return: the mode, valid until the vCPU runs again.
+ */
+const struct ckvm_cpu_role *ckvm_mmu_cpu_role(struct ckvm_vcpu *vcpu)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-	u64 cr0 = ops->get_cr(vcpu, 0), cr4 = ops->get_cr(vcpu, 4);
-	u64 cr3 = ops->get_cr(vcpu, 3), efer = ops->get_efer(vcpu);
-	bool check_write = (access & CKVM_ACC_WRITE) && (cr0 & X86_CR0_WP);
-	int level, pte_size = 8;
-	u64 table, pte = 0;
+	struct ckvm_cpu_role *r = &vcpu->arch.cpu_role;
+	u64 cr0 = ops->get_cr(vcpu, 0) & ROLE_CR0_BITS;
+	u64 cr4 = ops->get_cr(vcpu, 4) & ROLE_CR4_BITS;
+	u64 efer = ops->get_efer(vcpu) & ROLE_EFER_BITS;
 
-	if (!(cr0 & X86_CR0_PG)) {
+	if (r->valid && r->cr0 == cr0 && r->cr4 == cr4 && r->efer == efer)
+		return r;
+	r->cr0 = cr0;
+	r->cr4 = cr4;
+	r->efer = efer;
+	if (!(cr0 & X86_CR0_PG))
+		r->level = 0;
+	else if (efer & EFER_LMA)
+		r->level = 4;
+	else if (cr4 & X86_CR4_PAE)
+		r->level = 3;
+	else
+		r->level = 2;
+	r->cr0_wp = cr0 & X86_CR0_WP;
+	r->efer_nx = efer & EFER_NX;
+	r->cr4_pse = cr4 & X86_CR4_PSE;
+	r->cr4_smep = cr4 & X86_CR4_SMEP;
+	r->cr4_smap = cr4 & X86_CR4_SMAP;
+	r->maxphyaddr = ckvm_cpuid_maxphyaddr(vcpu);
+	init_rsvd_bits(vcpu, r);
+	r->valid = true;
+	return r;
+}
+
+#define PTTYPE 64
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+#define PTTYPE 32
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+/**
+ * ckvm_mmu_gva_to_gpa() - translate a guest linear address for one access
+ * @vcpu: the vCPU, loaded.
+ * @gva: the linear address (segmentation already applied).
+ * @access: CKVM_ACC_* of the access.
+ * @gpa: out, the guest-physical address.
+ * @fault: out, the #PF the access raises (CR2 in @fault->address).
+ *
+ * Walks the guest's page tables with paging_tmpl.h (32-bit, PAE or 4-level
+ * paging), setting their Accessed and Dirty bits as the CPU does; without
+ * guest paging @gva is the gpa. Caller holds vm->srcu.
+ *
+ * Return: 0 with *@gpa set, 1 with *@fault filled, or -EFAULT when the
+ * guest's page tables are not in its memory (no walk is possible).
+ */
+int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, gva_t gva, u32 access,
+			gpa_t *gpa, struct x86_exception *fault)
+{
+	const struct ckvm_cpu_role *role = ckvm_mmu_cpu_role(vcpu);
+
+	switch (role->level) {
+	case 0:
 		*gpa = gva;
 		return 0;
-	}
-	if (efer & EFER_LMA) {
-		level = 4;
-		table = cr3 & PT_ADDR_MASK;
-	} else if (cr4 & X86_CR4_PAE) {
-		if (read_gpte(vcpu, (cr3 & ~0x1fULL) + ((gva >> 30) & 3) * 8,
-			      8, &pte) || !(pte & _PAGE_PRESENT))
-			return -EFAULT;
-		level = 2;
-		table = pte & PT_ADDR_MASK;
-	} else {
-		level = 2;
-		pte_size = 4;
-		table = cr3 & 0xfffff000;
-	}
-
-	for (;; level--) {
-		/* 32-bit tables index 10 bits a level, the others 9. */
-		int shift = pte_size == 4 ? 12 + 10 * (level - 1) :
-					    PT_LEVEL_SHIFT(level);
-		u64 idx = (gva >> shift) & (PAGE_SIZE / pte_size - 1);
-		u64 mask;
-
-		if (read_gpte(vcpu, table + idx * pte_size, pte_size, &pte) ||
-		    !(pte & _PAGE_PRESENT))
-			return -EFAULT;
-		if (check_write && !(pte & _PAGE_RW))
-			return -EFAULT;
-		if (level == 1 || ((pte & _PAGE_PSE) &&
-				   (pte_size == 8 || (cr4 & X86_CR4_PSE)))) {
-			mask = (1ULL << shift) - 1;
-			if (pte_size == 4)
-				*gpa = (pte & 0xfffff000 & ~mask) | (gva & mask);
-			else
-				*gpa = (pte & PT_ADDR_MASK & ~mask) | (gva & mask);
-			return 0;
-		}
-		table = pte_size == 4 ? pte & 0xfffff000 : pte & PT_ADDR_MASK;
+	case 2:
+		return paging32_gva_to_gpa(vcpu, role, gva, access, gpa, fault);
+	default:
+		return paging64_gva_to_gpa(vcpu, role, gva, access, gpa, fault);
 	}
 }

@@ -76,6 +76,7 @@ struct vmx_vcpu {
 	u64 gdt_base, idt_base;
 	u32 gdt_limit, idt_limit;
 	u64 cr0, cr2, cr3, cr4, cr8;	/* as the guest sees them */
+	u64 pdptrs[4];			/* PAE paging: the PDPTE registers */
 	u64 efer, pat, dr7;
 	u64 tsc_offset;
 	unsigned long rflags;
@@ -106,6 +107,7 @@ struct vmx_vcpu {
 	u32 exit_insn_len;
 	u32 exit_insn_info;
 	u64 exit_gpa;
+	u32 exit_idt_info;		/* IDT_VECTORING_INFO_FIELD */
 
 	/* Host values last written to the VMCS. */
 	unsigned long host_cr3, host_cr4, host_fs_base;
@@ -836,6 +838,36 @@ static void vmx_set_idt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
 	to_vmx(vcpu)->state_dirty = true;
 }
 
+/*
+ * PAE paging outside IA-32e mode: with EPT the CPU takes the four PDPTEs
+ * from the VMCS at VM entry and stores them there at VM exit (SDM
+ * 26.3.2.4, 27.3.4), not from memory.
+ */
+static bool vmx_pae_paging(struct vmx_vcpu *vmx)
+{
+	return (vmx->cr0 & X86_CR0_PG) && (vmx->cr4 & X86_CR4_PAE) &&
+	       !(vmx->efer & EFER_LMA);
+}
+
+/*
+ * Userspace set CR0, CR3 or CR4 (KVM_SET_SREGS): load the PDPTEs from
+ * guest memory, as a MOV to CR3 would. A guest's own MOV to CR3 is not
+ * intercepted; the CPU loads them then.
+ */
+static void vmx_load_pdptrs(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int idx;
+
+	if (!vmx_pae_paging(vmx))
+		return;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	if (ckvm_read_guest(vcpu->vm, vmx->cr3 & GENMASK_ULL(31, 5),
+			    vmx->pdptrs, sizeof(vmx->pdptrs)))
+		memset(vmx->pdptrs, 0, sizeof(vmx->pdptrs));
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
 static u64 vmx_get_cr(struct ckvm_vcpu *vcpu, int cr)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -886,6 +918,8 @@ static void vmx_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
 		WARN_ON_ONCE(1);
 		break;
 	}
+	if (cr == 0 || cr == 3 || cr == 4)
+		vmx_load_pdptrs(vcpu);
 	vmx->state_dirty = true;
 }
 
@@ -1090,6 +1124,45 @@ static bool vmx_event_queued(struct ckvm_vcpu *vcpu)
 	return (vmx->event_inj & INTR_INFO_VALID_MASK) || vmx->pending_dbg;
 }
 
+/*
+ * The VM-exit instruction length, for the exits caused by executing an
+ * instruction (SDM 28.2.5). EPT violations are not among them: there it
+ * is undefined, and 0 is returned.
+ */
+static int vmx_get_insn_len(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	switch ((u16)vmx->exit_reason) {
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_HLT:
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_RDPMC:
+	case EXIT_REASON_CR_ACCESS:
+	case EXIT_REASON_IO_INSTRUCTION:
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+	case EXIT_REASON_XSETBV:
+		return vmx->exit_insn_len;
+	default:
+		return 0;
+	}
+}
+
+static void vmx_get_exit_info(struct ckvm_vcpu *vcpu, u64 info[5])
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	info[0] = vmx->exit_reason;
+	info[1] = vmx->exit_qual;
+	info[2] = vmx->exit_idt_info;
+	info[3] = vmx->exit_intr_info;
+	info[4] = 0;
+	if ((vmx->exit_intr_info & INTR_INFO_VALID_MASK) &&
+	    (vmx->exit_intr_info & INTR_INFO_DELIVER_CODE_MASK))
+		info[4] = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+}
+
 static void vmx_flush_tlb(struct ckvm_vcpu *vcpu)
 {
 	to_vmx(vcpu)->need_flush = true;
@@ -1154,6 +1227,12 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	if (vmx->efer & EFER_LMA)
 		entry |= VM_ENTRY_IA32E_MODE;
 	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	if (vmx_pae_paging(vmx)) {
+		vmcs_write(GUEST_PDPTR0, vmx->pdptrs[0]);
+		vmcs_write(GUEST_PDPTR1, vmx->pdptrs[1]);
+		vmcs_write(GUEST_PDPTR2, vmx->pdptrs[2]);
+		vmcs_write(GUEST_PDPTR3, vmx->pdptrs[3]);
+	}
 }
 
 static void vmx_read_guest_state(struct vmx_vcpu *vmx)
@@ -1185,6 +1264,12 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->pending_dbg = vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS);
+	if (vmx_pae_paging(vmx)) {
+		vmx->pdptrs[0] = vmcs_read(GUEST_PDPTR0);
+		vmx->pdptrs[1] = vmcs_read(GUEST_PDPTR1);
+		vmx->pdptrs[2] = vmcs_read(GUEST_PDPTR2);
+		vmx->pdptrs[3] = vmcs_read(GUEST_PDPTR3);
+	}
 }
 
 /*
@@ -1203,6 +1288,7 @@ static void vmx_complete_interrupts(struct vmx_vcpu *vmx)
 	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
+	vmx->exit_idt_info = info;
 	vmx->event_inj = 0;
 	vmx->event_inj_len = 0;
 	if (!(info & VECTORING_INFO_VALID_MASK))
@@ -1475,13 +1561,23 @@ static int handle_cr(struct ckvm_vcpu *vcpu)
 static int handle_ept_violation(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 access = 0;
+	u64 q = vmx->exit_qual;
+	struct ckvm_tdp_fault f = {
+		.gpa = vmx->exit_gpa,
+		.vectoring = vmx->exit_idt_info & VECTORING_INFO_VALID_MASK,
+	};
 
-	if (vmx->exit_qual & EPT_VIOLATION_ACC_WRITE)
-		access |= CKVM_ACC_WRITE;
-	if (vmx->exit_qual & EPT_VIOLATION_ACC_INSTR)
-		access |= CKVM_ACC_FETCH;
-	return ckvm_mmu_tdp_fault(vcpu, vmx->exit_gpa, access);
+	if (q & EPT_VIOLATION_ACC_WRITE)
+		f.access |= CKVM_ACC_WRITE;
+	if (q & EPT_VIOLATION_ACC_INSTR)
+		f.access |= CKVM_ACC_FETCH;
+	/* SDM 28.2.1: the linear address, and whether @gpa is its page. */
+	if (q & EPT_VIOLATION_GVA_IS_VALID) {
+		f.gva_valid = true;
+		f.gva = vmcs_read(GUEST_LINEAR_ADDRESS);
+		f.final = q & EPT_VIOLATION_GVA_TRANSLATED;
+	}
+	return ckvm_mmu_tdp_fault(vcpu, &f);
 }
 
 static int handle_triple_fault(struct ckvm_vcpu *vcpu)
@@ -1584,6 +1680,8 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
 	.queue_debug_trap = vmx_queue_debug_trap,
 	.event_queued = vmx_event_queued,
+	.get_insn_len = vmx_get_insn_len,
+	.get_exit_info = vmx_get_exit_info,
 	.flush_tlb = vmx_flush_tlb,
 	.run = vmx_run,
 	.handle_exit = vmx_handle_exit,

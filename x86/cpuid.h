@@ -17,5 +17,8 @@ bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4);
 u64 ckvm_reserved_gpa_bits(struct ckvm_vcpu *vcpu);
 u64 ckvm_apic_base_reserved(struct ckvm_vcpu *vcpu);
 bool ckvm_guest_has_x2apic(struct ckvm_vcpu *vcpu);
+bool ckvm_guest_has_pse36(struct ckvm_vcpu *vcpu);
+bool ckvm_guest_has_gbpages(struct ckvm_vcpu *vcpu);
+int ckvm_cpuid_maxphyaddr(struct ckvm_vcpu *vcpu);
 
 #endif

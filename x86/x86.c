@@ -74,7 +74,7 @@ static void ckvm_emergency_disable(void)
 
 int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 {
-	/* Every operation is mandatory: a hole would be a NULL call later. */
+	/* The mandatory operations: a hole would be a NULL call later. */
 	if (!ops->hardware_setup || !ops->hardware_unsetup ||
 	    !ops->hardware_enable || !ops->hardware_disable ||
 	    !ops->vm_init || !ops->vm_destroy || !ops->vcpu_create ||
@@ -162,6 +162,8 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	default:
 		return 0;
@@ -186,6 +188,10 @@ static const struct ckvm_stats_desc vcpu_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_taken, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_fixed, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, tlb_flush, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, mmio_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation_fail,
+			CUMULATIVE),
 };
 
 /* The stats file's data block is the struct: every member described. */
@@ -263,6 +269,7 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
+	ckvm_mmu_reset_cpu_role(vcpu);
 	/* The TSC keeps counting through a reset: the offset stays. */
 	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
 }
@@ -355,6 +362,45 @@ void ckvm_complete_instruction(struct ckvm_vcpu *vcpu)
 		ops->queue_debug_trap(vcpu, DR_STEP);
 }
 
+/**
+ * ckvm_cpl() - the vCPU's current privilege level
+ * @vcpu: the vCPU, loaded.
+ *
+ * Return: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL (which both
+ * backends keep equal to the CPL, as the SDM and APM define it).
+ */
+int ckvm_cpl(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct kvm_segment ss;
+
+	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
+		return 0;
+	if (ops->get_rflags(vcpu) & X86_EFLAGS_VM)
+		return 3;
+	ops->get_segment(vcpu, &ss, CKVM_SEG_SS);
+	return ss.dpl;
+}
+
+/**
+ * ckvm_inject_exception() - deliver a fault found while emulating
+ * @vcpu: the vCPU, loaded.
+ * @e: the fault: a #PF sets CR2 to @e->address first (SDM 4.7).
+ *
+ * Real mode pushes no error code, so none is delivered there (as KVM).
+ */
+void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	bool has_error = e->error_code_valid;
+
+	if (e->vector == X86_TRAP_PF)
+		ops->set_cr(vcpu, 2, e->address);
+	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
+		has_error = false;
+	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
+}
+
 /* Exit handlers both backends share; contract in x86_ops.h. */
 
 /* Nothing to do (an interrupt or NMI the host has taken): re-enter. */
@@ -432,19 +478,6 @@ int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code)
 	run->internal.ndata = 2;
 	run->internal.data[0] = exit_code;
 	run->internal.data[1] = vcpu->cpu;
-	return 0;
-}
-
-/* An access ckvm cannot complete without an instruction emulator. */
-int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa)
-{
-	struct kvm_run *run = vcpu->run;
-
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->internal.ndata = 2;
-	run->internal.data[0] = gpa;
-	run->internal.data[1] = vcpu->arch.regs[VCPU_REGS_RIP];
 	return 0;
 }
 
@@ -844,6 +877,11 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->arch.guest_reads_platform_info, cap->args[0]);
 		return 0;
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		if (cap->args[0] & ~1ULL)
+			return -EINVAL;
+		WRITE_ONCE(vm->arch.exit_on_emulation_error, cap->args[0]);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -869,11 +907,55 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 	return r;
 }
 
+/*
+ * KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES: the most shadow-page-table
+ * pages the VM may use (KVM's minimum 64; by default 2% of its guest
+ * pages, as KVM computes it). Nested page tables do not count, as in
+ * KVM's TDP MMU; the shadow MMU applies the limit.
+ */
+#define CKVM_MIN_MMU_PAGES	64UL
+#define CKVM_PERMILLE_MMU_PAGES	20
+
+static long set_nr_mmu_pages(struct ckvm *vm, unsigned long n)
+{
+	if (n < CKVM_MIN_MMU_PAGES)
+		return -EINVAL;
+	mutex_lock(&vm->slots_lock);
+	vm->arch.n_requested_mmu_pages = n;
+	mutex_unlock(&vm->slots_lock);
+	return 0;
+}
+
+static long get_nr_mmu_pages(struct ckvm *vm)
+{
+	struct ckvm_memslots *slots;
+	unsigned long n, pages = 0;
+	int i;
+
+	mutex_lock(&vm->slots_lock);
+	n = vm->arch.n_requested_mmu_pages;
+	if (!n) {
+		slots = ckvm_memslots(vm);
+		for (i = 0; i < slots->nr; i++)
+			pages += slots->slots[i]->npages;
+		/* KVM computes it when a slot comes: 0 before the first. */
+		if (slots->nr)
+			n = max(pages * CKVM_PERMILLE_MMU_PAGES / 1000,
+				CKVM_MIN_MMU_PAGES);
+	}
+	mutex_unlock(&vm->slots_lock);
+	return n;
+}
+
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
 	case KVM_SET_BOOT_CPU_ID:
 		return set_boot_cpu_id(vm, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		return set_nr_mmu_pages(vm, arg);
+	case KVM_GET_NR_MMU_PAGES:
+		return get_nr_mmu_pages(vm);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:

@@ -26,12 +26,22 @@ STATUS = {
     "KVM_CREATE_VCPU": ("done", "ids below KVM_CAP_MAX_VCPU_ID; "
         "fixes the freeze rules below"),
     "KVM_SET_USER_MEMORY_REGION": ("done",
-        "create, delete, move, flags; address space 0 only; "
-        "KVM_MEM_READONLY not yet (needs the emulator)"),
+        "create, delete, move, flags (KVM_MEM_LOG_DIRTY_PAGES, "
+        "KVM_MEM_READONLY); address space 0 only"),
+    "KVM_SET_NR_MMU_PAGES": ("done", "at least 64; binds shadow pages, not "
+        "nested page tables (as KVM's TDP MMU)"),
+    "KVM_GET_NR_MMU_PAGES": ("done", "what was set, else KVM's default "
+        "(2% of the guest pages, at least 64; 0 before the first slot)"),
+    "KVM_CAP_MMU_SHADOW_CACHE_CONTROL": ("done", "KVM_SET/GET_NR_MMU_PAGES"),
+    "KVM_CAP_READONLY_MEM": ("done", "reads native, writes KVM_EXIT_MMIO; "
+        "the flag cannot change on a slot"),
+    "KVM_CAP_EXIT_ON_EMULATION_FAILURE": ("done", "no #UD; the run ends "
+        "whatever the CPL"),
     "KVM_GET_DIRTY_LOG": ("done", "write-protect based"),
     # vCPU fd
     "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
-        "signals (-EINTR, KVM_EXIT_INTR); kvm_run fields below"),
+        "signals (-EINTR, KVM_EXIT_INTR); kvm_run fields below; "
+        "KVM_EXIT_MMIO and emulation failures: Documentation/emulator.rst"),
     "KVM_GET_REGS": ("done", ""),
     "KVM_SET_REGS": ("done", ""),
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
@@ -44,7 +54,8 @@ STATUS = {
     "KVM_SET_MSRS": ("done", "incl. IA32_TSC (offset) and IA32_TSC_ADJUST; "
         "addresses checked as below"),
     "KVM_GET_MP_STATE": ("done", "RUNNABLE; HALTED with an in-kernel irqchip"),
-    "KVM_SET_MP_STATE": ("partial", "RUNNABLE; HALTED with an irqchip; "
+    "KVM_SET_MP_STATE": ("partial", "RUNNABLE; HALTED with an irqchip "
+        "(wakes for a queued event); "
         "no INIT/SIPI states yet"),
     # in-kernel irqchip
     "KVM_CREATE_IRQCHIP": ("partial", "LAPIC per vCPU (x2APIC MSRs, timer, "
@@ -58,7 +69,7 @@ STATUS = {
     "KVM_SET_LAPIC": ("done", ""),
     "KVM_CAP_MP_STATE": ("done", ""),
     "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID, "
-        "KVM_CAP_MSR_PLATFORM_INFO"),
+        "KVM_CAP_MSR_PLATFORM_INFO, KVM_CAP_EXIT_ON_EMULATION_FAILURE"),
     "KVM_CAP_MSR_PLATFORM_INFO": ("done", "MSR_PLATFORM_INFO starts at 0 "
         "(no CPUID faulting)"),
     "KVM_SET_BOOT_CPU_ID": ("done", "-EINVAL for an id no vCPU can have"),
@@ -290,6 +301,9 @@ msr_exits                 cumulative RDMSR/WRMSR exits (handled in the kernel)
 pf_taken                  cumulative nested page faults (NPT/EPT violations)
 pf_fixed                  cumulative ... that left a mapping in place
 tlb_flush                 cumulative guest TLB flushes done for a flush request
+mmio_exits                cumulative KVM_EXIT_MMIO exits (one per fragment)
+insn_emulation            cumulative instructions emulated (one per run of one)
+insn_emulation_fail       cumulative instructions that could not be emulated
 ========================= ========== ==============================================
 
 ``run_ioctls``, ``memslot_updates``, ``cpuid_exits`` and ``msr_exits`` are
