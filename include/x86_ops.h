@@ -94,8 +94,6 @@ struct ckvm_x86_ops {
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 
-	/* An instruction completed by emulation ends an STI/MOV SS shadow. */
-	void (*clear_interrupt_shadow)(struct ckvm_vcpu *vcpu);
 	/*
 	 * Optional, the decode assists: what the CPU said about the
 	 * instruction of the current exit. get_insn_bytes copies the bytes
