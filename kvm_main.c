@@ -487,6 +487,9 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 		free_page((unsigned long)vcpu->pio_data);
 		kfree(vcpu);
 	}
+	/* Devices first: the IOAPIC's is the irqchip's, freed by the arch. */
+	ckvm_io_bus_destroy(vm);
+	ckvm_coalesced_mmio_free(vm);
 	ckvm_arch_vm_destroy(vm);
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	for (i = 0; i < slots->nr; i++)
@@ -525,6 +528,7 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	vm->pid = task_pid_nr(current);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	INIT_LIST_HEAD(&vm->ioeventfds);
 
 	RCU_INIT_POINTER(vm->memslots, memslots_alloc(0));
 	if (!rcu_access_pointer(vm->memslots))
@@ -532,12 +536,17 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_srcu;
+	r = ckvm_coalesced_mmio_init(vm);
+	if (r)
+		goto err_coalesced;
 	r = ckvm_arch_vm_init(vm);
 	if (r)
 		goto err_arch;
 	return vm;
 
 err_arch:
+	ckvm_coalesced_mmio_free(vm);
+err_coalesced:
 	cleanup_srcu_struct(&vm->srcu);
 err_srcu:
 	kvfree(rcu_dereference_protected(vm->memslots, 1));
@@ -558,6 +567,8 @@ static vm_fault_t ckvm_vcpu_fault(struct vm_fault *vmf)
 		page = virt_to_page(vcpu->run);
 	else if (vmf->pgoff == CKVM_PIO_PAGE_OFFSET)
 		page = virt_to_page(vcpu->pio_data);
+	else if (vmf->pgoff == KVM_COALESCED_MMIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->vm->coalesced_ring);
 	else
 		return VM_FAULT_SIGBUS;
 	get_page(page);
@@ -696,7 +707,13 @@ static long ckvm_check_extension(long ext)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_COALESCED_PIO:
 		return 1;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return CKVM_MAX_VCPUS;
@@ -747,6 +764,8 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	struct ckvm *vm = file->private_data;
 	void __user *argp = (void __user *)arg;
 	struct kvm_userspace_memory_region mem;
+	struct kvm_coalesced_mmio_zone zone;
+	struct kvm_ioeventfd ioeventfd;
 	struct kvm_dirty_log log;
 	struct kvm_enable_cap cap;
 
@@ -771,6 +790,17 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		return ckvm_check_extension(arg);
 	case KVM_GET_STATS_FD:
 		return ckvm_vm_stats_fd(vm);
+	case KVM_IOEVENTFD:
+		if (copy_from_user(&ioeventfd, argp, sizeof(ioeventfd)))
+			return -EFAULT;
+		return ckvm_ioeventfd(vm, &ioeventfd);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		if (copy_from_user(&zone, argp, sizeof(zone)))
+			return -EFAULT;
+		if (ioctl == KVM_REGISTER_COALESCED_MMIO)
+			return ckvm_register_coalesced_mmio(vm, &zone);
+		return ckvm_unregister_coalesced_mmio(vm, &zone);
 	default:
 		return ckvm_arch_vm_ioctl(vm, ioctl, arg);
 	}

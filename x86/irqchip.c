@@ -43,7 +43,9 @@ static int irqchip_create(struct ckvm *vm)
 		r = -EEXIST;
 	else if (vm->nr_vcpus)
 		r = -EINVAL;	/* existing vCPUs would have no local APIC */
-	else	/* the chip is whole before ioctls without vm->lock see it */
+	else
+		r = ckvm_ioapic_register_mmio(vm, chip);
+	if (!r)	/* the chip is whole before ioctls without vm->lock see it */
 		smp_store_release(&vm->arch.irqchip, chip);
 	mutex_unlock(&vm->lock);
 	if (r)
