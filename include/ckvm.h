@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "iodev.h"
+#include "irqfd.h"
 
 /* KVM's x86 numbers, so userspace sizing its tables for KVM fits ckvm too. */
 #define CKVM_MAX_VCPUS		64
@@ -130,6 +131,11 @@ struct ckvm {
 	struct list_head coalesced_zones;	/* slots_lock */
 	struct kvm_coalesced_mmio_ring *coalesced_ring;	/* one page */
 	spinlock_t coalesced_lock;	/* writers of the ring */
+	struct mutex irq_lock;		/* irq_routing and ack notifier updates */
+	struct srcu_struct irq_srcu;	/* their readers */
+	struct ckvm_irq_routing __rcu *irq_routing;	/* NULL: no irqchip yet */
+	struct hlist_head irq_ack_notifiers;
+	struct ckvm_irqfds irqfds;
 	struct mm_struct *mm;		/* the VMM's address space */
 	refcount_t users;		/* VM fd, vCPU fds, stats fds */
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: default */

@@ -48,6 +48,8 @@ struct ckvm_irqchip {
 	spinlock_t lock;	/* everything below */
 	struct kvm_pic_state pic[2];
 	struct kvm_ioapic_state ioapic;
+	/* Per IOAPIC pin, a bit per source driving it high (irqfd.h). */
+	unsigned long irq_states[KVM_IOAPIC_NUM_PINS];
 };
 
 /* The IOAPIC's register window: IOREGSEL at 0x00, IOWIN at 0x10. */
@@ -64,6 +66,8 @@ int ckvm_ioapic_register_mmio(struct ckvm *vm, struct ckvm_irqchip *chip);
 void ckvm_ioapic_reset(struct ckvm_irqchip *chip);
 int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip,
 			 int pin, bool level);
+/* takes chip->lock */
+int ckvm_ioapic_set_irq(struct ckvm *vm, u32 pin, int source, int level);
 /* takes chip->lock */
 void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector);
 

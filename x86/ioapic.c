@@ -33,7 +33,11 @@ void ckvm_ioapic_reset(struct ckvm_irqchip *chip)
 		chip->ioapic.redirtbl[i].fields.mask = 1;
 }
 
-/* Send pin @pin's message if its entry lets it through; chip->lock held. */
+/*
+ * Send pin @pin's message if its entry lets it through; chip->lock held.
+ * Returns -1 if the entry is masked or waits for an EOI (Remote IRR),
+ * else how many local APICs took it.
+ */
 static int ioapic_service(struct ckvm *vm, struct ckvm_irqchip *chip, int pin)
 {
 	typeof(chip->ioapic.redirtbl[0]) *e =
@@ -50,19 +54,25 @@ static int ioapic_service(struct ckvm *vm, struct ckvm_irqchip *chip, int pin)
 
 	lockdep_assert_held(&chip->lock);
 	if (e->fields.mask || (irq.level && e->fields.remote_irr))
-		return 0;
+		return -1;
 	n = ckvm_lapic_deliver(vm, NULL, &irq);
-	if (n < 0)
-		pr_warn_ratelimited("ckvm: IOAPIC pin %d: delivery mode %#x is not emulated\n",
-				    pin, irq.delivery);
 	if (irq.level && n > 0)
 		e->fields.remote_irr = 1;
 	return n;
 }
 
-/*
- * Drive pin @pin to @level; chip->lock held. Returns how many local APICs
- * took an interrupt because of it.
+/**
+ * ckvm_ioapic_set_line() - drive an IOAPIC input pin
+ * @vm: the VM.
+ * @chip: its irqchip; the caller holds chip->lock.
+ * @pin: 0 to KVM_IOAPIC_NUM_PINS - 1.
+ * @level: the pin's new level.
+ *
+ * An edge-triggered pin sends on a rising edge only, a level-triggered
+ * one whenever it is driven high (and its entry lets it through).
+ *
+ * Return: KVM's status: 1 for a lowered line; 0 for a rising edge that
+ * was not one (coalesced); else what ioapic_service() returned.
  */
 int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip, int pin,
 			 bool level)
@@ -73,7 +83,7 @@ int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip, int pin,
 	lockdep_assert_held(&chip->lock);
 	if (!level) {
 		chip->ioapic.irr &= ~bit;
-		return 0;
+		return 1;
 	}
 	chip->ioapic.irr |= bit;
 	/* Edge-triggered: only a rising edge is an interrupt. */
@@ -82,13 +92,45 @@ int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip, int pin,
 	return ioapic_service(vm, chip, pin);
 }
 
+/**
+ * ckvm_ioapic_set_irq() - a source drives an IOAPIC pin (a GSI route)
+ * @vm: the VM, with an in-kernel irqchip.
+ * @pin: 0 to KVM_IOAPIC_NUM_PINS - 1.
+ * @source: CKVM_USERSPACE_IRQ_SOURCE_ID or CKVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID.
+ * @level: that source's level.
+ *
+ * The pin's level is the OR of its sources'. Process context; takes
+ * chip->lock.
+ *
+ * Return: as ckvm_ioapic_set_line().
+ */
+int ckvm_ioapic_set_irq(struct ckvm *vm, u32 pin, int source, int level)
+{
+	struct ckvm_irqchip *chip = vm->arch.irqchip;
+	unsigned long *states = &chip->irq_states[pin];
+	int r;
+
+	spin_lock(&chip->lock);
+	if (level)
+		__set_bit(source, states);
+	else
+		__clear_bit(source, states);
+	r = ckvm_ioapic_set_line(vm, chip, pin, *states != 0);
+	spin_unlock(&chip->lock);
+	return r;
+}
+
 /*
  * A local APIC took the EOI of a level-triggered @vector: the entries
- * with that vector may send again.
+ * with that vector may send again. First the GSIs' acknowledgement
+ * notifiers run, without chip->lock (a resampling irqfd lowers its line
+ * there, so the pin does not send again at once); then Remote IRR is
+ * cleared and a pin whose line is still high sends again.
  */
 void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector)
 {
 	struct ckvm_irqchip *chip = vm->arch.irqchip;
+	unsigned long pins = 0;
 	int pin;
 
 	spin_lock(&chip->lock);
@@ -96,6 +138,22 @@ void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector)
 		typeof(chip->ioapic.redirtbl[0]) *e =
 			&chip->ioapic.redirtbl[pin];
 
+		if (e->fields.vector == vector && e->fields.trig_mode)
+			__set_bit(pin, &pins);
+	}
+	spin_unlock(&chip->lock);
+	if (!pins)
+		return;
+
+	for_each_set_bit(pin, &pins, KVM_IOAPIC_NUM_PINS)
+		ckvm_notify_acked_irq(vm, KVM_IRQCHIP_IOAPIC, pin);
+
+	spin_lock(&chip->lock);
+	for_each_set_bit(pin, &pins, KVM_IOAPIC_NUM_PINS) {
+		typeof(chip->ioapic.redirtbl[0]) *e =
+			&chip->ioapic.redirtbl[pin];
+
+		/* Reprogrammed meanwhile: not this EOI's any more. */
 		if (e->fields.vector != vector || !e->fields.trig_mode)
 			continue;
 		e->fields.remote_irr = 0;

@@ -235,12 +235,21 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
 	return irq->dest == lapic_id(apic);
 }
 
-/*
- * Deliver @irq to every local APIC it addresses (lowest priority: to the
- * first one; KVM's arbitration is no more precise than that). @src is the
- * sending vCPU for the shorthands, or NULL. Returns how many accepted it;
- * -1 for a delivery mode ckvm does not emulate (NMI, SMI, INIT, SIPI,
- * ExtINT).
+/**
+ * ckvm_lapic_deliver() - deliver an interrupt message to the local APICs
+ * @vm: the VM.
+ * @src: the sending vCPU for the ICR shorthands, or NULL.
+ * @irq: the message.
+ *
+ * To every local APIC it addresses (lowest priority: to the first one;
+ * KVM's arbitration is no more precise than that). Any context, also
+ * hard interrupts: it only sets IRR/TMR bits and kicks. A delivery mode
+ * ckvm does not emulate yet (NMI, SMI, INIT, SIPI, ExtINT) is dropped
+ * with a rate-limited message.
+ *
+ * Return: how many local APICs took it (a disabled one does not), or -1
+ * if the VM has none (no vCPU yet), as KVM counts for KVM_IRQ_LINE_STATUS
+ * and KVM_SIGNAL_MSI.
  */
 int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 		       const struct ckvm_irq *irq)
@@ -249,8 +258,13 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 	/* Pairs with vCPU creation's release: vcpus[i < nr] are whole. */
 	int i, n = 0, nr = smp_load_acquire(&vm->nr_vcpus);
 
-	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST)
+	if (!nr)
 		return -1;
+	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST) {
+		pr_warn_ratelimited("ckvm: delivery mode %#x (vector %#x) is not emulated\n",
+				    irq->delivery, irq->vector);
+		return 0;
+	}
 	for (i = 0; i < nr; i++) {
 		struct ckvm_lapic *apic = to_lapic(vm->vcpus[i]);
 
@@ -313,9 +327,7 @@ static void lapic_send_ipi(struct ckvm_lapic *apic, u32 icr, u32 dest)
 		.shorthand = icr & APIC_DEST_ALLBUT,	/* both shorthand bits */
 	};
 
-	if (ckvm_lapic_deliver(apic->vcpu->vm, apic->vcpu, &irq) < 0)
-		pr_warn_ratelimited("ckvm: vCPU %u: IPI delivery mode %#x is not emulated\n",
-				    apic->vcpu->vcpu_id, irq.delivery);
+	ckvm_lapic_deliver(apic->vcpu->vm, apic->vcpu, &irq);
 }
 
 u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu)

@@ -160,6 +160,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_IRQ_INJECT_STATUS:
 		return 1;
 	default:
 		return 0;
@@ -811,6 +812,8 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
 	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SIGNAL_MSI:
 		return ckvm_irqchip_vm_ioctl(vm, ioctl, arg);
 	default:
 		return -ENOTTY;
