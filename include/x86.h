@@ -157,6 +157,7 @@ int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, gpa_t gpa, int len, void *val);
 int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, gpa_t gpa, int len,
 			const void *val);
 bool ckvm_pat_valid(u64 pat);
+bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);

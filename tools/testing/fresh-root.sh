@@ -53,10 +53,14 @@ elapsed() { echo "$(($(date +%s) - $1))s"; }
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
 command -v git >/dev/null || die "git is missing on this machine (apt-get install git)"
 commit=$(git -C "$repo" rev-parse HEAD) || die "$repo is not a git checkout"
+# The object store, also for a worktree (whose .git is only a pointer).
+gitdir=$(cd "$repo" && cd "$(git rev-parse --git-common-dir)" && pwd) ||
+	die "cannot find the git directory of $repo"
 if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
 	echo "ckvm: note: uncommitted changes are not tested; the root gets HEAD ($commit)"
 fi
-readme_line=$(grep -m1 '^apt-get update && apt-get install' "$repo/README.md") ||
+readme_line=$(grep -m1 '^ *apt-get update && apt-get install' "$repo/README.md" | sed 's/^ *//')
+[ -n "$readme_line" ] ||
 	die "README.md has no line starting with 'apt-get update && apt-get install'"
 
 if ! command -v debootstrap >/dev/null; then
@@ -74,6 +78,13 @@ apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)
 	sort -u >"$out/repos"
 mirror=$(awk '$2 == "bookworm" { print $1; exit }' "$out/repos")
 [ -n "$mirror" ] || die "this machine's apt has no bookworm repository (apt-get indextargets)"
+
+# One fresh root per tree at a time: they share build/fresh.
+exec 8>"$out.lock"
+if ! flock -n 8; then
+	say "waiting for another fresh-root run in this tree ($out.lock)"
+	flock 8
+fi
 
 # A root left by an earlier run: its mounts lived in a namespace that is
 # gone, so removing it cannot reach outside it; --one-file-system anyway.
@@ -183,22 +194,22 @@ EOF
 chmod 755 "$root/ckvm-fresh.sh"
 mkdir -p "$root/ckvm-src" "$root/ckvm-out"
 
-# Private mount namespace: the mounts below vanish with it. The repository
-# is bind-mounted read-only for git clone; outputs come back through
+# Private mount namespace: the mounts below vanish with it. The git
+# directory is bind-mounted read-only for git clone; outputs come back through
 # /ckvm-out (bind-mounted build/fresh).
 say "entering the root (private mount namespace)"
 unshare --mount --propagation private -- /bin/bash -c '
 	set -e
-	root=$1 repo=$2 out=$3
+	root=$1 gitdir=$2 out=$3
 	mount -t proc proc "$root/proc"
 	mount -t sysfs sysfs "$root/sys"
 	mount --rbind /dev "$root/dev"
 	mount -t tmpfs tmpfs "$root/tmp"
-	mount --bind "$repo" "$root/ckvm-src"
+	mount --bind "$gitdir" "$root/ckvm-src"
 	mount -o remount,bind,ro "$root/ckvm-src"
 	mount --bind "$out" "$root/ckvm-out"
 	exec /usr/sbin/chroot "$root" /usr/bin/env -i TERM=dumb /ckvm-fresh.sh
-' fresh-root "$root" "$repo" "$out" </dev/null | tee "$out/fresh.log"
+' fresh-root "$root" "$gitdir" "$out" </dev/null | tee "$out/fresh.log"
 rc=${PIPESTATUS[0]}
 
 last=$(tail -n 1 "$out/fresh.log")
