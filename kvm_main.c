@@ -722,6 +722,15 @@ static long ckvm_check_extension(long ext)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_BINARY_STATS_FD:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+		return CKVM_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return CKVM_MAX_VCPU_IDS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return CKVM_USER_MEM_SLOTS;
+	/* In-kernel I/O devices and interrupts from userspace. */
 	case KVM_CAP_IOEVENTFD:
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
@@ -734,13 +743,6 @@ static long ckvm_check_extension(long ext)
 		return KVM_COALESCED_MMIO_PAGE_OFFSET;
 	case KVM_CAP_IRQ_ROUTING:
 		return CKVM_MAX_IRQ_ROUTES;
-	case KVM_CAP_NR_VCPUS:
-	case KVM_CAP_MAX_VCPUS:
-		return CKVM_MAX_VCPUS;
-	case KVM_CAP_MAX_VCPU_ID:
-		return CKVM_MAX_VCPU_IDS;
-	case KVM_CAP_NR_MEMSLOTS:
-		return CKVM_USER_MEM_SLOTS;
 	default:
 		return ckvm_arch_check_extension(ext);
 	}

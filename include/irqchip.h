@@ -87,6 +87,10 @@ int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data);
 int ckvm_lapic_mmio_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val);
 int ckvm_lapic_mmio_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
 			  const void *val);
+/* The emulator's way to the in-kernel MMIO devices: APIC page, then bus. */
+int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val);
+int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			const void *val);
 int ckvm_lapic_get_state(struct ckvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int ckvm_lapic_set_state(struct ckvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);

@@ -153,9 +153,6 @@ int ckvm_exit_shutdown(struct ckvm_vcpu *vcpu);
 int ckvm_exit_fail_entry(struct ckvm_vcpu *vcpu, u64 reason);
 int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code);
 int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa);
-int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, gpa_t gpa, int len, void *val);
-int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, gpa_t gpa, int len,
-			const void *val);
 bool ckvm_pat_valid(u64 pat);
 bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);

@@ -714,6 +714,46 @@ int ckvm_lapic_mmio_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
 	return 0;
 }
 
+/**
+ * ckvm_mmio_dev_read() - offer a guest MMIO read to the in-kernel devices
+ * @vcpu: the vCPU that reads, in its thread with vm->srcu held.
+ * @gpa: guest-physical address of the first byte, outside every memslot.
+ * @len: bytes, 1 to 8, within one page.
+ * @val: the bytes read.
+ *
+ * The vCPU's own local APIC page comes first (each vCPU has its own, at
+ * its own base, so it is not on the VM's bus), then the MMIO bus: the
+ * IOAPIC window, ioeventfds (writes only), coalesced zones (writes only).
+ * The emulator calls this before it asks userspace (KVM_EXIT_MMIO).
+ *
+ * Return: 0 if a device took the read, -EOPNOTSUPP if none did.
+ */
+int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val)
+{
+	if (!ckvm_lapic_mmio_read(vcpu, gpa, len, val))
+		return 0;
+	return ckvm_io_bus_read(vcpu, CKVM_MMIO_BUS, gpa, len, val);
+}
+
+/**
+ * ckvm_mmio_dev_write() - offer a guest MMIO write to the in-kernel devices
+ * @vcpu: the vCPU that writes, in its thread with vm->srcu held.
+ * @gpa: guest-physical address of the first byte, outside every memslot.
+ * @len: bytes, 1 to 8, within one page.
+ * @val: the bytes written.
+ *
+ * In the order of ckvm_mmio_dev_read().
+ *
+ * Return: 0 if a device took the write, -EOPNOTSUPP if none did.
+ */
+int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			const void *val)
+{
+	if (!ckvm_lapic_mmio_write(vcpu, gpa, len, val))
+		return 0;
+	return ckvm_io_bus_write(vcpu, CKVM_MMIO_BUS, gpa, len, val);
+}
+
 /* ---- KVM_GET_LAPIC / KVM_SET_LAPIC ---- */
 
 /*
