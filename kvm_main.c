@@ -519,7 +519,11 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 		free_page((unsigned long)vcpu->pio_data);
 		kfree(vcpu);
 	}
+	/* Devices first: the IOAPIC's is the irqchip's, freed by the arch. */
+	ckvm_io_bus_destroy(vm);
+	ckvm_coalesced_mmio_free(vm);
 	ckvm_arch_vm_destroy(vm);
+	ckvm_irq_routing_free(vm);
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	for (i = 0; i < slots->nr; i++)
 		memslot_free(slots->slots[i]);
@@ -557,6 +561,8 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	vm->pid = task_pid_nr(current);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	INIT_LIST_HEAD(&vm->ioeventfds);
+	ckvm_irqfds_init(vm);
 
 	RCU_INIT_POINTER(vm->memslots, memslots_alloc(0));
 	if (!rcu_access_pointer(vm->memslots))
@@ -564,12 +570,22 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_srcu;
+	r = ckvm_coalesced_mmio_init(vm);
+	if (r)
+		goto err_coalesced;
+	r = ckvm_irq_routing_init(vm);
+	if (r)
+		goto err_irq;
 	r = ckvm_arch_vm_init(vm);
 	if (r)
 		goto err_arch;
 	return vm;
 
 err_arch:
+	ckvm_irq_routing_free(vm);
+err_irq:
+	ckvm_coalesced_mmio_free(vm);
+err_coalesced:
 	cleanup_srcu_struct(&vm->srcu);
 err_srcu:
 	kvfree(rcu_dereference_protected(vm->memslots, 1));
@@ -590,6 +606,8 @@ static vm_fault_t ckvm_vcpu_fault(struct vm_fault *vmf)
 		page = virt_to_page(vcpu->run);
 	else if (vmf->pgoff == CKVM_PIO_PAGE_OFFSET)
 		page = virt_to_page(vcpu->pio_data);
+	else if (vmf->pgoff == KVM_COALESCED_MMIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->vm->coalesced_ring);
 	else
 		return VM_FAULT_SIGBUS;
 	get_page(page);
@@ -745,6 +763,19 @@ static long ckvm_check_extension(long ext)
 		return CKVM_MAX_VCPU_IDS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return CKVM_USER_MEM_SLOTS;
+	/* In-kernel I/O devices and interrupts from userspace. */
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_COALESCED_PIO:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_SIGNAL_MSI:
+		return 1;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
+	case KVM_CAP_IRQ_ROUTING:
+		return CKVM_MAX_IRQ_ROUTES;
 	default:
 		return ckvm_arch_check_extension(ext);
 	}
@@ -778,9 +809,41 @@ static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 	}
 }
 
+/*
+ * KVM_SET_GSI_ROUTING: KVM's checks in KVM's order (-EINVAL without an
+ * in-kernel irqchip, for more than CKVM_MAX_IRQ_ROUTES entries, for
+ * flags), then the entries (irq_routing.c).
+ */
+static int ckvm_vm_set_gsi_routing(struct ckvm *vm,
+				   struct kvm_irq_routing __user *argp)
+{
+	struct kvm_irq_routing_entry *entries = NULL;
+	struct kvm_irq_routing routing;
+	int r;
+
+	if (copy_from_user(&routing, argp, sizeof(routing)))
+		return -EFAULT;
+	if (!ckvm_arch_irqchip_in_kernel(vm) ||
+	    routing.nr > CKVM_MAX_IRQ_ROUTES || routing.flags)
+		return -EINVAL;
+	if (routing.nr) {
+		entries = vmemdup_user(argp->entries,
+				       array_size(sizeof(*entries), routing.nr));
+		if (IS_ERR(entries))
+			return PTR_ERR(entries);
+	}
+	r = ckvm_set_irq_routing(vm, entries, routing.nr);
+	kvfree(entries);
+	return r;
+}
+
 static int ckvm_vm_release(struct inode *inode, struct file *file)
 {
-	ckvm_vm_put(file->private_data);
+	struct ckvm *vm = file->private_data;
+
+	/* Irqfds hold no reference on the VM: they go first. */
+	ckvm_irqfd_release(vm);
+	ckvm_vm_put(vm);
 	return 0;
 }
 
@@ -790,6 +853,9 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	struct ckvm *vm = file->private_data;
 	void __user *argp = (void __user *)arg;
 	struct kvm_userspace_memory_region mem;
+	struct kvm_coalesced_mmio_zone zone;
+	struct kvm_ioeventfd ioeventfd;
+	struct kvm_irqfd irqfd;
 	struct kvm_dirty_log log;
 	struct kvm_enable_cap cap;
 
@@ -814,6 +880,23 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		return ckvm_check_extension(arg);
 	case KVM_GET_STATS_FD:
 		return ckvm_vm_stats_fd(vm);
+	case KVM_IOEVENTFD:
+		if (copy_from_user(&ioeventfd, argp, sizeof(ioeventfd)))
+			return -EFAULT;
+		return ckvm_ioeventfd(vm, &ioeventfd);
+	case KVM_IRQFD:
+		if (copy_from_user(&irqfd, argp, sizeof(irqfd)))
+			return -EFAULT;
+		return ckvm_irqfd(vm, &irqfd);
+	case KVM_SET_GSI_ROUTING:
+		return ckvm_vm_set_gsi_routing(vm, argp);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		if (copy_from_user(&zone, argp, sizeof(zone)))
+			return -EFAULT;
+		if (ioctl == KVM_REGISTER_COALESCED_MMIO)
+			return ckvm_register_coalesced_mmio(vm, &zone);
+		return ckvm_unregister_coalesced_mmio(vm, &zone);
 	default:
 		return ckvm_arch_vm_ioctl(vm, ioctl, arg);
 	}
@@ -882,6 +965,9 @@ static int __init ckvm_init(void)
 	int r;
 
 	preempt_notifier_inc();
+	r = ckvm_irqfd_init();
+	if (r)
+		goto err_irqfd;
 	r = ckvm_arch_init();
 	if (r)
 		goto err_arch;
@@ -899,6 +985,8 @@ static int __init ckvm_init(void)
 err_misc:
 	ckvm_arch_exit();
 err_arch:
+	ckvm_irqfd_exit();
+err_irqfd:
 	preempt_notifier_dec();
 	return r;
 }
@@ -907,6 +995,7 @@ static void __exit ckvm_exit(void)
 {
 	misc_deregister(&ckvm_dev);
 	ckvm_arch_exit();
+	ckvm_irqfd_exit();
 	preempt_notifier_dec();
 }
 

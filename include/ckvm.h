@@ -21,6 +21,8 @@
 #include <linux/types.h>
 
 #include "compat.h"
+#include "iodev.h"
+#include "irqfd.h"
 
 /* KVM's x86 numbers, so userspace sizing its tables for KVM fits ckvm too. */
 #define CKVM_MAX_VCPUS		64
@@ -28,9 +30,14 @@
 #define CKVM_USER_MEM_SLOTS	32764
 #define CKVM_MEM_MAX_NR_PAGES	((1UL << 31) - 1)
 
-/* Second page of the vCPU mapping: the data of string port I/O. */
+/*
+ * The vCPU mapping: kvm_run, then the data of port I/O (page
+ * CKVM_PIO_PAGE_OFFSET), then the VM's coalesced MMIO ring (page
+ * KVM_COALESCED_MMIO_PAGE_OFFSET, KVM's number).
+ */
 #define CKVM_PIO_PAGE_OFFSET	1
-#define CKVM_RUN_MMAP_PAGES	2
+#define CKVM_RUN_MMAP_PAGES	3
+static_assert(CKVM_RUN_MMAP_PAGES - 1 == KVM_COALESCED_MMIO_PAGE_OFFSET);
 
 typedef u64 gpa_t;
 typedef u64 gfn_t;
@@ -116,9 +123,19 @@ static_assert(sizeof(struct ckvm_vcpu_stat) ==
 
 struct ckvm {
 	struct mutex lock;		/* vCPU creation, VM-wide settings */
-	struct mutex slots_lock;	/* memslot updates */
-	struct srcu_struct srcu;	/* memslot readers */
+	struct mutex slots_lock;	/* memslot and I/O bus updates */
+	struct srcu_struct srcu;	/* memslot and I/O bus readers */
 	struct ckvm_memslots __rcu *memslots;
+	struct ckvm_io_bus __rcu *buses[CKVM_NR_BUSES];
+	struct list_head ioeventfds;	/* slots_lock */
+	struct list_head coalesced_zones;	/* slots_lock */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;	/* one page */
+	spinlock_t coalesced_lock;	/* writers of the ring */
+	struct mutex irq_lock;		/* irq_routing and ack notifier updates */
+	struct srcu_struct irq_srcu;	/* their readers */
+	struct ckvm_irq_routing __rcu *irq_routing;	/* NULL: no irqchip yet */
+	struct hlist_head irq_ack_notifiers;
+	struct ckvm_irqfds irqfds;
 	struct mm_struct *mm;		/* the VMM's address space */
 	refcount_t users;		/* VM fd, vCPU fds, stats fds */
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: not fixed yet */

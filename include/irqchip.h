@@ -16,6 +16,8 @@
 #include <linux/kvm.h>
 #include <linux/spinlock.h>
 
+#include "iodev.h"
+
 struct ckvm;
 struct ckvm_vcpu;
 
@@ -40,20 +42,32 @@ struct ckvm_lapic {
 };
 
 struct ckvm_irqchip {
+	struct ckvm *vm;
+	/* The IOAPIC's window (base_address, IOAPIC_MEM_LENGTH) on the MMIO bus. */
+	struct ckvm_io_device ioapic_dev;
 	spinlock_t lock;	/* everything below */
 	struct kvm_pic_state pic[2];
 	struct kvm_ioapic_state ioapic;
+	/* Per IOAPIC pin, a bit per source driving it high (irqfd.h). */
+	unsigned long irq_states[KVM_IOAPIC_NUM_PINS];
 };
+
+/* The IOAPIC's register window: IOREGSEL at 0x00, IOWIN at 0x10. */
+#define IOAPIC_MEM_LENGTH	0x100
 
 /* x86/irqchip.c */
 long ckvm_irqchip_vm_ioctl(struct ckvm *vm, unsigned int ioctl,
 			   unsigned long arg);
 void ckvm_irqchip_free(struct ckvm *vm);
 
-/* x86/ioapic.c; chip->lock held */
+/* x86/ioapic.c */
+int ckvm_ioapic_register_mmio(struct ckvm *vm, struct ckvm_irqchip *chip);
+/* chip->lock held */
 void ckvm_ioapic_reset(struct ckvm_irqchip *chip);
 int ckvm_ioapic_set_line(struct ckvm *vm, struct ckvm_irqchip *chip,
 			 int pin, bool level);
+/* takes chip->lock */
+int ckvm_ioapic_set_irq(struct ckvm *vm, u32 pin, int source, int level);
 /* takes chip->lock */
 void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector);
 
@@ -70,6 +84,13 @@ bool ckvm_lapic_base_valid(struct ckvm_vcpu *vcpu, u64 base);
 int ckvm_lapic_set_base(struct ckvm_vcpu *vcpu, u64 base, bool host);
 int ckvm_x2apic_msr_read(struct ckvm_vcpu *vcpu, u32 msr, u64 *data);
 int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data);
+int ckvm_lapic_mmio_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val);
+int ckvm_lapic_mmio_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			  const void *val);
+/* The emulator's way to the in-kernel MMIO devices: APIC page, then bus. */
+int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val);
+int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			const void *val);
 int ckvm_lapic_get_state(struct ckvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int ckvm_lapic_set_state(struct ckvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VM ioctls of the in-kernel irqchip: KVM_CREATE_IRQCHIP,
- * KVM_GET_IRQCHIP, KVM_SET_IRQCHIP and KVM_IRQ_LINE.
+ * KVM_GET_IRQCHIP, KVM_SET_IRQCHIP, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS and
+ * KVM_SIGNAL_MSI; and x86's side of GSI routing (irq_routing.c): what an
+ * irqchip or MSI route does, and KVM's default routes.
  *
  * Of the two 8259 PICs only the state is kept (saved and restored as
  * userspace wrote it): the PIC itself, its I/O ports and its ExtINT path
@@ -12,6 +14,7 @@
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 
 #include "ckvm.h"
 #include "irqchip.h"
@@ -24,6 +27,165 @@ static void pic_reset(struct ckvm_irqchip *chip)
 	chip->pic[0].elcr_mask = 0xf8;
 	chip->pic[1].elcr_mask = 0xde;
 }
+
+/* ---- routes ---- */
+
+/*
+ * The 8259 PICs' input pins (0-7 master, 8-15 slave): the hook for the
+ * PIC, which ckvm does not emulate yet. Until then a PIC route, like one
+ * of KVM's default routes for GSIs 0-15, acts on nothing.
+ */
+static int pic_set_irq(struct ckvm *vm, const struct ckvm_irq_route *e,
+		       int source, int level, bool line_status)
+{
+	return -1;
+}
+
+static int ioapic_set_irq(struct ckvm *vm, const struct ckvm_irq_route *e,
+			  int source, int level, bool line_status)
+{
+	return ckvm_ioapic_set_irq(vm, e->irqchip.pin, source, level);
+}
+
+/*
+ * An MSI (SDM 11.11): destination ID in address bits 19:12, logical
+ * destination in bit 2; vector, delivery mode and trigger mode in the
+ * data. Without KVM_CAP_X2APIC_API the destination is 8 bits (0xff:
+ * broadcast) and address_hi is not looked at.
+ */
+static void msi_to_irq(const struct ckvm_irq_route *e, struct ckvm_irq *irq)
+{
+	*irq = (struct ckvm_irq) {
+		.dest = (e->msi.address_lo >> 12) & 0xff,
+		.broadcast = 0xff,
+		.logical = e->msi.address_lo & BIT(2),
+		.delivery = e->msi.data & APIC_MODE_MASK,
+		.vector = e->msi.data & APIC_VECTOR_MASK,
+		.level = e->msi.data & BIT(15),
+	};
+}
+
+/* Any context: the local APICs only set bits and kick. */
+static int msi_set_irq(struct ckvm *vm, const struct ckvm_irq_route *e,
+		       int source, int level, bool line_status)
+{
+	struct ckvm_irq irq;
+
+	if (!level)
+		return -1;	/* an MSI has no level to lower */
+	msi_to_irq(e, &irq);
+	return ckvm_lapic_deliver(vm, NULL, &irq);
+}
+
+/**
+ * ckvm_arch_irqchip_in_kernel() - has the VM an in-kernel irqchip?
+ * @vm: the VM.
+ *
+ * Return: true once KVM_CREATE_IRQCHIP has succeeded.
+ */
+bool ckvm_arch_irqchip_in_kernel(struct ckvm *vm)
+{
+	/* Pairs with the release in irqchip_create(). */
+	return smp_load_acquire(&vm->arch.irqchip);
+}
+
+/**
+ * ckvm_arch_set_routing_entry() - check one KVM_SET_GSI_ROUTING entry
+ * @vm: the VM.
+ * @e: the route being built (gsi and type set): gets its set operation.
+ * @ue: the entry as userspace gave it.
+ *
+ * KVM's x86 rules: an irqchip route names a PIC pin 0-7 or an IOAPIC
+ * pin 0-23 (a slave PIC pin is kept as 8-15); an MSI route is taken as
+ * it is. Hyper-V SINT and Xen event channel routes are not offered.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int ckvm_arch_set_routing_entry(struct ckvm *vm, struct ckvm_irq_route *e,
+				const struct kvm_irq_routing_entry *ue)
+{
+	switch (ue->type) {
+	case KVM_IRQ_ROUTING_IRQCHIP:
+		e->irqchip.irqchip = ue->u.irqchip.irqchip;
+		e->irqchip.pin = ue->u.irqchip.pin;
+		switch (ue->u.irqchip.irqchip) {
+		case KVM_IRQCHIP_PIC_MASTER:
+		case KVM_IRQCHIP_PIC_SLAVE:
+			if (ue->u.irqchip.pin >= 8)
+				return -EINVAL;
+			if (ue->u.irqchip.irqchip == KVM_IRQCHIP_PIC_SLAVE)
+				e->irqchip.pin += 8;
+			e->set = pic_set_irq;
+			return 0;
+		case KVM_IRQCHIP_IOAPIC:
+			if (ue->u.irqchip.pin >= KVM_IOAPIC_NUM_PINS)
+				return -EINVAL;
+			e->set = ioapic_set_irq;
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	case KVM_IRQ_ROUTING_MSI:
+		e->msi.address_lo = ue->u.msi.address_lo;
+		e->msi.address_hi = ue->u.msi.address_hi;
+		e->msi.data = ue->u.msi.data;
+		e->set = msi_set_irq;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * ckvm_arch_set_irq_inatomic() - raise a route where sleeping and the
+ * irqchip's lock are not allowed (an irqfd's wakeup)
+ * @vm: the VM.
+ * @e: the route (type 0: none or several).
+ *
+ * Return: 0 if it was delivered (an MSI), -EWOULDBLOCK if it needs
+ * process context (ckvm_set_irq()).
+ */
+int ckvm_arch_set_irq_inatomic(struct ckvm *vm, const struct ckvm_irq_route *e)
+{
+	if (e->type != KVM_IRQ_ROUTING_MSI)
+		return -EWOULDBLOCK;
+	msi_set_irq(vm, e, CKVM_USERSPACE_IRQ_SOURCE_ID, 1, false);
+	return 0;
+}
+
+/*
+ * KVM's default routes (KVM_CREATE_IRQCHIP): GSI n is IOAPIC pin n for
+ * n < 24, and GSIs 0-15 also go to the PICs' pins (master 0-7, slave
+ * 0-7).
+ */
+static int set_default_routing(struct ckvm *vm)
+{
+	struct kvm_irq_routing_entry *e;
+	u32 gsi, n = 0;
+	int r;
+
+	e = kcalloc(KVM_IOAPIC_NUM_PINS + 16, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	for (gsi = 0; gsi < KVM_IOAPIC_NUM_PINS; gsi++) {
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		e[n++].u.irqchip.pin = gsi;
+		if (gsi >= 16)
+			continue;
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+						   KVM_IRQCHIP_PIC_SLAVE;
+		e[n++].u.irqchip.pin = gsi % 8;
+	}
+	r = ckvm_set_irq_routing(vm, e, n);
+	kfree(e);
+	return r;
+}
+
+/* ---- ioctls ---- */
 
 static int irqchip_create(struct ckvm *vm)
 {
@@ -47,7 +209,19 @@ static int irqchip_create(struct ckvm *vm)
 		r = -EEXIST;
 	else if (ckvm_vm_has_vcpus(vm))
 		r = -EINVAL;
-	else	/* the chip is whole before ioctls without vm->lock see it */
+	else
+		r = ckvm_ioapic_register_mmio(vm, chip);
+	if (!r) {
+		/* As KVM, the routes exist before the chip is seen. */
+		r = set_default_routing(vm);
+		if (r) {
+			mutex_lock(&vm->slots_lock);
+			ckvm_io_bus_unregister_dev(vm, CKVM_MMIO_BUS,
+						   &chip->ioapic_dev);
+			mutex_unlock(&vm->slots_lock);
+		}
+	}
+	if (!r)	/* the chip is whole before ioctls without vm->lock see it */
 		smp_store_release(&vm->arch.irqchip, chip);
 	mutex_unlock(&vm->lock);
 	if (r)
@@ -107,19 +281,26 @@ static int irqchip_set(struct ckvm *vm, struct ckvm_irqchip *chip,
 }
 
 /*
- * GSIs 0-23 are the IOAPIC's pins (KVM's default routing). KVM also
- * routes GSIs 0-15 to the PICs, which ckvm does not emulate; a GSI with
- * no route is accepted and does nothing, as in KVM.
+ * KVM_SIGNAL_MSI: -EINVAL without an in-kernel irqchip or with flags but
+ * KVM_MSI_VALID_DEVID (as KVM; the device ID means nothing on x86).
+ * Returns how many local APICs took it, or -1 (-EPERM to userspace, as
+ * KVM) if the VM has no local APIC.
  */
-static int irq_line(struct ckvm *vm, struct ckvm_irqchip *chip,
-		    const struct kvm_irq_level *line)
+static int signal_msi(struct ckvm *vm, const struct kvm_msi *msi)
 {
-	if (line->irq >= KVM_IOAPIC_NUM_PINS)
-		return 0;
-	spin_lock(&chip->lock);
-	ckvm_ioapic_set_line(vm, chip, line->irq, line->level);
-	spin_unlock(&chip->lock);
-	return 0;
+	struct ckvm_irq_route e = {
+		.type = KVM_IRQ_ROUTING_MSI,
+		.msi = {
+			.address_lo = msi->address_lo,
+			.address_hi = msi->address_hi,
+			.data = msi->data,
+		},
+	};
+
+	if (!ckvm_arch_irqchip_in_kernel(vm) ||
+	    (msi->flags & ~KVM_MSI_VALID_DEVID))
+		return -EINVAL;
+	return msi_set_irq(vm, &e, CKVM_USERSPACE_IRQ_SOURCE_ID, 1, false);
 }
 
 long ckvm_irqchip_vm_ioctl(struct ckvm *vm, unsigned int ioctl,
@@ -130,16 +311,29 @@ long ckvm_irqchip_vm_ioctl(struct ckvm *vm, unsigned int ioctl,
 	void __user *argp = (void __user *)arg;
 	struct kvm_irq_level line;
 	struct kvm_irqchip *s;
+	struct kvm_msi msi;
 	long r;
 
 	if (ioctl == KVM_CREATE_IRQCHIP)
 		return irqchip_create(vm);
-	if (ioctl == KVM_IRQ_LINE) {
+	if (ioctl == KVM_IRQ_LINE || ioctl == KVM_IRQ_LINE_STATUS) {
+		/* Through the GSI routes; a GSI without one does nothing. */
 		if (copy_from_user(&line, argp, sizeof(line)))
 			return -EFAULT;
 		if (!chip)
 			return -ENXIO;
-		return irq_line(vm, chip, &line);
+		line.status = ckvm_set_irq(vm, CKVM_USERSPACE_IRQ_SOURCE_ID,
+					   line.irq, line.level,
+					   ioctl == KVM_IRQ_LINE_STATUS);
+		if (ioctl == KVM_IRQ_LINE_STATUS &&
+		    copy_to_user(argp, &line, sizeof(line)))
+			return -EFAULT;
+		return 0;
+	}
+	if (ioctl == KVM_SIGNAL_MSI) {
+		if (copy_from_user(&msi, argp, sizeof(msi)))
+			return -EFAULT;
+		return signal_msi(vm, &msi);
 	}
 
 	/* KVM_GET_IRQCHIP, KVM_SET_IRQCHIP */

@@ -4,8 +4,11 @@
  *
  * State lives in a register page laid out as KVM_GET_LAPIC returns it, so
  * save/restore is a copy. The guest reaches the registers through the
- * x2APIC MSRs (0x800-0x8ff); the xAPIC page at APIC_BASE needs MMIO
- * emulation, which ckvm does not have yet (see Documentation/api.rst).
+ * x2APIC MSRs (0x800-0x8ff) in x2APIC mode, and through the xAPIC page at
+ * its APIC base (MMIO, ckvm_lapic_mmio_read/_write) in xAPIC mode. Both
+ * share one set of register semantics (lapic_reg_read/_write); where the
+ * modes differ (ICR, LDR, DFR, ID, the reserved values that are #GP in
+ * x2APIC) the mode decides.
  *
  * Who writes what: IRR and TMR bits are set with atomic bit operations by
  * any sender (another vCPU, the IOAPIC under its lock, the timer in hard
@@ -232,12 +235,21 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
 	return irq->dest == lapic_id(apic);
 }
 
-/*
- * Deliver @irq to every local APIC it addresses (lowest priority: to the
- * first one; KVM's arbitration is no more precise than that). @src is the
- * sending vCPU for the shorthands, or NULL. Returns how many accepted it;
- * -1 for a delivery mode ckvm does not emulate (NMI, SMI, INIT, SIPI,
- * ExtINT).
+/**
+ * ckvm_lapic_deliver() - deliver an interrupt message to the local APICs
+ * @vm: the VM.
+ * @src: the sending vCPU for the ICR shorthands, or NULL.
+ * @irq: the message.
+ *
+ * To every local APIC it addresses (lowest priority: to the first one;
+ * KVM's arbitration is no more precise than that). Any context, also
+ * hard interrupts: it only sets IRR/TMR bits and kicks. A delivery mode
+ * ckvm does not emulate yet (NMI, SMI, INIT, SIPI, ExtINT) is dropped
+ * with a rate-limited message.
+ *
+ * Return: how many local APICs took it (a disabled one does not), or -1
+ * if the VM has none (no vCPU yet), as KVM counts for KVM_IRQ_LINE_STATUS
+ * and KVM_SIGNAL_MSI.
  */
 int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 		       const struct ckvm_irq *irq)
@@ -246,8 +258,13 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 	/* Pairs with vCPU creation's release: vcpus[i < nr] are whole. */
 	int i, n = 0, nr = smp_load_acquire(&vm->nr_vcpus);
 
-	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST)
+	if (!nr)
 		return -1;
+	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST) {
+		pr_warn_ratelimited("ckvm: delivery mode %#x (vector %#x) is not emulated\n",
+				    irq->delivery, irq->vector);
+		return 0;
+	}
 	for (i = 0; i < nr; i++) {
 		struct ckvm_lapic *apic = to_lapic(vm->vcpus[i]);
 
@@ -295,21 +312,22 @@ static void lapic_eoi(struct ckvm_lapic *apic)
 		ckvm_ioapic_eoi(apic->vcpu->vm, vec);
 }
 
-/* An x2APIC ICR write: one 64-bit value, destination in the high half. */
-static void lapic_send_ipi(struct ckvm_lapic *apic, u64 icr)
+/*
+ * An IPI from the ICR: @icr is its low word, @dest the destination (x2APIC:
+ * the whole high word; xAPIC: ICR2 bits 31:24).
+ */
+static void lapic_send_ipi(struct ckvm_lapic *apic, u32 icr, u32 dest)
 {
 	struct ckvm_irq irq = {
-		.dest = icr >> 32,
-		.broadcast = 0xffffffff,
+		.dest = dest,
+		.broadcast = x2apic_mode(apic) ? 0xffffffff : 0xff,
 		.logical = icr & APIC_DEST_LOGICAL,
 		.delivery = icr & APIC_MODE_MASK,
 		.vector = icr & APIC_VECTOR_MASK,
 		.shorthand = icr & APIC_DEST_ALLBUT,	/* both shorthand bits */
 	};
 
-	if (ckvm_lapic_deliver(apic->vcpu->vm, apic->vcpu, &irq) < 0)
-		pr_warn_ratelimited("ckvm: vCPU %u: IPI delivery mode %#x is not emulated\n",
-				    apic->vcpu->vcpu_id, irq.delivery);
+	ckvm_lapic_deliver(apic->vcpu->vm, apic->vcpu, &irq);
 }
 
 u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu)
@@ -376,9 +394,10 @@ static void lapic_write_lvt(struct ckvm_lapic *apic, u32 off, u32 val,
 
 /*
  * MSR_IA32_APICBASE (SDM 10.12.5): the guest may enable and disable the
- * APIC and switch xAPIC -> x2APIC; x2APIC -> xAPIC, x2APIC without the
- * enable bit, and any change of the base address are refused (#GP).
- * Userspace restoring a state may make any transition into a valid mode.
+ * APIC, switch xAPIC -> x2APIC and move the xAPIC page (its MMIO follows
+ * at once); x2APIC -> xAPIC and x2APIC without the enable bit are
+ * refused (#GP). Userspace restoring a state may make any transition into
+ * a valid mode.
  */
 bool ckvm_lapic_base_valid(struct ckvm_vcpu *vcpu, u64 base)
 {
@@ -400,8 +419,6 @@ int ckvm_lapic_set_base(struct ckvm_vcpu *vcpu, u64 base, bool host)
 		return 1;
 	if (!host && (base & extd) && !(old & en))
 		return 1;
-	if (!host && (old ^ base) & MSR_IA32_APICBASE_BASE)
-		return 1;
 	vcpu->arch.apic_base = base;
 	if ((base & extd) && !(old & extd))
 		reg_write(apic, APIC_LDR, x2apic_ldr(vcpu->vcpu_id));
@@ -413,48 +430,183 @@ int ckvm_lapic_set_base(struct ckvm_vcpu *vcpu, u64 base, bool host)
 	return 0;
 }
 
-/* RDMSR of 0x800-0x8ff; 1 means #GP. */
-int ckvm_x2apic_msr_read(struct ckvm_vcpu *vcpu, u32 msr, u64 *data)
+/*
+ * Read register @off (16-byte aligned) in the current mode; 1 if it does
+ * not exist in this mode or is write-only (x2APIC: #GP; xAPIC: ignored).
+ * The x2APIC ICR, one 64-bit register, is the caller's.
+ */
+static int lapic_reg_read(struct ckvm_lapic *apic, u32 off, u32 *val)
 {
-	struct ckvm_lapic *apic = to_lapic(vcpu);
-	u32 off = (msr - APIC_BASE_MSR) << 4;
+	bool x2 = x2apic_mode(apic);
 
-	if (!apic || !x2apic_mode(apic))
-		return 1;
 	switch (off) {
 	case APIC_ID:
-		*data = vcpu->vcpu_id;
+		*val = x2 ? apic->vcpu->vcpu_id : reg_read(apic, APIC_ID);
 		return 0;
 	case APIC_PROCPRI:
-		*data = lapic_ppr(apic);
-		return 0;
-	case APIC_ICR:
-		*data = reg_read(apic, APIC_ICR) |
-			(u64)reg_read(apic, APIC_ICR2) << 32;
+		*val = lapic_ppr(apic);
 		return 0;
 	case APIC_TMCCT:
-		*data = lapic_timer_count(apic);
+		*val = lapic_timer_count(apic);
+		return 0;
+	case APIC_ARBPRI:
+		/* xAPIC only; no arbitration priority is kept (as KVM). */
+		*val = 0;
+		return x2;
+	case APIC_DFR:
+	case APIC_ICR2:
+		if (x2)
+			return 1;
+		*val = reg_read(apic, off);
 		return 0;
 	case APIC_LVR:
 	case APIC_TASKPRI:
 	case APIC_LDR:
 	case APIC_SPIV:
 	case APIC_ESR:
+	case APIC_ICR:
 	case APIC_LVTT ... APIC_LVTERR:
 	case APIC_TMICT:
 	case APIC_TDCR:
 	case APIC_ISR ... APIC_IRR + 0x70:
-		if (off & 0xf)
-			return 1;
-		*data = reg_read(apic, off);
+		*val = reg_read(apic, off);
 		return 0;
 	default:
-		/* EOI, SELF IPI: write-only; DFR, ICR2: not in x2APIC mode. */
+		/* EOI, SELF IPI: write-only; the rest is reserved. */
 		return 1;
 	}
 }
 
-/* WRMSR of 0x800-0x8ff; 1 means #GP. */
+/*
+ * Write register @off (16-byte aligned) in the current mode; 1 if the
+ * write is refused (x2APIC: #GP; xAPIC: ignored). The x2APIC ICR, one
+ * 64-bit register, is the caller's.
+ */
+static int lapic_reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
+{
+	bool x2 = x2apic_mode(apic);
+
+	switch (off) {
+	case APIC_ID:
+		/* Writable in xAPIC mode (as KVM); the vCPU id's in x2APIC. */
+		if (x2)
+			return 1;
+		reg_write(apic, APIC_ID, val & 0xff000000);
+		return 0;
+	case APIC_TASKPRI:
+		reg_write(apic, APIC_TASKPRI, val & 0xff);
+		return 0;
+	case APIC_EOI:
+		lapic_eoi(apic);
+		return 0;
+	case APIC_LDR:
+		/* xAPIC: the logical ID in bits 31:24; x2APIC: read-only. */
+		if (x2)
+			return 1;
+		reg_write(apic, APIC_LDR, val & APIC_LDR_MASK);
+		return 0;
+	case APIC_DFR:
+		/* The model in bits 31:28; the rest reads as 1 (SDM 11.6.2.2). */
+		if (x2)
+			return 1;
+		reg_write(apic, APIC_DFR, val | 0x0fffffff);
+		return 0;
+	case APIC_SPIV:
+		lapic_write_svr(apic, val);
+		return 0;
+	case APIC_ESR:
+		/* x2APIC: writes of anything but 0 are reserved. */
+		if (x2 && val)
+			return 1;
+		reg_write(apic, APIC_ESR, 0);
+		return 0;
+	case APIC_ICR:
+		/*
+		 * xAPIC: writing the low word sends the IPI to the ICR2
+		 * destination. Delivery status (bit 12) reads as idle: IPIs
+		 * are instant. The other bits are kept as written (as KVM).
+		 */
+		if (x2)
+			return 1;
+		val &= ~APIC_ICR_BUSY;
+		reg_write(apic, APIC_ICR, val);
+		lapic_send_ipi(apic, val, reg_read(apic, APIC_ICR2) >> 24);
+		return 0;
+	case APIC_ICR2:
+		if (x2)
+			return 1;
+		reg_write(apic, APIC_ICR2, val & 0xff000000);
+		return 0;
+	case APIC_LVTT:
+		lapic_write_lvt(apic, off, val, LVT_TIMER_BITS);
+		return 0;
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+		lapic_write_lvt(apic, off, val, LVT_OTHER_BITS);
+		return 0;
+	case APIC_LVT0:
+	case APIC_LVT1:
+		lapic_write_lvt(apic, off, val, LVT_LINT_BITS);
+		return 0;
+	case APIC_LVTERR:
+		lapic_write_lvt(apic, off, val, LVT_ERROR_BITS);
+		return 0;
+	case APIC_TMICT:
+		reg_write(apic, APIC_TMICT, val);
+		lapic_timer_start(apic);
+		return 0;
+	case APIC_TDCR:
+		reg_write(apic, APIC_TDCR, val & 0xb);
+		return 0;
+	case APIC_SELF_IPI:
+		/* x2APIC only; bits 31:8 are reserved (and KVM 6.1 faults them). */
+		if (!x2 || (val & ~APIC_VECTOR_MASK))
+			return 1;
+		lapic_accept(apic, val, false);
+		return 0;
+	default:
+		/* Read-only (version, PPR, ISR, TMR, IRR, count) or reserved. */
+		return 1;
+	}
+}
+
+/**
+ * ckvm_x2apic_msr_read() - RDMSR of an x2APIC register (MSR 0x800-0x8ff)
+ * @vcpu: the vCPU, in its thread.
+ * @msr: the MSR index.
+ * @data: the value read.
+ *
+ * Return: 0, or 1 for #GP (no in-kernel APIC, not in x2APIC mode, a
+ * register that cannot be read in x2APIC mode; SDM 11.12.1.2).
+ */
+int ckvm_x2apic_msr_read(struct ckvm_vcpu *vcpu, u32 msr, u64 *data)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 off = (msr - APIC_BASE_MSR) << 4;
+	u32 val;
+
+	if (!apic || !x2apic_mode(apic))
+		return 1;
+	if (off == APIC_ICR) {
+		*data = reg_read(apic, APIC_ICR) |
+			(u64)reg_read(apic, APIC_ICR2) << 32;
+		return 0;
+	}
+	if (lapic_reg_read(apic, off, &val))
+		return 1;
+	*data = val;
+	return 0;
+}
+
+/**
+ * ckvm_x2apic_msr_write() - WRMSR of an x2APIC register (MSR 0x800-0x8ff)
+ * @vcpu: the vCPU, in its thread.
+ * @msr: the MSR index.
+ * @data: the value written.
+ *
+ * Return: 0, or 1 for #GP (no in-kernel APIC, not in x2APIC mode, a
+ * read-only register, reserved bits set; SDM 11.12.1.2).
+ */
 int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data)
 {
 	struct ckvm_lapic *apic = to_lapic(vcpu);
@@ -462,26 +614,7 @@ int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data)
 
 	if (!apic || !x2apic_mode(apic))
 		return 1;
-	/* Only the ICR is 64 bits wide; the other high halves are reserved. */
-	if (off != APIC_ICR && (data >> 32))
-		return 1;
-	switch (off) {
-	case APIC_TASKPRI:
-		reg_write(apic, APIC_TASKPRI, data & 0xff);
-		return 0;
-	case APIC_EOI:
-		lapic_eoi(apic);
-		return 0;
-	case APIC_SPIV:
-		lapic_write_svr(apic, data);
-		return 0;
-	case APIC_ESR:
-		/* x2APIC: writes of anything but 0 are reserved. */
-		if (data)
-			return 1;
-		reg_write(apic, APIC_ESR, 0);
-		return 0;
-	case APIC_ICR:
+	if (off == APIC_ICR) {
 		/* Reserved: bits 13, 17:16 and 31:20 of the low half (#GP). */
 		if (data & 0xfff32000ULL)
 			return 1;
@@ -489,39 +622,136 @@ int ckvm_x2apic_msr_write(struct ckvm_vcpu *vcpu, u32 msr, u64 data)
 		data &= ~(u64)APIC_ICR_BUSY;
 		reg_write(apic, APIC_ICR, (u32)data);
 		reg_write(apic, APIC_ICR2, data >> 32);
-		lapic_send_ipi(apic, data);
+		lapic_send_ipi(apic, data, data >> 32);
 		return 0;
-	case APIC_LVTT:
-		lapic_write_lvt(apic, off, data, LVT_TIMER_BITS);
-		return 0;
-	case APIC_LVTTHMR:
-	case APIC_LVTPC:
-		lapic_write_lvt(apic, off, data, LVT_OTHER_BITS);
-		return 0;
-	case APIC_LVT0:
-	case APIC_LVT1:
-		lapic_write_lvt(apic, off, data, LVT_LINT_BITS);
-		return 0;
-	case APIC_LVTERR:
-		lapic_write_lvt(apic, off, data, LVT_ERROR_BITS);
-		return 0;
-	case APIC_TMICT:
-		reg_write(apic, APIC_TMICT, data);
-		lapic_timer_start(apic);
-		return 0;
-	case APIC_TDCR:
-		reg_write(apic, APIC_TDCR, data & 0xb);
-		return 0;
-	case APIC_SELF_IPI:
-		/* Bits 31:8 are reserved (and KVM 6.1 faults them). */
-		if (data & ~APIC_VECTOR_MASK)
-			return 1;
-		lapic_accept(apic, data, false);
-		return 0;
-	default:
-		/* Read-only (ID, version, PPR, LDR, ISR, TMR, IRR, count). */
-		return 1;
 	}
+	/* Only the ICR is 64 bits wide; the other high halves are reserved. */
+	if (data >> 32)
+		return 1;
+	return lapic_reg_write(apic, off, data);
+}
+
+/* ---- the xAPIC page ---- */
+
+/* The vCPU's APIC page covers @gpa. */
+static bool lapic_page_covers(struct ckvm_lapic *apic, u64 gpa)
+{
+	u64 base = apic->vcpu->arch.apic_base & MSR_IA32_APICBASE_BASE;
+
+	return gpa >= base && gpa - base < PAGE_SIZE;
+}
+
+/*
+ * KVM's KVM_X86_QUIRK_LAPIC_MMIO_HOLE, on by default: while the APIC is
+ * hardware-disabled or in x2APIC mode its page still takes the accesses,
+ * reads as all ones and ignores writes.
+ */
+static bool lapic_page_hole(struct ckvm_lapic *apic)
+{
+	return !(apic->vcpu->arch.apic_base & MSR_IA32_APICBASE_ENABLE) ||
+	       x2apic_mode(apic);
+}
+
+/**
+ * ckvm_lapic_mmio_read() - a guest MMIO read, if it is in the vCPU's APIC page
+ * @vcpu: the vCPU, in its thread.
+ * @gpa: guest-physical address of the first byte.
+ * @len: bytes, 1 to 8.
+ * @val: the bytes read.
+ *
+ * xAPIC registers are 32 bits wide at 16-byte intervals (SDM 11.4.1); a
+ * read of 1, 2 or 4 bytes inside one returns those bytes of it, anything
+ * else (reserved registers, reads across a register's end) reads as 0.
+ *
+ * Return: 0 if the page took the read, -EOPNOTSUPP if @gpa is not in it
+ * (or the VM has no in-kernel APIC).
+ */
+int ckvm_lapic_mmio_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 off, reg = 0;
+
+	if (!apic || !lapic_page_covers(apic, gpa))
+		return -EOPNOTSUPP;
+	if (lapic_page_hole(apic)) {
+		memset(val, 0xff, len);
+		return 0;
+	}
+	memset(val, 0, len);
+	off = offset_in_page(gpa);
+	if ((off & 0xf) + len > 4 || lapic_reg_read(apic, off & ~0xf, &reg))
+		return 0;
+	memcpy(val, (u8 *)&reg + (off & 0xf), len);
+	return 0;
+}
+
+/**
+ * ckvm_lapic_mmio_write() - a guest MMIO write, if it is in the vCPU's APIC page
+ * @vcpu: the vCPU, in its thread.
+ * @gpa: guest-physical address of the first byte.
+ * @len: bytes, 1 to 8.
+ * @val: the bytes written.
+ *
+ * Only aligned 4-byte writes reach a register (SDM 11.4.1); other writes
+ * and writes of read-only or reserved registers are ignored, as by KVM.
+ *
+ * Return: 0 if the page took the write, -EOPNOTSUPP if @gpa is not in it
+ * (or the VM has no in-kernel APIC).
+ */
+int ckvm_lapic_mmio_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			  const void *val)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 off, reg;
+
+	if (!apic || !lapic_page_covers(apic, gpa))
+		return -EOPNOTSUPP;
+	off = offset_in_page(gpa);
+	if (lapic_page_hole(apic) || len != 4 || (off & 0xf))
+		return 0;
+	memcpy(&reg, val, 4);
+	lapic_reg_write(apic, off, reg);
+	return 0;
+}
+
+/**
+ * ckvm_mmio_dev_read() - offer a guest MMIO read to the in-kernel devices
+ * @vcpu: the vCPU that reads, in its thread with vm->srcu held.
+ * @gpa: guest-physical address of the first byte, outside every memslot.
+ * @len: bytes, 1 to 8, within one page.
+ * @val: the bytes read.
+ *
+ * The vCPU's own local APIC page comes first (each vCPU has its own, at
+ * its own base, so it is not on the VM's bus), then the MMIO bus: the
+ * IOAPIC window, ioeventfds (writes only), coalesced zones (writes only).
+ * The emulator calls this before it asks userspace (KVM_EXIT_MMIO).
+ *
+ * Return: 0 if a device took the read, -EOPNOTSUPP if none did.
+ */
+int ckvm_mmio_dev_read(struct ckvm_vcpu *vcpu, u64 gpa, int len, void *val)
+{
+	if (!ckvm_lapic_mmio_read(vcpu, gpa, len, val))
+		return 0;
+	return ckvm_io_bus_read(vcpu, CKVM_MMIO_BUS, gpa, len, val);
+}
+
+/**
+ * ckvm_mmio_dev_write() - offer a guest MMIO write to the in-kernel devices
+ * @vcpu: the vCPU that writes, in its thread with vm->srcu held.
+ * @gpa: guest-physical address of the first byte, outside every memslot.
+ * @len: bytes, 1 to 8, within one page.
+ * @val: the bytes written.
+ *
+ * In the order of ckvm_mmio_dev_read().
+ *
+ * Return: 0 if a device took the write, -EOPNOTSUPP if none did.
+ */
+int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
+			const void *val)
+{
+	if (!ckvm_lapic_mmio_write(vcpu, gpa, len, val))
+		return 0;
+	return ckvm_io_bus_write(vcpu, CKVM_MMIO_BUS, gpa, len, val);
 }
 
 /* ---- KVM_GET_LAPIC / KVM_SET_LAPIC ---- */

@@ -29,6 +29,7 @@
 #include <asm/trapnr.h>
 
 #include "ckvm.h"
+#include "irqchip.h"
 #include "x86_ops.h"
 
 /* The emulator numbers segments as ckvm does (the encoding's order). */
@@ -308,14 +309,16 @@ static unsigned long ram_hva(struct ckvm_vcpu *vcpu, gpa_t gpa, bool write)
 /* ---- MMIO ---- */
 
 /*
- * In-kernel MMIO devices: 0 if one took the access, -EOPNOTSUPP if none
- * did. The MMIO bus (ckvm_io_bus_read/_write on CKVM_MMIO_BUS) is called
- * here once it exists; until then every access goes to userspace.
+ * In-kernel MMIO devices (the vCPU's xAPIC page, then the MMIO bus:
+ * IOAPIC window, ioeventfds, coalesced zones): 0 if one took the access,
+ * -EOPNOTSUPP if none did and userspace must be asked.
  */
 static int mmio_in_kernel(struct ckvm_vcpu *vcpu, gpa_t gpa, int len,
 			  void *val, bool write)
 {
-	return -EOPNOTSUPP;
+	if (write)
+		return ckvm_mmio_dev_write(vcpu, gpa, len, val);
+	return ckvm_mmio_dev_read(vcpu, gpa, len, val);
 }
 
 /* Replay the next read of the earlier runs, if it is this one. */

@@ -139,6 +139,33 @@ static u32 string_count(struct ckvm_vcpu *vcpu, const struct ckvm_pio *p,
 	return min(count, max(in_page, 1u));
 }
 
+/*
+ * Offer the items of @p to the devices on the PIO bus (ioeventfds,
+ * coalesced PIO zones): 0 if they took at least the first. If one of a
+ * string's later items is not taken, @p is cut to the items before it;
+ * the guest executes the REP instruction again for the rest, which then
+ * exits to userspace. (KVM drops such a rest instead.)
+ */
+static int pio_in_kernel(struct ckvm_vcpu *vcpu, struct ckvm_pio *p)
+{
+	void *data = vcpu->pio_data;
+	u32 i;
+
+	for (i = 0; i < p->count; i++, data += p->size) {
+		int r = p->in ?
+			ckvm_io_bus_read(vcpu, CKVM_PIO_BUS, p->port, p->size, data) :
+			ckvm_io_bus_write(vcpu, CKVM_PIO_BUS, p->port, p->size, data);
+
+		if (r && !i)
+			return r;
+		if (r) {
+			p->count = i;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Called by a backend on a port I/O exit; contract in x86_ops.h. */
 int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 {
@@ -181,13 +208,15 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 		memcpy(vcpu->pio_data, &vcpu->arch.regs[VCPU_REGS_RAX], p->size);
 	}
 
+	vcpu->arch.pio_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	if (!pio_in_kernel(vcpu, p))
+		return complete_pio(vcpu);
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = p->in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = p->size;
 	run->io.port = p->port;
 	run->io.count = p->count;
 	run->io.data_offset = CKVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	vcpu->arch.pio_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	vcpu->arch.complete_userspace_io = complete_pio;
 	return 0;
 }

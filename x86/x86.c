@@ -157,6 +157,7 @@ void ckvm_arch_exit(void)
 int ckvm_arch_check_extension(long ext)
 {
 	switch (ext) {
+	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
@@ -960,6 +961,8 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
 	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SIGNAL_MSI:
 		return ckvm_irqchip_vm_ioctl(vm, ioctl, arg);
 	default:
 		return -ENOTTY;

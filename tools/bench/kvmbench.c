@@ -21,6 +21,10 @@
  *             KVM_SET_USER_MEMORY_REGION add + delete of one slot with
  *             1, 100 or 1000 other slots present
  *   ioctl     KVM_RUN with kvm_run->immediate_exit = 1 (returns EINTR)
+ *   mmio      guest 4-byte MMIO write (no memslot) -> KVM_EXIT_MMIO ->
+ *             KVM_RUN again
+ *   mmiofd    guest 4-byte MMIO write taken in the kernel by an ioeventfd
+ *             (KVM_IOEVENTFD, any value): no exit to userspace
  *
  * Output, one line (times in ns per operation):
  *   RESULT <workload> median=<ns> min=<ns> max=<ns> runs=<R> ops=<N> \
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -53,10 +58,12 @@
 #define TOUCH_GPA	(1UL << 30)	/* fresh slot for the touch workloads */
 #define PORT_LOOP	0xf1
 #define PORT_DONE	0xf0
+#define MMIO_GPA	0xc0000000UL	/* no memslot: MMIO */
 
 /* Guest code, position independent, copied to CODE. */
 extern const char g_out[], g_out_end[], g_cpuid[], g_cpuid_end[];
 extern const char g_touch[], g_touch_end[];
+extern const char g_mmio[], g_mmio_end[], g_mmiofd[], g_mmiofd_end[];
 asm(".pushsection .rodata\n"
     /* out: for (;;) outb(PORT_LOOP) */
     "g_out: out %al, $0xf1\n"
@@ -80,6 +87,20 @@ asm(".pushsection .rodata\n"
     "	out %al, $0xf0\n"
     "	jmp g_touch\n"
     "g_touch_end:\n"
+    /* mmio: for (;;) *(u32 *)MMIO_GPA = eax */
+    "g_mmio: mov $0xc0000000, %edx\n"
+    "1:	movl %eax, (%rdx)\n"
+    "	jmp 1b\n"
+    "g_mmio_end:\n"
+    /* mmiofd: rdi writes of *(u32 *)MMIO_GPA, then outb(PORT_DONE) */
+    "g_mmiofd: mov $0xc0000000, %edx\n"
+    "	mov %rdi, %r8\n"
+    "1:	movl %eax, (%rdx)\n"
+    "	dec %r8\n"
+    "	jnz 1b\n"
+    "	out %al, $0xf0\n"
+    "	jmp g_mmiofd\n"
+    "g_mmiofd_end:\n"
     ".popsection\n");
 
 static int kvm_fd;
@@ -262,6 +283,23 @@ static long run_until(struct vm *vm, int port)
 	}
 }
 
+/* Run until the guest writes MMIO_GPA (an exit to userspace). */
+static void run_until_mmio(struct vm *vm)
+{
+	for (;;) {
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) && errno != EINTR)
+			die("KVM_RUN");
+		if (vm->run->exit_reason == KVM_EXIT_MMIO &&
+		    vm->run->mmio.phys_addr == MMIO_GPA && vm->run->mmio.is_write)
+			return;
+		if (vm->run->exit_reason == KVM_EXIT_INTR)
+			continue;
+		errno = 0;
+		die("unexpected exit reason %u (suberror %u) instead of MMIO",
+		    vm->run->exit_reason, vm->run->internal.suberror);
+	}
+}
+
 /* One measured run of @w with @n operations: ns total; exits via pointers. */
 static double run_once(const char *w, long n, double *uexits, double *kexits)
 {
@@ -359,6 +397,34 @@ static double run_once(const char *w, long n, double *uexits, double *kexits)
 		close(fd);
 		munmap(pages, (others + 1) << 12);
 		return t1 - t0;
+	} else if (!strcmp(w, "mmio")) {
+		vm_create(&vm, g_mmio, g_mmio_end - g_mmio);
+		run_until_mmio(&vm);			/* warm up */
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			run_until_mmio(&vm);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = 1;
+	} else if (!strcmp(w, "mmiofd")) {
+		struct kvm_ioeventfd ioe = { .addr = MMIO_GPA, .len = 4 };
+		long runs;
+
+		vm_create(&vm, g_mmiofd, g_mmiofd_end - g_mmiofd);
+		ioe.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (ioe.fd < 0 || ioctl(vm.fd, KVM_IOEVENTFD, &ioe))
+			die("KVM_IOEVENTFD");
+		vm_set_args(&vm, 100, 0);
+		run_until(&vm, PORT_DONE);		/* warm up */
+		vm_set_args(&vm, n, 0);
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		runs = run_until(&vm, PORT_DONE);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = (double)runs / n;
+		close(ioe.fd);
 	} else if (!strcmp(w, "ioctl")) {
 		vm_create(&vm, g_out, g_out_end - g_out);
 		vm.run->immediate_exit = 1;
@@ -388,6 +454,8 @@ static long default_n(const char *w)
 	if (!strcmp(w, "vm")) return 30;
 	if (!strncmp(w, "slot", 4)) return 1000;
 	if (!strcmp(w, "ioctl")) return 100000;
+	if (!strcmp(w, "mmio")) return 20000;
+	if (!strcmp(w, "mmiofd")) return 20000;
 	return 1;	/* touch: n is the page count */
 }
 
@@ -455,6 +523,6 @@ int main(int argc, char **argv)
 	       t[0], t[runs - 1], runs, ops, ues, kes);
 	return 0;
 usage:
-	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl\n");
+	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl|mmio|mmiofd\n");
 	return 2;
 }

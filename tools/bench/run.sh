@@ -1,64 +1,43 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: the kvmbench workloads on the distro's kvm_amd and on ckvm,
-# in one boot of the emulated machine (distro modules first, unloaded,
-# then ckvm.ko), side by side; the table also goes to
+# make bench: the kvmbench workloads on the distro's KVM and on ckvm, in
+# one boot of each emulated machine (distro modules first, unloaded, then
+# ckvm.ko), side by side: QEMU TCG with AMD SVM (against kvm_amd) and
+# Bochs with Intel VMX (against kvm_intel). The tables also go to
 # Documentation/performance.rst.
 #
 # Environment:
+#   BENCH_VENDORS    machines, in order: svm (QEMU) and/or vmx (Bochs);
+#                    default "svm vmx" (a subset leaves the doc alone)
 #   BENCH_WORKLOADS  subset of: out cpuid touch64 touch512 vm slot1 slot100
-#                    slot1000 ioctl (default all; a subset leaves the doc alone)
+#                    slot1000 ioctl mmio mmiofd (default all; a subset leaves
+#                    the doc alone)
 #   BENCH_RUNS       runs per workload (default: kvmbench's, 7; touch64 5,
 #                    touch512 3); median and min/max are over the runs
 #   BENCH_MODULES    module sets in run order (default "kvm ckvm")
-#   BENCH_TIMEOUT    limit per workload and module, seconds (default 90;
-#                    kvmbench starts no new run after 40 s, see its -t)
-#   CPUFLAGS         appended to -cpu max (e.g. ",-npt")
+#   BENCH_TIMEOUT    limit per workload and module, seconds (default 90 on
+#                    svm, 240 on vmx; kvmbench starts no new run after 40 s,
+#                    see its -t)
+#   CPUFLAGS         appended to QEMU's -cpu max (e.g. ",-npt")
 #   NO_DOC=1         do not rewrite Documentation/performance.rst
 #   REPORT_ONLY=1    no machine: redo the table from the last run's logs
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 . "$REPO/tools/testing/conformance/lib.sh"
-TEST_TIMEOUT=${BENCH_TIMEOUT:-90}
 conf_init || exit 1
 
 OUT=$HERE/build
 mkdir -p "$OUT"
 gcc -static -O2 -Wall -o "$OUT/kvmbench" "$HERE/kvmbench.c" || exit 1
 
-ALL="out cpuid touch64 touch512 vm slot1 slot100 slot1000 ioctl"
+ALL="out cpuid touch64 touch512 vm slot1 slot100 slot1000 ioctl mmio mmiofd"
 workloads=${BENCH_WORKLOADS:-$ALL}
+vendors=${BENCH_VENDORS:-svm vmx}
 runs=${BENCH_RUNS:-}
 mods=${BENCH_MODULES:-kvm ckvm}
-R=$OUT/run
-cmd="make bench${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${CONF_CPUFLAGS:+ CPUFLAGS=$CONF_CPUFLAGS}"
-if [ -z "${REPORT_ONLY:-}" ]; then
-	rm -rf "$R"
-	mkdir -p "$R"
-	: >"$R/plan"
-	for m in $mods; do
-		for w in $workloads; do
-			echo "$m $w /bench/kvmbench ${runs:+-r $runs }$w" >>"$R/plan"
-		done
-	done
-	echo "bench: $(grep -c . "$R/plan") steps" >&2
-	conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench" || exit 1
-	t_start=$(date +%s)
-	conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
-	t_total=$(( $(date +%s) - t_start ))
-	echo "$t_total" >"$R/total"
-	date -u '+%F %H:%M UTC' >"$R/date"
-	[ -f "$CONF_CKVM_KO" ] && date -r "$CONF_CKVM_KO" '+%F %T' >"$R/ckvm-date"
-else
-	t_total=$(cat "$R/total" 2>/dev/null || echo "?")
-fi
-
-# RESULT lines are in the serial logs between @@B and @@E of each step.
-cat "$R"/results.* | awk '
-	/^@@B / { mod = $3; next }
-	/^RESULT / { print mod, $0 }' >"$R/parsed"
+cmd="make bench${BENCH_VENDORS:+ BENCH_VENDORS=\"$vendors\"}${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${CONF_CPUFLAGS:+ CPUFLAGS=$CONF_CPUFLAGS}"
 
 describe() {
 	case $1 in
@@ -71,6 +50,8 @@ describe() {
 	slot100) echo "memslot add+delete, 100 present" ;;
 	slot1000) echo "memslot add+delete, 1000 present" ;;
 	ioctl) echo "KVM_RUN, immediate_exit=1" ;;
+	mmio) echo "MMIO write exit to userspace" ;;
+	mmiofd) echo "MMIO write to an ioeventfd (kernel)" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -102,42 +83,102 @@ exits() { # module workload -> "uexits/kexits"
 		if (v["uexits"] == "-" && v["kexits"] == "-") print "n/a"; else print v["uexits"] "/" v["kexits"] }' "$R/parsed" | tail -n1
 }
 
-{
-	printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max] xRUNS" "KVM median [min..max] xRUNS" "ratio" "exits ckvm" "exits KVM"
-	for w in $workloads; do
-		c=$(cell ckvm "$w") k=$(cell kvm "$w")
-		cm=${c#*|} km=${k#*|}
-		ratio=-
-		[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }')
-		ce=$(exits ckvm "$w") ke=$(exits kvm "$w")
-		printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
-	done
-} >"$R/table"
-cat "$R/table"
-echo
-echo "exits: to userspace per operation / all exits per operation (vCPU stat \"exits\"; - when not available)"
-echo "command: $cmd; total ${t_total}s; logs in $R"
+# One machine: run (unless REPORT_ONLY), then $R/table.
+bench_vendor() {
+	local vendor=$1 t_total t_start
+	R=$OUT/run-$vendor
+	CONF_VENDOR=$vendor
+	if [ "$vendor" = vmx ]; then
+		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-240}
+	else
+		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-90}
+	fi
+	if [ -z "${REPORT_ONLY:-}" ]; then
+		rm -rf "$R"
+		mkdir -p "$R"
+		: >"$R/plan"
+		for m in $mods; do
+			for w in $workloads; do
+				echo "$m $w /bench/kvmbench ${runs:+-r $runs }$w" >>"$R/plan"
+			done
+		done
+		echo "bench $vendor: $(grep -c . "$R/plan") steps" >&2
+		conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench" || return 1
+		t_start=$(date +%s)
+		conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
+		t_total=$(( $(date +%s) - t_start ))
+		echo "$t_total" >"$R/total"
+		date -u '+%F %H:%M UTC' >"$R/date"
+		[ -f "$CONF_CKVM_KO" ] && date -r "$CONF_CKVM_KO" '+%F %T' >"$R/ckvm-date"
+		echo "$CONF_TEST_TIMEOUT" >"$R/timeout"
+	fi
+	[ -d "$R" ] || { echo "bench: no run in $R" >&2; return 1; }
 
-if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ]; then
+	# RESULT lines are in the serial logs between @@B and @@E of each step.
+	cat "$R"/results.* | awk '
+		/^@@B / { mod = $3; next }
+		/^RESULT / { print mod, $0 }' >"$R/parsed"
+	{
+		printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max] xRUNS" "KVM median [min..max] xRUNS" "ratio" "exits ckvm" "exits KVM"
+		for w in $workloads; do
+			c=$(cell ckvm "$w") k=$(cell kvm "$w")
+			cm=${c#*|} km=${k#*|}
+			ratio=-
+			[ -n "$cm" ] && [ -n "$km" ] && ratio=$(awk -v a="$cm" -v b="$km" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }')
+			ce=$(exits ckvm "$w") ke=$(exits kvm "$w")
+			printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
+		done
+	} >"$R/table"
+	echo "== $vendor"
+	cat "$R/table"
+	echo
+	echo "exits: to userspace per operation / all exits per operation (vCPU stat \"exits\"; - when not available)"
+	echo "command: $cmd; total $(cat "$R/total" 2>/dev/null || echo "?")s; logs in $R"
+}
+
+# The doc's section for one machine.
+doc_vendor() {
+	local vendor=$1 kvm machine
+	R=$OUT/run-$vendor
+	if [ "$vendor" = vmx ]; then
+		kvm=kvm_intel
+		machine="Bochs \`\`corei7_haswell_4770\`\` (VMX, EPT, VPID, unrestricted guest), 2 CPUs, 1 GiB"
+	else
+		kvm=kvm_amd
+		machine="QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`"
+	fi
+	echo "Last run: $vendor (ckvm against $kvm)"
+	echo "Last run: $vendor (ckvm against $kvm)" | tr '[:print:]' '='
+	echo
+	echo "- date: $(cat "$R/date" 2>/dev/null), $(cat "$R/total" 2>/dev/null) s in all"
+	echo "- command: \`\`$cmd\`\`"
+	echo "- machine: $machine, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
+	echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus, shared with other jobs"
+	echo "- ckvm.ko: $( [ -f "$R/ckvm-date" ] && echo "built $(cat "$R/ckvm-date")" || echo "missing (not built)")"
+	echo "- each workload: ${runs:-7 (touch64: 5, touch512: 3)} runs (xN: the runs done; kvmbench starts no new run after 40 s), each in a fresh VM; median and [min..max] of the per-operation time over the runs; ratio = ckvm median / $kvm median"
+	echo "- exits: exits to userspace per operation / all exits per operation (vCPU binary stat \"exits\"; - when not available)"
+	echo "- a cell other than a time is the workload's status on that module: timeout (killed after $(cat "$R/timeout" 2>/dev/null || echo "?")s), fail, hang, crash, not loaded, not built"
+	echo
+	echo "::"
+	echo
+	sed 's/^/    /' "$R/table"
+	echo
+}
+
+rc=0
+for v in $vendors; do
+	bench_vendor "$v" || rc=1
+done
+
+if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ] && [ -z "${BENCH_VENDORS:-}" ] && [ $rc = 0 ]; then
 	doc=$REPO/Documentation/performance.rst
 	{
 		cat "$HERE/performance-header.rst"
-		echo
-		echo "Last run"
-		echo "========"
-		echo
-		echo "- date: $(cat "$R/date" 2>/dev/null), $t_total s in all"
-		echo "- command: \`\`$cmd\`\`"
-		echo "- machine: QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
-		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus, shared with other jobs"
-		echo "- ckvm.ko: $( [ -f "$R/ckvm-date" ] && echo "built $(cat "$R/ckvm-date")" || echo "missing (not built)")"
-		echo "- each workload: ${runs:-7 (touch64: 5, touch512: 3)} runs (xN: the runs done; kvmbench starts no new run after 40 s), each in a fresh VM; median and [min..max] of the per-operation time over the runs; ratio = ckvm median / KVM median"
-		echo "- exits: exits to userspace per operation / all exits per operation (vCPU binary stat \"exits\"; - when not available)"
-		echo "- a cell other than a time is the workload's status on that module: timeout (killed after ${CONF_TEST_TIMEOUT}s), fail, hang, crash, not loaded, not built"
-		echo
-		echo "::"
-		echo
-		sed 's/^/    /' "$R/table"
-	} >"$doc"
+		for v in $vendors; do
+			echo
+			doc_vendor "$v"
+		done
+	} | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' >"$doc"
 	echo "wrote $doc"
 fi
+exit $rc

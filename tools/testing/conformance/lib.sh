@@ -5,6 +5,8 @@
 # restart it past a step that hung or killed the machine.
 #
 #   conf_init                       set CONF_* defaults (kernel, modules)
+#                                   CONF_VENDOR: svm (QEMU, the default)
+#                                   or vmx (Bochs); set it after conf_init
 #   conf_mkinitramfs OUT PLAN [SRC:DEST]...
 #   conf_run_plan INITRD NSTEPS LOGDIR   -> LOGDIR/results (one line a step)
 #
@@ -30,6 +32,7 @@ conf_init() {
 	CONF_CKVM_KO=${CKVM_KO:-$CONF_REPO/ckvm.ko}
 	CONF_TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 	CONF_CPUFLAGS=${CPUFLAGS:-}
+	CONF_VENDOR=svm
 	[ -r "$CONF_KERNEL" ] || { echo "conformance: guest kernel $CONF_KERNEL missing" >&2; return 1; }
 }
 
@@ -46,7 +49,8 @@ conf_mkinitramfs() {
 	chmod 755 "$stage/init"
 	cp "$plan" "$stage/plan"
 	echo "T=$CONF_TEST_TIMEOUT" >"$stage/conf"
-	for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+	for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm \
+		 arch/x86/kvm/kvm-amd arch/x86/kvm/kvm-intel; do
 		for f in "$CONF_MODDIR/kernel/$m.ko" "$CONF_MODDIR/kernel/$m.ko.xz" "$CONF_MODDIR/kernel/$m.ko.zst"; do
 			[ -f "$f" ] || continue
 			case $f in
@@ -71,7 +75,11 @@ conf_mkinitramfs() {
 conf_boot() {
 	local initrd=$1 console=$2 results=$3 start=$4 tmo=$5
 	local boot=$CONF_REPO/tools/testing/vm/boot-qemu.sh
-	if [ -x "$boot" ]; then
+	if [ "$CONF_VENDOR" = vmx ]; then
+		BOCHS_MEM=${BOCHS_MEM:-2048} KCMDLINE_EXTRA="ckvm_start=$start" setsid \
+			"$CONF_REPO/tools/testing/vm/boot-bochs.sh" "$CONF_KERNEL" \
+			"$initrd" "$console" "$results" "$tmo" </dev/null >/dev/null 2>&1 &
+	elif [ -x "$boot" ]; then
 		KCMDLINE_EXTRA="ckvm_start=$start" setsid "$boot" "$CONF_KERNEL" "$initrd" \
 			"$console" "$results" "$tmo" "$CONF_CPUFLAGS" </dev/null >/dev/null 2>&1 &
 	else
@@ -118,6 +126,8 @@ conf_run_plan() {
 	local initrd=$1 plan=$2 logdir=$3
 	local n start boot pid res con t0 cur_b cur_b_since killed line idx
 	local boot_grace=${BOOT_GRACE:-240} step_grace=${STEP_GRACE:-60}
+	# A Bochs boot takes 2-3 minutes more than a QEMU one.
+	[ "$CONF_VENDOR" = vmx ] && boot_grace=$((boot_grace + 300))
 	local hard=$(( ${HARD_TIMEOUT:-36000} ))
 	n=$(grep -c . "$plan")
 	mkdir -p "$logdir"

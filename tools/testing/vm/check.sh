@@ -129,7 +129,7 @@ if [ "${SKIP_HOST:-0}" != 1 ]; then
 	if [ ! -f "$cp" ]; then
 		hfail "checkpatch: cannot extract scripts/checkpatch.pl from /usr/src/linux-source-*.tar.xz"
 	else
-		files=$(find kvm_main.c include x86 mmu svm vmx \
+		files=$(find ./*.c include x86 mmu svm vmx \
 			\( -name '*.c' -o -name '*.h' -o -name '*.S' \) -type f 2>/dev/null |
 			grep -v '\.mod\.c$' | LC_ALL=C sort)
 		: >build/host/checkpatch.log
