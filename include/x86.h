@@ -75,8 +75,16 @@ struct ckvm_lapic;
  * the same counter where it has one. u64 members only (see ckvm.h).
  */
 struct ckvm_vm_arch_stat {
-	u64 pages_4k;		/* instant: 4 KiB leaves mapped; mmu->lock */
-	u64 pages_2m;		/* instant: 2 MiB leaves mapped; mmu->lock */
+	/* All under mmu->lock. */
+	u64 pages_4k;		/* instant: 4 KiB leaves mapped */
+	u64 pages_2m;		/* instant: 2 MiB leaves mapped */
+	u64 mmu_shadow_zapped;	/* shadow pages zapped */
+	u64 mmu_pte_write;	/* emulated writes to shadowed page tables */
+	u64 mmu_pde_zapped;	/* ... that dropped a non-leaf spte */
+	u64 mmu_flooded;	/* shadow pages dropped for write flooding */
+	u64 mmu_recycled;	/* zapped to stay under the page limit */
+	u64 mmu_cache_miss;	/* shadow pages created (not found) */
+	u64 mmu_unsync;		/* instant: unsync shadow pages */
 };
 
 struct ckvm_vcpu_arch_stat {
@@ -118,7 +126,7 @@ struct ckvm_vcpu_arch {
 	int cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	struct ckvm_pio pio;
-	struct ckvm_mmu_cache mmu_cache;
+	struct ckvm_vcpu_mmu mmu;
 	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
 	bool has_run;		/* KVM_RUN was called at least once */
 	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */
@@ -157,5 +165,8 @@ bool ckvm_pat_valid(u64 pat);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
+
+/* Module parameter tdp: nested paging in use (else shadow paging). */
+extern bool ckvm_tdp;
 
 #endif

@@ -266,7 +266,6 @@ static void init_vmcb_control(struct svm_vcpu *svm)
 	/* Guest IF masks only virtual interrupts: host ones always exit. */
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	c->nested_cr3 = ckvm_mmu_root_hpa(svm->vcpu->vm);
 }
 
 static void init_seg(struct vmcb_seg *s, u16 attrib)
@@ -717,6 +716,11 @@ static void svm_skip_instruction(struct ckvm_vcpu *vcpu)
 	c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 }
 
+static void svm_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
+{
+	to_svm(vcpu)->vmcb->control.nested_cr3 = root;
+}
+
 /* A new ASID is a clean TLB: the simplest flush that every CPU has. */
 static void svm_flush_tlb(struct ckvm_vcpu *vcpu)
 {
@@ -924,6 +928,7 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.inject_irq = svm_inject_irq,
 	.enable_irq_window = svm_enable_irq_window,
 	.skip_instruction = svm_skip_instruction,
+	.load_mmu_pgd = svm_load_mmu_pgd,
 	.flush_tlb = svm_flush_tlb,
 	.run = svm_run,
 	.handle_exit = svm_handle_exit,

@@ -69,7 +69,9 @@ struct vmx_vcpu {
 	bool host_cpu_dirty;		/* per-CPU host fields to rewrite */
 	bool state_dirty;		/* guest fields to rewrite */
 	bool need_flush;
+	bool eptp_dirty;		/* EPT_POINTER to rewrite */
 	u16 vpid;
+	u64 eptp;			/* the EPT root as EPT_POINTER has it */
 
 	/* Guest state, as in the VMCS guest-state area. */
 	struct vmx_seg seg[CKVM_NR_SEGS];
@@ -195,11 +197,6 @@ static void invvpid(unsigned long type, u16 vpid)
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 
 	asm volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
-}
-
-static u64 vmx_eptp(struct ckvm *vm)
-{
-	return ckvm_mmu_root_hpa(vm) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
 }
 
 /* Drop every EPT-derived translation of this EPTP, all VPIDs included. */
@@ -660,7 +657,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(MSR_BITMAP, __pa(msr_bitmap));
-	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu->vm));
+	vmx->eptp_dirty = true;
 	if (vmcs_conf.has_vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(CR0_GUEST_HOST_MASK, CR0_HOST_OWNED);
@@ -1041,6 +1038,14 @@ static void vmx_skip_instruction(struct ckvm_vcpu *vcpu)
 				   GUEST_INTR_STATE_MOV_SS);
 }
 
+static void vmx_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->eptp = root | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+	vmx->eptp_dirty = true;
+}
+
 static void vmx_flush_tlb(struct ckvm_vcpu *vcpu)
 {
 	to_vmx(vcpu)->need_flush = true;
@@ -1188,8 +1193,12 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	u32 intr_info;
 	int i, fail;
 
+	if (vmx->eptp_dirty) {
+		vmcs_write(EPT_POINTER, vmx->eptp);
+		vmx->eptp_dirty = false;
+	}
 	if (vmx->need_flush) {
-		ept_flush(vmx_eptp(vcpu->vm));
+		ept_flush(vmx->eptp);
 		vpid_flush(vmx->vpid);
 		vmx->need_flush = false;
 	}
@@ -1506,6 +1515,7 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.inject_irq = vmx_inject_irq,
 	.enable_irq_window = vmx_enable_irq_window,
 	.skip_instruction = vmx_skip_instruction,
+	.load_mmu_pgd = vmx_load_mmu_pgd,
 	.flush_tlb = vmx_flush_tlb,
 	.run = vmx_run,
 	.handle_exit = vmx_handle_exit,

@@ -34,6 +34,14 @@ static enum cpuhp_state ckvm_cpuhp_state;
  * no VMRUN can follow the disable.
  */
 static bool ckvm_rebooting;
+
+/*
+ * tdp=0 forces shadow paging where the CPU has NPT/EPT; a backend clears
+ * it at setup when the CPU has none.
+ */
+bool ckvm_tdp = true;
+module_param_named(tdp, ckvm_tdp, bool, 0444);
+MODULE_PARM_DESC(tdp, "Use nested paging (NPT/EPT) where the CPU has it (default 1); 0: shadow paging");
 static u64 host_xcr0;
 
 /* ---- hardware enable on every CPU ---- */
@@ -86,7 +94,8 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->set_msr || !ops->set_tsc_offset || !ops->queue_exception ||
 	    !ops->interrupt_allowed || !ops->inject_irq ||
 	    !ops->enable_irq_window ||
-	    !ops->skip_instruction || !ops->flush_tlb || !ops->run ||
+	    !ops->skip_instruction || !ops->load_mmu_pgd ||
+	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
 		       ops->name);
@@ -124,9 +133,12 @@ int ckvm_arch_init(void)
 	r = ckvm_cpuid_init();
 	if (r)
 		return r;
-	r = ops->hardware_setup();
+	r = ckvm_mmu_module_init();
 	if (r)
 		return r;
+	r = ops->hardware_setup();
+	if (r)
+		goto err_mmu;
 
 	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "ckvm:online",
 			      ckvm_cpu_online, ckvm_cpu_offline);
@@ -141,6 +153,8 @@ int ckvm_arch_init(void)
 
 err_unsetup:
 	ops->hardware_unsetup();
+err_mmu:
+	ckvm_mmu_module_exit();
 	return r;
 }
 
@@ -150,6 +164,7 @@ void ckvm_arch_exit(void)
 	unregister_reboot_notifier(&ckvm_reboot_nb);
 	cpuhp_remove_state(ckvm_cpuhp_state);
 	ckvm_x86_ops->hardware_unsetup();
+	ckvm_mmu_module_exit();
 }
 
 int ckvm_arch_check_extension(long ext)
@@ -160,6 +175,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	default:
 		return 0;
@@ -171,6 +187,13 @@ int ckvm_arch_check_extension(long ext)
 static const struct ckvm_stats_desc vm_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_4k, INSTANT),
 	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_2m, INSTANT),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_shadow_zapped, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_pte_write, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_pde_zapped, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_flooded, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_recycled, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_cache_miss, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_unsync, INSTANT),
 };
 
 static const struct ckvm_stats_desc vcpu_stats_desc[] = {
@@ -209,7 +232,7 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	int r;
 
 	vm->arch.guest_reads_platform_info = true;	/* KVM's default */
-	r = ckvm_mmu_vm_init(vm, ckvm_x86_ops->tdp);
+	r = ckvm_mmu_vm_init(vm, ckvm_tdp ? ckvm_x86_ops->tdp : NULL);
 	if (r)
 		return r;
 	r = ckvm_x86_ops->vm_init(vm);
@@ -225,15 +248,32 @@ void ckvm_arch_vm_destroy(struct ckvm *vm)
 	ckvm_mmu_vm_destroy(vm);
 }
 
-void ckvm_arch_memslot_removed(struct ckvm *vm, const struct ckvm_memslot *slot)
+int ckvm_arch_memslot_create(struct ckvm *vm, struct ckvm_memslot *old,
+			     struct ckvm_memslot *new)
 {
-	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+	return ckvm_mmu_memslot_create(vm, old, new);
+}
+
+void ckvm_arch_memslot_free(struct ckvm_memslot *slot,
+			    const struct ckvm_memslot *heir)
+{
+	ckvm_mmu_memslot_free(slot, heir);
+}
+
+void ckvm_arch_memslot_removed(struct ckvm *vm, struct ckvm_memslot *slot)
+{
+	ckvm_mmu_memslot_remove(vm, slot);
 }
 
 /* Logging starts: drop the mappings so that every write faults. */
-void ckvm_arch_memslot_log_dirty(struct ckvm *vm, const struct ckvm_memslot *slot)
+void ckvm_arch_memslot_log_dirty(struct ckvm *vm, struct ckvm_memslot *slot)
 {
-	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+	ckvm_mmu_memslot_zap(vm, slot);
+}
+
+void ckvm_arch_memslots_changed(struct ckvm *vm)
+{
+	ckvm_mmu_memslots_changed(vm);
 }
 
 void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
@@ -261,6 +301,8 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
+	/* The backend forgot the MMU root: the next entry loads it again. */
+	ckvm_mmu_unload(vcpu);
 	/* The TSC keeps counting through a reset: the offset stays. */
 	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
 }
@@ -269,12 +311,16 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 {
 	int r;
 
+	r = ckvm_mmu_vcpu_init(vcpu);
+	if (r)
+		goto err_mmu;
+	r = -ENOMEM;
 	if (!fpu_alloc_guest_fpstate(&vcpu->arch.guest_fpu))
-		return -ENOMEM;
+		goto err_mmu;
 	r = ckvm_x86_ops->vcpu_create(vcpu);
 	if (r) {
 		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
-		return r;
+		goto err_mmu;
 	}
 	vcpu->arch.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	/* Under vm->lock, like KVM_SET_BOOT_CPU_ID. */
@@ -289,11 +335,15 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 		if (r) {
 			ckvm_x86_ops->vcpu_free(vcpu);
 			fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
-			return r;
+			goto err_mmu;
 		}
 	}
 	ckvm_vcpu_reset(vcpu);
 	return 0;
+
+err_mmu:
+	ckvm_mmu_vcpu_destroy(vcpu);
+	return r;
 }
 
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
@@ -301,7 +351,7 @@ void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
 	/* First: its timer may still fire and kick the vCPU. */
 	ckvm_lapic_free(vcpu);
 	ckvm_x86_ops->vcpu_free(vcpu);
-	ckvm_mmu_cache_free(&vcpu->arch.mmu_cache);
+	ckvm_mmu_vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	kvfree(vcpu->arch.cpuid_entries);
 }
@@ -765,6 +815,10 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
+	case KVM_SET_NR_MMU_PAGES:
+		return ckvm_mmu_set_nr_mmu_pages(vm, arg);
+	case KVM_GET_NR_MMU_PAGES:
+		return ckvm_mmu_get_nr_mmu_pages(vm);
 	case KVM_SET_BOOT_CPU_ID:
 		return set_boot_cpu_id(vm, arg);
 	case KVM_CREATE_IRQCHIP:
@@ -828,7 +882,13 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct ckvm_lapic *lapic = vcpu->arch.lapic;
 	bool swap_xcr0;
+	int r;
 
+	if (ckvm_check_request(vcpu, CKVM_REQ_MMU_RELOAD))
+		ckvm_mmu_unload(vcpu);
+	r = ckvm_mmu_load(vcpu);
+	if (r)
+		return r;
 	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH)) {
 		ops->flush_tlb(vcpu);
 		vcpu->stat.arch.tlb_flush++;
