@@ -87,21 +87,49 @@ int ckvm_read_guest(struct ckvm *vm, gpa_t gpa, void *data, unsigned long len)
 	return 0;
 }
 
+/*
+ * Writes bypass the nested page tables, so they mark the pages dirty for
+ * KVM_GET_DIRTY_LOG themselves. A read-only slot is not written: -EFAULT.
+ */
 int ckvm_write_guest(struct ckvm *vm, gpa_t gpa, const void *data,
 		     unsigned long len)
 {
 	while (len) {
 		unsigned long off = offset_in_page(gpa);
 		unsigned long n = min(len, PAGE_SIZE - off);
-		unsigned long hva = gfn_to_hva(vm, gpa >> PAGE_SHIFT);
+		struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+		unsigned long hva;
 
-		if (!hva || copy_to_user((void __user *)(hva + off), data, n))
+		if (!slot || (slot->flags & KVM_MEM_READONLY))
 			return -EFAULT;
+		hva = slot->userspace_addr +
+		      ((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+		if (copy_to_user((void __user *)(hva + off), data, n))
+			return -EFAULT;
+		if (slot->dirty_bitmap)
+			set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn,
+				slot->dirty_bitmap);
 		gpa += n;
 		data += n;
 		len -= n;
 	}
 	return 0;
+}
+
+/**
+ * ckvm_mark_page_dirty() - note a write the nested page tables did not see
+ * @vm: the VM; caller holds vm->srcu or vm->slots_lock.
+ * @gfn: the guest frame written (by the kernel on the guest's behalf).
+ *
+ * Sets the frame's bit in its slot's dirty bitmap while the slot logs
+ * (KVM_MEM_LOG_DIRTY_PAGES); nothing otherwise.
+ */
+void ckvm_mark_page_dirty(struct ckvm *vm, gfn_t gfn)
+{
+	struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, gfn);
+
+	if (slot && slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
 }
 
 static struct ckvm_memslot *id_to_memslot(struct ckvm_memslots *slots, u16 id)
@@ -193,7 +221,7 @@ static int check_memory_region(const struct kvm_userspace_memory_region *mem)
 {
 	u64 end = mem->guest_phys_addr + mem->memory_size;
 
-	if (mem->flags & ~KVM_MEM_LOG_DIRTY_PAGES)
+	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	if ((mem->slot >> 16) || (u16)mem->slot >= CKVM_USER_MEM_SLOTS)
 		return -EINVAL;
@@ -262,10 +290,14 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	}
 
 	if (old) {
-		/* Only the guest address and the flags of a slot may change. */
+		/*
+		 * Only the guest address and the flags of a slot may change,
+		 * and of the flags not KVM_MEM_READONLY (as KVM).
+		 */
 		r = -EINVAL;
 		if (mem->userspace_addr != old->userspace_addr ||
-		    (mem->memory_size >> PAGE_SHIFT) != old->npages)
+		    (mem->memory_size >> PAGE_SHIFT) != old->npages ||
+		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 			goto out;
 		r = 0;
 		if ((mem->guest_phys_addr >> PAGE_SHIFT) == old->base_gfn &&
@@ -718,6 +750,7 @@ static long ckvm_check_extension(long ext)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_READONLY_MEM:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

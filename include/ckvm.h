@@ -170,6 +170,7 @@ struct ckvm_memslot *ckvm_gfn_to_memslot(struct ckvm *vm, gfn_t gfn);
 int ckvm_read_guest(struct ckvm *vm, gpa_t gpa, void *data, unsigned long len);
 int ckvm_write_guest(struct ckvm *vm, gpa_t gpa, const void *data,
 		     unsigned long len);
+void ckvm_mark_page_dirty(struct ckvm *vm, gfn_t gfn);
 
 void ckvm_make_request(struct ckvm_vcpu *vcpu, int req);
 bool ckvm_check_request(struct ckvm_vcpu *vcpu, int req);

@@ -23,6 +23,8 @@
 #include <linux/types.h>
 #include <asm/pgtable_types.h>
 
+#include "emulate.h"
+
 struct ckvm;
 struct ckvm_vcpu;
 struct ckvm_memslot;
@@ -163,10 +165,47 @@ struct ckvm_vcpu_mmu {
 	struct ckvm_mmu_cache desc_cache;	/* pte_list descriptors */
 };
 
-/* Access bits of a fault, as the page walker and the fault handler see it. */
-#define CKVM_ACC_WRITE	BIT(0)
-#define CKVM_ACC_FETCH	BIT(1)
-#define CKVM_ACC_USER	BIT(2)
+/*
+ * Access bits of a fault, as the page walker and the fault handler see it.
+ * USER is a user-mode access in the SDM's sense (CPL 3, not implicit);
+ * IMPLICIT a supervisor-mode access the CPU makes by itself (descriptor
+ * tables), to which SMAP applies whatever RFLAGS.AC says (SDM 4.6.1).
+ */
+#define CKVM_ACC_WRITE		BIT(0)
+#define CKVM_ACC_FETCH		BIT(1)
+#define CKVM_ACC_USER		BIT(2)
+#define CKVM_ACC_IMPLICIT	BIT(3)
+
+/*
+ * A nested page fault as the backend saw it (NPF exit information, EPT
+ * violation qualification).
+ */
+struct ckvm_tdp_fault {
+	gpa_t gpa;
+	u32 access;		/* CKVM_ACC_WRITE, CKVM_ACC_FETCH */
+	/* On the gpa a guest linear address maps to, not a page table. */
+	bool final;
+	bool gva_valid;		/* VMX: @gva is the guest linear address */
+	gva_t gva;
+	bool vectoring;		/* taken while delivering an event */
+};
+
+/*
+ * The guest's paging mode, as the walker applies it: the control register
+ * bits that change a walk and the reserved-bit masks they imply, derived
+ * from CR0, CR4, EFER and the guest's CPUID (ckvm_mmu_cpu_role()).
+ */
+#define CKVM_PT_MAX_LEVEL	4
+
+struct ckvm_cpu_role {
+	u64 cr0, cr4, efer;	/* the bits it was made from (a cache key) */
+	bool valid;		/* cleared when the guest's CPUID changes */
+	u8 level;		/* 0: paging off; 2: 32-bit; 3: PAE; 4: 4-level */
+	u8 maxphyaddr;
+	bool cr0_wp, efer_nx, cr4_pse, cr4_smep, cr4_smap;
+	/* [bit 7 (PS) of the entry][level - 1]: bits that must be 0 */
+	u64 rsvd_bits_mask[2][CKVM_PT_MAX_LEVEL];
+};
 
 /* KVM's floor and default share of guest memory for shadow pages. */
 #define CKVM_MIN_ALLOC_MMU_PAGES	64
@@ -180,7 +219,7 @@ int ckvm_mmu_vcpu_init(struct ckvm_vcpu *vcpu);
 void ckvm_mmu_vcpu_destroy(struct ckvm_vcpu *vcpu);
 int ckvm_mmu_load(struct ckvm_vcpu *vcpu);
 void ckvm_mmu_unload(struct ckvm_vcpu *vcpu);
-int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access);
+int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f);
 
 int ckvm_mmu_memslot_create(struct ckvm *vm, struct ckvm_memslot *old,
 			    struct ckvm_memslot *new);
@@ -194,7 +233,9 @@ void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 int ckvm_mmu_set_nr_mmu_pages(struct ckvm *vm, unsigned long nr);
 unsigned long ckvm_mmu_get_nr_mmu_pages(struct ckvm *vm);
 
-int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, u64 gva, u32 access,
-			u64 *gpa);
+void ckvm_mmu_reset_cpu_role(struct ckvm_vcpu *vcpu);
+const struct ckvm_cpu_role *ckvm_mmu_cpu_role(struct ckvm_vcpu *vcpu);
+int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, gva_t gva, u32 access,
+			gpa_t *gpa, struct x86_exception *fault);
 
 #endif

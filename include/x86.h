@@ -70,6 +70,52 @@ struct ckvm_pio {
 struct ckvm_irqchip;
 struct ckvm_lapic;
 
+/* At most what one KVM_EXIT_MMIO carries (kvm_run.mmio.data). */
+#define CKVM_MMIO_FRAG_MAX	8
+
+/* One piece of an MMIO access, as one KVM_EXIT_MMIO hands it over. */
+struct ckvm_mmio_fragment {
+	gpa_t gpa;
+	u8 len;				/* 1 to CKVM_MMIO_FRAG_MAX bytes */
+	u8 data[CKVM_MMIO_FRAG_MAX];
+	u32 stamp;			/* reads: ctxt.iterations when read */
+};
+
+/*
+ * MMIO reads done while an instruction is not complete yet, and writes not
+ * yet given to userspace: enough for the largest access (16 bytes over a
+ * page boundary is 3 pieces) twice, as CMPS reads two operands.
+ */
+#define CKVM_MMIO_READS		8
+#define CKVM_MMIO_WRITES	4
+
+/*
+ * The emulation of one instruction, across the KVM_EXIT_MMIO exits it
+ * needs (x86/mmio.c). An instruction that needs userspace's data runs
+ * again from its start once userspace gave it: the reads it made before
+ * come from reads[] then, in the same order, so that none of them reaches
+ * a device twice.
+ */
+struct ckvm_emulation {
+	struct x86_emulate_ctxt ctxt;
+	unsigned long rip;		/* of the instruction */
+	u8 insn[X86EMUL_MAX_INSN];	/* its bytes, for the runs after */
+	u8 insn_len;
+	const struct ckvm_tdp_fault *fault;	/* this run's; NULL later */
+	bool gpa_used;			/* fault->gpa stood for a translation */
+	/* Per run: whether userspace's one access of it is taken, by which. */
+	bool user_access;
+	u32 access_seq, user_access_seq;
+	struct ckvm_mmio_fragment reads[CKVM_MMIO_READS];
+	int nr_reads, next_read;
+	struct ckvm_mmio_fragment pending;	/* the read userspace has */
+	bool read_pending;
+	struct ckvm_mmio_fragment writes[CKVM_MMIO_WRITES];
+	int nr_writes, next_write;
+	bool resume;			/* run again after the writes */
+	unsigned int resumes;		/* runs since the guest last ran */
+};
+
 /*
  * x86's counters in the binary stats (tables in x86.c), named as KVM names
  * the same counter where it has one. u64 members only (see ckvm.h).
@@ -98,6 +144,9 @@ struct ckvm_vcpu_arch_stat {
 	u64 pf_taken;		/* nested page faults */
 	u64 pf_fixed;		/* ... that left a mapping in place */
 	u64 tlb_flush;		/* guest TLB flushes asked by a request */
+	u64 mmio_exits;		/* KVM_EXIT_MMIO exits to userspace */
+	u64 insn_emulation;	/* instructions emulated */
+	u64 insn_emulation_fail;	/* ... that could not be */
 };
 
 struct ckvm_arch {
@@ -105,6 +154,8 @@ struct ckvm_arch {
 	u32 bsp_vcpu_id;	/* KVM_SET_BOOT_CPU_ID; vm->lock */
 	/* KVM_CAP_MSR_PLATFORM_INFO: may the guest read MSR_PLATFORM_INFO? */
 	bool guest_reads_platform_info;
+	/* KVM_CAP_EXIT_ON_EMULATION_FAILURE: no #UD, always exit. */
+	bool exit_on_emulation_error;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
 	void *vendor;
@@ -127,6 +178,8 @@ struct ckvm_vcpu_arch {
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	struct ckvm_pio pio;
 	struct ckvm_vcpu_mmu mmu;
+	struct ckvm_cpu_role cpu_role;	/* the walker's paging mode cache */
+	struct ckvm_emulation emul;	/* an instruction across MMIO exits */
 	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
 	bool has_run;		/* KVM_RUN was called at least once */
 	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */
@@ -161,9 +214,15 @@ int ckvm_exit_shutdown(struct ckvm_vcpu *vcpu);
 int ckvm_exit_fail_entry(struct ckvm_vcpu *vcpu, u64 reason);
 int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code);
 int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa);
+int ckvm_emulation_failure_exit(struct ckvm_vcpu *vcpu, const u8 *insn,
+				int insn_len, const u64 *data, int ndata);
+int ckvm_emulate_mmio_fault(struct ckvm_vcpu *vcpu,
+			    const struct ckvm_tdp_fault *f);
 bool ckvm_pat_valid(u64 pat);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
+int ckvm_cpl(struct ckvm_vcpu *vcpu);
+void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
 
 /* Module parameter tdp: nested paging in use (else shadow paging). */

@@ -82,6 +82,25 @@ struct ckvm_x86_ops {
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 
+	/* An instruction completed by emulation ends an STI/MOV SS shadow. */
+	void (*clear_interrupt_shadow)(struct ckvm_vcpu *vcpu);
+	/*
+	 * Optional, the decode assists: what the CPU said about the
+	 * instruction of the current exit. get_insn_bytes copies the bytes
+	 * it fetched at CS:RIP to @buf (15 bytes of room) and returns how
+	 * many, 0 if none (SVM DecodeAssists: #NPF, #PF intercepts).
+	 * get_insn_len returns its length, 0 where the CPU does not say
+	 * (SVM next_rip, VMX VM-exit instruction length, for the exits whose
+	 * definition includes it).
+	 */
+	int (*get_insn_bytes)(struct ckvm_vcpu *vcpu, u8 *buf);
+	int (*get_insn_len)(struct ckvm_vcpu *vcpu);
+	/*
+	 * Optional: the current exit as KVM reports it in an emulation
+	 * failure (reason, info1, info2, interrupt info, error code).
+	 */
+	void (*get_exit_info)(struct ckvm_vcpu *vcpu, u64 info[5]);
+
 	/* Enter the guest; interrupts are off. Returns after the exit. */
 	void (*run)(struct ckvm_vcpu *vcpu);
 	/* Handle the exit that run() came back with; contract above. */

@@ -764,7 +764,8 @@ u32 *gfn_to_lpage_disallow(struct ckvm_memslot *slot, gfn_t gfn)
  * @gfn: the guest frame.
  * @write: the access writes.
  * @page: out, the page with a reference.
- * @writable: out, the VMM's mapping is writable.
+ * @writable: out, the VMM's mapping is writable (never for a
+ *	      KVM_MEM_READONLY slot).
  *
  * Map writable when the VMM's mapping allows, so that later writes do not
  * fault. No set_page_dirty here: a FOLL_WRITE fault left the VMM's PTE
@@ -779,8 +780,10 @@ int mmu_get_host_page(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
 	unsigned long hva = slot->userspace_addr +
 			    ((gfn - slot->base_gfn) << PAGE_SHIFT);
 
+	/* A read-only slot is never mapped writable: its writes are MMIO. */
 	*writable = true;
-	if (get_user_pages_fast(hva, 1, FOLL_WRITE, page) == 1)
+	if (!(slot->flags & KVM_MEM_READONLY) &&
+	    get_user_pages_fast(hva, 1, FOLL_WRITE, page) == 1)
 		return 0;
 	*writable = false;
 	if (write || get_user_pages_fast(hva, 1, 0, page) != 1)
@@ -791,19 +794,21 @@ int mmu_get_host_page(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
 /**
  * ckvm_mmu_tdp_fault() - resolve a nested page fault
  * @vcpu: the faulting vCPU, loaded; caller holds vm->srcu.
- * @gpa: the guest-physical address.
- * @access: CKVM_ACC_* of the access.
+ * @f: the fault as the backend saw it.
  *
  * Maps the gfn's host page, as a 2 MiB leaf where the VMM's mapping is
- * one (AMD APM 15.25, Intel SDM 28.2).
+ * one (AMD APM 15.25, Intel SDM 28.2). An access no memslot covers, or a
+ * write to a KVM_MEM_READONLY slot, is MMIO: the instruction is emulated
+ * (x86/mmio.c).
  *
  * Return: 1 to re-enter the guest, 0 with an exit for userspace, -errno.
  */
-int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
+int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 {
 	struct ckvm *vm = vcpu->vm;
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
-	bool write = access & CKVM_ACC_WRITE;
+	u64 gpa = f->gpa;
+	bool write = f->access & CKVM_ACC_WRITE;
 	struct ckvm_mmu_page *sp;
 	struct ckvm_memslot *slot;
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -815,8 +820,8 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, u64 gpa, u32 access)
 
 	vcpu->stat.arch.pf_taken++;
 	slot = ckvm_gfn_to_memslot(vm, gfn);
-	if (!slot)
-		return ckvm_exit_emulation_failed(vcpu, gpa);
+	if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
+		return ckvm_emulate_mmio_fault(vcpu, f);
 	if (READ_ONCE(slot->arch.invalid))
 		return 1;	/* going away: fault again after the update */
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
@@ -1342,70 +1347,4 @@ void ckvm_mmu_module_exit(void)
 	kmem_cache_destroy(pte_list_desc_cache);
 	mmu_page_cache = NULL;
 	pte_list_desc_cache = NULL;
-}
-
-/* ---- guest page-table walk ---- */
-
-static int read_gpte(struct ckvm_vcpu *vcpu, u64 gpa, int size, u64 *pte)
-{
-	*pte = 0;
-	return ckvm_read_guest(vcpu->vm, gpa, pte, size);
-}
-
-/*
- * Translate a guest linear address through the guest's own page tables
- * (32-bit, PAE or 4-level). Returns 0 and the gpa, or -EFAULT when the
- * walk faults (not present, or a write to a read-only page).
- */
-int ckvm_mmu_gva_to_gpa(struct ckvm_vcpu *vcpu, u64 gva, u32 access, u64 *gpa)
-{
-	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-	u64 cr0 = ops->get_cr(vcpu, 0), cr4 = ops->get_cr(vcpu, 4);
-	u64 cr3 = ops->get_cr(vcpu, 3), efer = ops->get_efer(vcpu);
-	bool check_write = (access & CKVM_ACC_WRITE) && (cr0 & X86_CR0_WP);
-	int level, pte_size = 8;
-	u64 table, pte = 0;
-
-	if (!(cr0 & X86_CR0_PG)) {
-		*gpa = gva;
-		return 0;
-	}
-	if (efer & EFER_LMA) {
-		level = 4;
-		table = cr3 & SPTE_ADDR_MASK;
-	} else if (cr4 & X86_CR4_PAE) {
-		if (read_gpte(vcpu, (cr3 & ~0x1fULL) + ((gva >> 30) & 3) * 8,
-			      8, &pte) || !(pte & _PAGE_PRESENT))
-			return -EFAULT;
-		level = 2;
-		table = pte & SPTE_ADDR_MASK;
-	} else {
-		level = 2;
-		pte_size = 4;
-		table = cr3 & 0xfffff000;
-	}
-
-	for (;; level--) {
-		/* 32-bit tables index 10 bits a level, the others 9. */
-		int shift = pte_size == 4 ? 12 + 10 * (level - 1) :
-					    PT_LEVEL_SHIFT(level);
-		u64 idx = (gva >> shift) & (PAGE_SIZE / pte_size - 1);
-		u64 mask;
-
-		if (read_gpte(vcpu, table + idx * pte_size, pte_size, &pte) ||
-		    !(pte & _PAGE_PRESENT))
-			return -EFAULT;
-		if (check_write && !(pte & _PAGE_RW))
-			return -EFAULT;
-		if (level == 1 || ((pte & _PAGE_PSE) &&
-				   (pte_size == 8 || (cr4 & X86_CR4_PSE)))) {
-			mask = (1ULL << shift) - 1;
-			if (pte_size == 4)
-				*gpa = (pte & 0xfffff000 & ~mask) | (gva & mask);
-			else
-				*gpa = (pte & SPTE_ADDR_MASK & ~mask) | (gva & mask);
-			return 0;
-		}
-		table = pte_size == 4 ? pte & 0xfffff000 : pte & SPTE_ADDR_MASK;
-	}
 }

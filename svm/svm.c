@@ -52,6 +52,7 @@ static void *iopm;
 static void *msrpm;
 static u32 max_asid;
 static bool have_nrips;
+static bool have_decode_assists;
 
 /* NPT entries are x86-64 PTEs; the CPU treats guest accesses as user. */
 static struct ckvm_tdp_format npt_format = {
@@ -139,6 +140,7 @@ static int svm_hardware_setup(void)
 		return -ENODEV;
 	}
 	have_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	have_decode_assists = boot_cpu_has(X86_FEATURE_DECODEASSISTS);
 	/* Nested paging walks with the host's paging depth (APM 15.25.5). */
 	npt_format.root_level = pgtable_l5_enabled() ? 5 : 4;
 	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
@@ -721,6 +723,51 @@ static void svm_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
 	to_svm(vcpu)->vmcb->control.nested_cr3 = root;
 }
 
+static void svm_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+/*
+ * DecodeAssists (APM 15.33): on #NPF and intercepted #PF the CPU stores up
+ * to 15 bytes it fetched at CS:RIP, 0 when the fetch itself faulted.
+ */
+static int svm_get_insn_bytes(struct ckvm_vcpu *vcpu, u8 *buf)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	int n;
+
+	if (!have_decode_assists || c->exit_code != SVM_EXIT_NPF)
+		return 0;
+	n = min_t(int, c->insn_len, sizeof(c->insn_bytes));
+	memcpy(buf, c->insn_bytes, n);
+	return n;
+}
+
+/* next_rip (NRIPS, APM 15.7.1): set for instruction intercepts, else 0. */
+static int svm_get_insn_len(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP];
+
+	if (!have_nrips || !c->next_rip || c->next_rip <= rip ||
+	    c->next_rip - rip > 15)
+		return 0;
+	return c->next_rip - rip;
+}
+
+static void svm_get_exit_info(struct ckvm_vcpu *vcpu, u64 info[5])
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	info[0] = c->exit_code;
+	info[1] = c->exit_info_1;
+	info[2] = c->exit_info_2;
+	info[3] = c->exit_int_info;
+	info[4] = (c->exit_int_info & SVM_EXITINTINFO_VALID_ERR) ?
+		  c->exit_int_info_err : 0;
+}
+
 /* A new ASID is a clean TLB: the simplest flush that every CPU has. */
 static void svm_flush_tlb(struct ckvm_vcpu *vcpu)
 {
@@ -824,16 +871,26 @@ static int handle_io(struct ckvm_vcpu *vcpu)
 	return ckvm_emulate_pio(vcpu, &pio);
 }
 
+/*
+ * #NPF EXITINFO1 above the #PF error code (APM 15.25.6): the fault was on
+ * the final gpa of a guest access, or on a guest page-table access.
+ */
+#define NPF_GUEST_FINAL		BIT_ULL(32)
+
 static int handle_npf(struct ckvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
-	u32 access = 0;
+	struct ckvm_tdp_fault f = {
+		.gpa = c->exit_info_2,
+		.final = c->exit_info_1 & NPF_GUEST_FINAL,
+		.vectoring = c->exit_int_info & SVM_EXITINTINFO_VALID,
+	};
 
 	if (c->exit_info_1 & X86_PF_WRITE)
-		access |= CKVM_ACC_WRITE;
+		f.access |= CKVM_ACC_WRITE;
 	if (c->exit_info_1 & X86_PF_INSTR)
-		access |= CKVM_ACC_FETCH;
-	return ckvm_mmu_tdp_fault(vcpu, c->exit_info_2, access);
+		f.access |= CKVM_ACC_FETCH;
+	return ckvm_mmu_tdp_fault(vcpu, &f);
 }
 
 /* The interrupt window is open: close it; the run loop injects. */
@@ -929,6 +986,10 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.enable_irq_window = svm_enable_irq_window,
 	.skip_instruction = svm_skip_instruction,
 	.load_mmu_pgd = svm_load_mmu_pgd,
+	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
+	.get_insn_bytes = svm_get_insn_bytes,
+	.get_insn_len = svm_get_insn_len,
+	.get_exit_info = svm_get_exit_info,
 	.flush_tlb = svm_flush_tlb,
 	.run = svm_run,
 	.handle_exit = svm_handle_exit,

@@ -101,6 +101,7 @@ struct vmx_vcpu {
 	u32 exit_insn_len;
 	u32 exit_insn_info;
 	u64 exit_gpa;
+	u32 exit_idt_info;		/* IDT_VECTORING_INFO_FIELD */
 
 	/* Host values last written to the VMCS. */
 	unsigned long host_cr3, host_cr4, host_fs_base;
@@ -1046,6 +1047,51 @@ static void vmx_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
 	vmx->eptp_dirty = true;
 }
 
+static void vmx_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->interruptibility &= ~(GUEST_INTR_STATE_STI |
+					    GUEST_INTR_STATE_MOV_SS);
+}
+
+/*
+ * The VM-exit instruction length, for the exits caused by executing an
+ * instruction (SDM 28.2.5). EPT violations are not among them: there it
+ * is undefined, and 0 is returned.
+ */
+static int vmx_get_insn_len(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	switch ((u16)vmx->exit_reason) {
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_HLT:
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_RDPMC:
+	case EXIT_REASON_CR_ACCESS:
+	case EXIT_REASON_IO_INSTRUCTION:
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+	case EXIT_REASON_XSETBV:
+		return vmx->exit_insn_len;
+	default:
+		return 0;
+	}
+}
+
+static void vmx_get_exit_info(struct ckvm_vcpu *vcpu, u64 info[5])
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	info[0] = vmx->exit_reason;
+	info[1] = vmx->exit_qual;
+	info[2] = vmx->exit_idt_info;
+	info[3] = vmx->exit_intr_info;
+	info[4] = 0;
+	if ((vmx->exit_intr_info & INTR_INFO_VALID_MASK) &&
+	    (vmx->exit_intr_info & INTR_INFO_DELIVER_CODE_MASK))
+		info[4] = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+}
+
 static void vmx_flush_tlb(struct ckvm_vcpu *vcpu)
 {
 	to_vmx(vcpu)->need_flush = true;
@@ -1153,6 +1199,7 @@ static void vmx_complete_interrupts(struct vmx_vcpu *vmx)
 	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
+	vmx->exit_idt_info = info;
 	vmx->event_inj = 0;
 	if (!(info & VECTORING_INFO_VALID_MASK))
 		return;
@@ -1409,13 +1456,23 @@ static int handle_cr(struct ckvm_vcpu *vcpu)
 static int handle_ept_violation(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 access = 0;
+	u64 q = vmx->exit_qual;
+	struct ckvm_tdp_fault f = {
+		.gpa = vmx->exit_gpa,
+		.vectoring = vmx->exit_idt_info & VECTORING_INFO_VALID_MASK,
+	};
 
-	if (vmx->exit_qual & EPT_VIOLATION_ACC_WRITE)
-		access |= CKVM_ACC_WRITE;
-	if (vmx->exit_qual & EPT_VIOLATION_ACC_INSTR)
-		access |= CKVM_ACC_FETCH;
-	return ckvm_mmu_tdp_fault(vcpu, vmx->exit_gpa, access);
+	if (q & EPT_VIOLATION_ACC_WRITE)
+		f.access |= CKVM_ACC_WRITE;
+	if (q & EPT_VIOLATION_ACC_INSTR)
+		f.access |= CKVM_ACC_FETCH;
+	/* SDM 28.2.1: the linear address, and whether @gpa is its page. */
+	if (q & EPT_VIOLATION_GVA_IS_VALID) {
+		f.gva_valid = true;
+		f.gva = vmcs_read(GUEST_LINEAR_ADDRESS);
+		f.final = q & EPT_VIOLATION_GVA_TRANSLATED;
+	}
+	return ckvm_mmu_tdp_fault(vcpu, &f);
 }
 
 static int handle_triple_fault(struct ckvm_vcpu *vcpu)
@@ -1516,6 +1573,9 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.enable_irq_window = vmx_enable_irq_window,
 	.skip_instruction = vmx_skip_instruction,
 	.load_mmu_pgd = vmx_load_mmu_pgd,
+	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
+	.get_insn_len = vmx_get_insn_len,
+	.get_exit_info = vmx_get_exit_info,
 	.flush_tlb = vmx_flush_tlb,
 	.run = vmx_run,
 	.handle_exit = vmx_handle_exit,

@@ -228,6 +228,35 @@ bool ckvm_guest_has_x2apic(struct ckvm_vcpu *vcpu)
 	return ckvm_cpuid_has(vcpu, 1, ECX, X86_FEATURE_X2APIC & 31);
 }
 
+/* 4 MiB pages map physical address bits above 31 (PDE bits 20:13). */
+bool ckvm_guest_has_pse36(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_cpuid_has(vcpu, 1, EDX, X86_FEATURE_PSE36 & 31);
+}
+
+/* 1 GiB pages: a PDPTE may map a page. */
+bool ckvm_guest_has_gbpages(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_cpuid_has(vcpu, 0x80000001, EDX,
+			      X86_FEATURE_GBPAGES & 31);
+}
+
+/**
+ * ckvm_cpuid_maxphyaddr() - the guest's physical address width
+ * @vcpu: the vCPU; under vcpu->mutex.
+ *
+ * Return: CPUID 0x80000008 EAX[7:0], or 36 without that leaf (KVM's
+ * default, the width of the first PAE CPUs), in bits.
+ */
+int ckvm_cpuid_maxphyaddr(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 0x80000008, 0);
+
+	if (!e || !(e->eax & 0xff))
+		return 36;
+	return min_t(int, e->eax & 0xff, 52);
+}
+
 u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 1, 0);
@@ -349,6 +378,7 @@ long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp
 	kvfree(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e;
 	vcpu->arch.cpuid_nent = hdr.nent;
+	ckvm_mmu_reset_cpu_role(vcpu);
 	return 0;
 }
 

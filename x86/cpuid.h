@@ -16,5 +16,8 @@ u64 ckvm_cpuid_guest_xcr0(struct ckvm_vcpu *vcpu);
 bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4);
 u64 ckvm_apic_base_reserved(void);
 bool ckvm_guest_has_x2apic(struct ckvm_vcpu *vcpu);
+bool ckvm_guest_has_pse36(struct ckvm_vcpu *vcpu);
+bool ckvm_guest_has_gbpages(struct ckvm_vcpu *vcpu);
+int ckvm_cpuid_maxphyaddr(struct ckvm_vcpu *vcpu);
 
 #endif

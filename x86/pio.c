@@ -31,9 +31,12 @@ static void reg_write_addr(struct ckvm_vcpu *vcpu, int reg, unsigned long val,
 		*r = val & addr_mask(p);
 }
 
-/* Guest-physical address of the string operand's next item. */
+/*
+ * Guest-physical address of the string operand's next item: 0, 1 with
+ * @fault filled (#PF to deliver), or -EFAULT.
+ */
 static int string_operand_gpa(struct ckvm_vcpu *vcpu, const struct ckvm_pio *p,
-			      u64 *linear, u64 *gpa)
+			      u64 *linear, u64 *gpa, struct x86_exception *fault)
 {
 	int reg = p->in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
 	int seg = p->in ? CKVM_SEG_ES : p->seg;
@@ -49,7 +52,9 @@ static int string_operand_gpa(struct ckvm_vcpu *vcpu, const struct ckvm_pio *p,
 	if (!cs.l)
 		*linear = (u32)*linear;
 	return ckvm_mmu_gva_to_gpa(vcpu, *linear,
-				   p->in ? CKVM_ACC_WRITE : 0, gpa);
+				   (p->in ? CKVM_ACC_WRITE : 0) |
+				   (ckvm_cpl(vcpu) == 3 ? CKVM_ACC_USER : 0),
+				   gpa, fault);
 }
 
 static int complete_string(struct ckvm_vcpu *vcpu)
@@ -59,7 +64,9 @@ static int complete_string(struct ckvm_vcpu *vcpu)
 	u32 count = p->count, bytes;
 	long delta;
 	int reg = p->in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
+	struct x86_exception fault;
 	u64 linear, gpa;
+	int r;
 
 	/*
 	 * As KVM: the instruction completes with the registers it has now.
@@ -72,8 +79,13 @@ static int complete_string(struct ckvm_vcpu *vcpu)
 	delta = (ckvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_DF) ?
 		-(long)bytes : (long)bytes;
 	if (p->in && bytes) {
-		if (string_operand_gpa(vcpu, p, &linear, &gpa) ||
-		    ckvm_write_guest(vcpu->vm, gpa, vcpu->pio_data, bytes))
+		r = string_operand_gpa(vcpu, p, &linear, &gpa, &fault);
+		if (r == 1) {
+			/* The page went away meanwhile: the guest retries. */
+			ckvm_inject_exception(vcpu, &fault);
+			return 1;
+		}
+		if (r || ckvm_write_guest(vcpu->vm, gpa, vcpu->pio_data, bytes))
 			return ckvm_exit_emulation_failed(vcpu, linear);
 	}
 	reg_write_addr(vcpu, reg, regs[reg] + delta, p);
@@ -130,7 +142,9 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 {
 	struct ckvm_pio *p = &vcpu->arch.pio;
 	struct kvm_run *run = vcpu->run;
+	struct x86_exception fault;
 	u64 linear, gpa;
+	int r;
 
 	vcpu->stat.arch.io_exits++;
 	*p = *pio;
@@ -143,7 +157,13 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 		p->addr_bytes = cs.l ? 8 : cs.db ? 4 : 2;
 	}
 	if (p->string) {
-		if (string_operand_gpa(vcpu, p, &linear, &gpa))
+		r = string_operand_gpa(vcpu, p, &linear, &gpa, &fault);
+		if (r == 1) {
+			/* The CPU checks the I/O intercept before the page. */
+			ckvm_inject_exception(vcpu, &fault);
+			return 1;
+		}
+		if (r)
 			return ckvm_exit_emulation_failed(vcpu, linear);
 		p->count = string_count(vcpu, p, linear);
 		if (!p->count) {

@@ -82,7 +82,7 @@ static void ckvm_emergency_disable(void)
 
 int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 {
-	/* Every operation is mandatory: a hole would be a NULL call later. */
+	/* The mandatory operations: a hole would be a NULL call later. */
 	if (!ops->hardware_setup || !ops->hardware_unsetup ||
 	    !ops->hardware_enable || !ops->hardware_disable ||
 	    !ops->vm_init || !ops->vm_destroy || !ops->vcpu_create ||
@@ -94,7 +94,8 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->set_msr || !ops->set_tsc_offset || !ops->queue_exception ||
 	    !ops->interrupt_allowed || !ops->inject_irq ||
 	    !ops->enable_irq_window ||
-	    !ops->skip_instruction || !ops->load_mmu_pgd ||
+	    !ops->skip_instruction || !ops->clear_interrupt_shadow ||
+	    !ops->load_mmu_pgd ||
 	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
@@ -176,6 +177,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 		return 1;
 	default:
 		return 0;
@@ -207,6 +209,10 @@ static const struct ckvm_stats_desc vcpu_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_taken, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_fixed, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, tlb_flush, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, mmio_exits, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation_fail,
+			CUMULATIVE),
 };
 
 /* The stats file's data block is the struct: every member described. */
@@ -303,6 +309,7 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	ckvm_x86_ops->vcpu_reset(vcpu);
 	/* The backend forgot the MMU root: the next entry loads it again. */
 	ckvm_mmu_unload(vcpu);
+	ckvm_mmu_reset_cpu_role(vcpu);
 	/* The TSC keeps counting through a reset: the offset stays. */
 	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
 }
@@ -377,6 +384,45 @@ void ckvm_inject_gp(struct ckvm_vcpu *vcpu)
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
 {
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+}
+
+/**
+ * ckvm_cpl() - the vCPU's current privilege level
+ * @vcpu: the vCPU, loaded.
+ *
+ * Return: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL (which both
+ * backends keep equal to the CPL, as the SDM and APM define it).
+ */
+int ckvm_cpl(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct kvm_segment ss;
+
+	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
+		return 0;
+	if (ops->get_rflags(vcpu) & X86_EFLAGS_VM)
+		return 3;
+	ops->get_segment(vcpu, &ss, CKVM_SEG_SS);
+	return ss.dpl;
+}
+
+/**
+ * ckvm_inject_exception() - deliver a fault found while emulating
+ * @vcpu: the vCPU, loaded.
+ * @e: the fault: a #PF sets CR2 to @e->address first (SDM 4.7).
+ *
+ * Real mode pushes no error code, so none is delivered there (as KVM).
+ */
+void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	bool has_error = e->error_code_valid;
+
+	if (e->vector == X86_TRAP_PF)
+		ops->set_cr(vcpu, 2, e->address);
+	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
+		has_error = false;
+	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
 }
 
 /* Exit handlers both backends share; contract in x86_ops.h. */
@@ -456,19 +502,6 @@ int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code)
 	run->internal.ndata = 2;
 	run->internal.data[0] = exit_code;
 	run->internal.data[1] = vcpu->cpu;
-	return 0;
-}
-
-/* An access ckvm cannot complete without an instruction emulator. */
-int ckvm_exit_emulation_failed(struct ckvm_vcpu *vcpu, gpa_t gpa)
-{
-	struct kvm_run *run = vcpu->run;
-
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->internal.ndata = 2;
-	run->internal.data[0] = gpa;
-	run->internal.data[1] = vcpu->arch.regs[VCPU_REGS_RIP];
 	return 0;
 }
 
@@ -786,6 +819,11 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 	switch (cap->cap) {
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->arch.guest_reads_platform_info, cap->args[0]);
+		return 0;
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		if (cap->args[0] & ~1ULL)
+			return -EINVAL;
+		WRITE_ONCE(vm->arch.exit_on_emulation_error, cap->args[0]);
 		return 0;
 	default:
 		return -EINVAL;

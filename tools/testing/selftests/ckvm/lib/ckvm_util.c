@@ -658,16 +658,6 @@ int vcpu_run_ucall(struct kvm_vcpu *v, struct ucall *uc)
 bool check_unmapped_exit(struct kvm_vcpu *v, uint64_t gpa, int len, bool write, uint64_t wdata)
 {
 	struct kvm_run *run = v->run;
-
-	if (is_ckvm()) {
-		if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
-		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
-			return true;
-		ksft_print_msg("ckvm: want INTERNAL_ERROR/EMULATION, got exit %u (%s) suberror %u",
-			       run->exit_reason, exit_reason_str(run->exit_reason),
-			       run->internal.suberror);
-		return false;
-	}
 	uint64_t d = 0;
 
 	memcpy(&d, run->mmio.data, len > 8 ? 8 : len);

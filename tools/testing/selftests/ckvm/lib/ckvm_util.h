@@ -56,8 +56,7 @@
  * CHECK_OK(expr, name...) for "ioctl returns >= 0". TEST_ASSERT() is fatal
  * (prints "Bail out!" and exits 1) and is for test set-up, not for results.
  * CHECK_EQ(a, b, name...) compares as u64 and prints both on mismatch.
- * Use is_ckvm() only where ckvm is documented to differ from KVM (today:
- * guest access to a gpa without memslot, see check_unmapped_exit()).
+ * Use is_ckvm() only where ckvm is documented to differ from KVM.
  * Expected values are what the distro kvm_amd does (the reference): measure
  * there, assert exactly that, and write the measured fact in a comment.
  * A watchdog thread (started by ksft_print_header) bails out after
@@ -248,10 +247,8 @@ struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 void seg_flat(struct kvm_segment *s, uint16_t sel, int type, bool l, bool db);
 
 /*
- * Check the exit of a guest access to a gpa with no memslot: kvm_amd gives
- * KVM_EXIT_MMIO (phys_addr, len, is_write, data); ckvm, until its
- * instruction emulator lands, gives KVM_EXIT_INTERNAL_ERROR with suberror
- * KVM_INTERNAL_ERROR_EMULATION. Prints what it got on mismatch.
+ * Check the exit of a guest access to a gpa with no memslot: KVM_EXIT_MMIO
+ * (phys_addr, len, is_write, data). Prints what it got on mismatch.
  */
 bool check_unmapped_exit(struct kvm_vcpu *vcpu, uint64_t gpa, int len, bool write,
 			 uint64_t wdata);

@@ -264,25 +264,20 @@ static void test_unmapped(void)
 
 	vcpu_args_set(v, 1, 0ULL);
 	ksft_test_result(vcpu_run(v) == 0 && check_unmapped_exit(v, HOLE + 0x10, 4, false, 0),
-			 "4-byte read of unmapped gpa: %s", is_ckvm() ? "INTERNAL_ERROR/EMULATION" : "KVM_EXIT_MMIO");
-	if (!is_ckvm()) {
+			 "4-byte read of unmapped gpa: KVM_EXIT_MMIO");
+	{
 		uint32_t d = 0x8badf00d;
 
 		memcpy(v->run->mmio.data, &d, 4);
 		ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == d,
 				 "MMIO read completes with data from kvm_run");
-	} else {
-		ksft_test_result_skip("MMIO read completion: ckvm has no emulator yet");
 	}
 	vcpu_free(v);
 	v = vcpu_add(vm, 1, guest_unmapped);
 	vcpu_args_set(v, 1, 1ULL);
 	ksft_test_result(vcpu_run(v) == 0 && check_unmapped_exit(v, HOLE + 0x20, 2, true, 0xbeef),
-			 "2-byte write to unmapped gpa: %s", is_ckvm() ? "INTERNAL_ERROR/EMULATION" : "KVM_EXIT_MMIO with data");
-	if (!is_ckvm())
-		ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest continues after MMIO write");
-	else
-		ksft_test_result_skip("continue after MMIO write: ckvm has no emulator yet");
+			 "2-byte write to unmapped gpa: KVM_EXIT_MMIO with data");
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest continues after MMIO write");
 	vcpu_free(v);
 	/* instruction fetch from a gpa with no memslot: cannot be emulated */
 	v = vcpu_add(vm, 2, guest_unmapped);

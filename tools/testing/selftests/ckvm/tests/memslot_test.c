@@ -168,7 +168,7 @@ static void test_guest_view(void)
 	set_cmd(vm, OP_READ, SLOT_A + 8, 0);
 	ksft_test_result(vcpu_run(v1) == 0 && check_unmapped_exit(v1, SLOT_A + 8, 8, false, 0),
 			 "read of old gpa after move exits as unmapped");
-	if (!is_ckvm()) {
+	{
 		/* complete the MMIO read with host data */
 		uint64_t d = 0x6060606060606060ULL;
 		struct ucall uc;
@@ -179,9 +179,6 @@ static void test_guest_view(void)
 		set_cmd(vm, OP_WRITE, SLOT_A + 16, 0x1234567);
 		ksft_test_result(vcpu_run(v1) == 0 && check_unmapped_exit(v1, SLOT_A + 16, 8, true, 0x1234567),
 				 "write to old gpa exits as MMIO write with data");
-	} else {
-		ksft_test_result_skip("MMIO read completion: ckvm has no emulator yet");
-		ksft_test_result_skip("MMIO write exit: ckvm has no emulator yet");
 	}
 
 	CHECK_OK(__vm_set_region(vm, 1, 0, SLOT_B, 0, a), "delete slot 1");
