@@ -159,6 +159,7 @@ struct ckvm_vcpu_mmu {
 	struct ckvm_mmu_page *root;	/* its page, when not pae_root */
 	u64 *pae_root;			/* 4 PDPTEs below 4 GiB (shadow) */
 	struct ckvm_mmu_page *pae_sp[4];	/* what they point to */
+	u64 pdptrs[4];			/* a PAE guest's, cached at CR3 load */
 	struct ckvm_mmu_cache sp_cache;		/* struct ckvm_mmu_page */
 	struct ckvm_mmu_cache spt_cache;	/* zeroed table pages */
 	struct ckvm_mmu_cache gfns_cache;	/* gfn arrays (pages) */
@@ -220,6 +221,14 @@ void ckvm_mmu_vcpu_destroy(struct ckvm_vcpu *vcpu);
 int ckvm_mmu_load(struct ckvm_vcpu *vcpu);
 void ckvm_mmu_unload(struct ckvm_vcpu *vcpu);
 int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f);
+int ckvm_mmu_page_fault(struct ckvm_vcpu *vcpu, gva_t addr, u32 error_code);
+void ckvm_mmu_invlpg(struct ckvm_vcpu *vcpu, gva_t gva);
+void ckvm_mmu_pte_write(struct ckvm_vcpu *vcpu, gpa_t gpa, int bytes);
+bool ckvm_mmu_unprotect_gfn(struct ckvm_vcpu *vcpu, gfn_t gfn);
+void ckvm_mmu_sync_roots(struct ckvm_vcpu *vcpu);
+void ckvm_mmu_reset_context(struct ckvm_vcpu *vcpu);
+void ckvm_mmu_new_cr3(struct ckvm_vcpu *vcpu);
+bool ckvm_mmu_load_pdptrs(struct ckvm_vcpu *vcpu, u64 cr3);
 
 int ckvm_mmu_memslot_create(struct ckvm *vm, struct ckvm_memslot *old,
 			    struct ckvm_memslot *new);

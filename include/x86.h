@@ -113,6 +113,8 @@ struct ckvm_emulation {
 	struct ckvm_mmio_fragment writes[CKVM_MMIO_WRITES];
 	int nr_writes, next_write;
 	bool resume;			/* run again after the writes */
+	bool pt_write;			/* of a shadowed page table (shadow.c) */
+	bool halt;			/* the instruction was HLT */
 	unsigned int resumes;		/* runs since the guest last ran */
 };
 
@@ -144,6 +146,9 @@ struct ckvm_vcpu_arch_stat {
 	u64 pf_taken;		/* nested page faults */
 	u64 pf_fixed;		/* ... that left a mapping in place */
 	u64 tlb_flush;		/* guest TLB flushes asked by a request */
+	u64 pf_guest;		/* shadow paging: #PFs given to the guest */
+	u64 pf_emulate;		/* ... writes to its page tables emulated */
+	u64 invlpg;		/* ... INVLPGs handled */
 	u64 mmio_exits;		/* KVM_EXIT_MMIO exits to userspace */
 	u64 insn_emulation;	/* instructions emulated */
 	u64 insn_emulation_fail;	/* ... that could not be */
@@ -218,6 +223,19 @@ int ckvm_emulation_failure_exit(struct ckvm_vcpu *vcpu, const u8 *insn,
 				int insn_len, const u64 *data, int ndata);
 int ckvm_emulate_mmio_fault(struct ckvm_vcpu *vcpu,
 			    const struct ckvm_tdp_fault *f);
+int ckvm_emulate_pt_write(struct ckvm_vcpu *vcpu,
+			  const struct ckvm_tdp_fault *f);
+int ckvm_emulate_instruction(struct ckvm_vcpu *vcpu);
+int ckvm_vcpu_halt(struct ckvm_vcpu *vcpu);
+
+/* Control registers (x86/cr.c): 0, or 1 for a #GP(0) to deliver. */
+int ckvm_set_cr0(struct ckvm_vcpu *vcpu, u64 cr0);
+int ckvm_set_cr3(struct ckvm_vcpu *vcpu, u64 cr3);
+int ckvm_set_cr4(struct ckvm_vcpu *vcpu, u64 cr4);
+int ckvm_set_cr8(struct ckvm_vcpu *vcpu, u64 cr8);
+int ckvm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val);
+void ckvm_invlpg(struct ckvm_vcpu *vcpu, gva_t gva);
+void ckvm_efer_changed(struct ckvm_vcpu *vcpu, u64 old);
 bool ckvm_pat_valid(u64 pat);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);

@@ -512,10 +512,10 @@ void mark_unsync(u64 *sptep)
 
 /*
  * The leaf spte for @page at @level with the rights @pte_access (ACC_*)
- * and write access @writable.
+ * and MAP_* @flags.
  */
 static u64 make_spte(struct ckvm_mmu *mmu, struct page *page, int level,
-		     unsigned int pte_access, bool writable)
+		     unsigned int pte_access, unsigned int flags)
 {
 	const struct ckvm_tdp_format *fmt = mmu->fmt;
 	u64 phys = page_to_phys(page);
@@ -530,8 +530,10 @@ static u64 make_spte(struct ckvm_mmu *mmu, struct page *page, int level,
 		spte |= fmt->nx;
 	if (pte_access & ACC_USER_MASK)
 		spte |= fmt->user;
-	if (writable)
+	if (flags & MAP_WRITABLE)
 		spte |= fmt->writable;
+	if (!mmu->tdp && (flags & MAP_HOST_WRITABLE))
+		spte |= SPTE_HOST_WRITABLE;
 	return spte;
 }
 
@@ -544,14 +546,14 @@ static u64 make_spte(struct ckvm_mmu *mmu, struct page *page, int level,
  * @gfn: the (first) guest frame it maps.
  * @page: the host page, with a reference that the mapping takes over.
  * @pte_access: ACC_* rights.
- * @writable: map writable.
+ * @flags: MAP_WRITABLE, MAP_HOST_WRITABLE.
  * @zl: collects what an old mapping leaves.
  *
  * Return: true if the entry now maps @page (else the reference was put).
  */
 bool mmu_map_page(struct ckvm_vcpu *vcpu, struct ckvm_memslot *slot,
 		  struct ckvm_mmu_page *sp, int idx, gfn_t gfn,
-		  struct page *page, unsigned int pte_access, bool writable,
+		  struct page *page, unsigned int pte_access, unsigned int flags,
 		  struct zap_list *zl)
 {
 	struct ckvm *vm = vcpu->vm;
@@ -560,7 +562,7 @@ bool mmu_map_page(struct ckvm_vcpu *vcpu, struct ckvm_memslot *slot,
 	u64 *sptep = &sp->spt[idx];
 	u64 old = *sptep, spte;
 
-	spte = make_spte(mmu, page, level, pte_access, writable);
+	spte = make_spte(mmu, page, level, pte_access, flags);
 	if (is_shadow_present(old)) {
 		if (is_last_spte(mmu, old, level) &&
 		    (old & SPTE_ADDR_MASK) == (spte & SPTE_ADDR_MASK) &&
@@ -890,7 +892,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 	}
 	mmu_map_page(vcpu, slot, sp, PT_INDEX(gpa, level),
 		     level == 2 ? gfn & ~(gfn_t)(CKVM_SPTES_PER_PAGE - 1) : gfn,
-		     page, ACC_ALL, writable, &zl);
+		     page, ACC_ALL, writable ? MAP_WRITABLE : 0, &zl);
 	spin_unlock(&mmu->lock);
 	zap_list_commit(vm, &zl);
 	return 1;

@@ -17,6 +17,12 @@
  * reference to drop.
  */
 #define SPTE_PRIVATE		BIT_ULL(11)
+/* Software bit 9 of shadow sptes: the VMM maps the page writable. */
+#define SPTE_HOST_WRITABLE	BIT_ULL(9)
+
+/* mmu_map_page() flags. */
+#define MAP_WRITABLE		BIT(0)	/* map it writable */
+#define MAP_HOST_WRITABLE	BIT(1)	/* the VMM's mapping is writable */
 
 #define PT_LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((l) - 1))
 #define PT_INDEX(addr, l)	(((addr) >> PT_LEVEL_SHIFT(l)) & 511)
@@ -90,7 +96,7 @@ void link_shadow_page(struct ckvm_vcpu *vcpu, u64 *sptep,
 void mark_unsync(u64 *sptep);
 bool mmu_map_page(struct ckvm_vcpu *vcpu, struct ckvm_memslot *slot,
 		  struct ckvm_mmu_page *sp, int idx, gfn_t gfn,
-		  struct page *page, unsigned int pte_access, bool writable,
+		  struct page *page, unsigned int pte_access, unsigned int flags,
 		  struct zap_list *zl);
 void mmu_put_root(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		  struct zap_list *zl);

@@ -131,15 +131,16 @@ int ckvm_arch_init(void)
 	if (r)
 		return r;
 	host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-	r = ckvm_cpuid_init();
-	if (r)
-		return r;
 	r = ckvm_mmu_module_init();
 	if (r)
 		return r;
 	r = ops->hardware_setup();
 	if (r)
 		goto err_mmu;
+	/* After the backend: what the guest may see depends on ckvm_tdp. */
+	r = ckvm_cpuid_init();
+	if (r)
+		goto err_unsetup;
 
 	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "ckvm:online",
 			      ckvm_cpu_online, ckvm_cpu_offline);
@@ -148,8 +149,8 @@ int ckvm_arch_init(void)
 	ckvm_cpuhp_state = r;
 	register_reboot_notifier(&ckvm_reboot_nb);
 	cpu_emergency_register_virt_callback(ckvm_emergency_disable);
-	pr_info("ckvm: %s backend enabled on %u CPUs\n", ops->name,
-		num_online_cpus());
+	pr_info("ckvm: %s backend enabled on %u CPUs, %s paging\n", ops->name,
+		num_online_cpus(), ckvm_tdp ? "nested" : "shadow");
 	return 0;
 
 err_unsetup:
@@ -209,6 +210,9 @@ static const struct ckvm_stats_desc vcpu_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_taken, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_fixed, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, tlb_flush, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_guest, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_emulate, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, invlpg, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, mmio_exits, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation_fail,
@@ -467,8 +471,20 @@ int ckvm_emulate_invd(struct ckvm_vcpu *vcpu)
  */
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 {
-	vcpu->stat.arch.halt_exits++;
 	ckvm_x86_ops->skip_instruction(vcpu);
+	return ckvm_vcpu_halt(vcpu);
+}
+
+/**
+ * ckvm_vcpu_halt() - the vCPU executed HLT (RIP is already past it)
+ * @vcpu: the vCPU, loaded.
+ *
+ * Return: as an exit handler: 1 (halted in the kernel, with an in-kernel
+ * irqchip), or 0 with KVM_EXIT_HLT.
+ */
+int ckvm_vcpu_halt(struct ckvm_vcpu *vcpu)
+{
+	vcpu->stat.arch.halt_exits++;
 	if (vcpu->arch.lapic) {
 		vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
 		return 1;
@@ -595,6 +611,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* Userspace restores a whole state, LMA included. */
 		if (host) {
 			ckvm_x86_ops->set_efer(vcpu, data);
+			ckvm_efer_changed(vcpu, old);
 			return 0;
 		}
 		/* LME may not change while paging is on (SDM 2.2.1). */
@@ -604,6 +621,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* LMA belongs to the processor, not to WRMSR. */
 		data = (data & ~EFER_LMA) | (old & EFER_LMA);
 		ckvm_x86_ops->set_efer(vcpu, data);
+		ckvm_efer_changed(vcpu, old);
 		return 0;
 	case MSR_IA32_TSC:
 		/*
@@ -1164,7 +1182,7 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct kvm_sregs s = *sregs;
-	int i;
+	int i, idx;
 
 	if (!sregs_valid(vcpu, &s))
 		return -EINVAL;
@@ -1183,6 +1201,14 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 		ckvm_lapic_set_base(vcpu, s.apic_base, true);	/* checked */
 	} else {
 		vcpu->arch.apic_base = s.apic_base;
+	}
+	/* A new paging mode, maybe; PAE paging caches its PDPTEs (as KVM). */
+	ckvm_mmu_reset_context(vcpu);
+	if ((s.cr0 & X86_CR0_PG) && (s.cr4 & X86_CR4_PAE) &&
+	    !(s.efer & EFER_LMA) && !vcpu->vm->arch.mmu.tdp) {
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		ckvm_mmu_load_pdptrs(vcpu, s.cr3);
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
 	}
 	ops->flush_tlb(vcpu);
 	return 0;
