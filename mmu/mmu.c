@@ -454,7 +454,8 @@ struct ckvm_mmu_page *mmu_find_page(struct ckvm *vm, gfn_t gfn,
  * indirect one write-protects its guest table.
  */
 struct ckvm_mmu_page *mmu_alloc_page(struct ckvm_vcpu *vcpu, gfn_t gfn,
-				     union ckvm_mmu_page_role role)
+				     union ckvm_mmu_page_role role,
+				     struct zap_list *zl)
 {
 	struct ckvm_vcpu_mmu *m = &vcpu->arch.mmu;
 	struct ckvm *vm = vcpu->vm;
@@ -473,7 +474,7 @@ struct ckvm_mmu_page *mmu_alloc_page(struct ckvm_vcpu *vcpu, gfn_t gfn,
 	mmu->n_used_mmu_pages++;
 	vm->stat.arch.mmu_cache_miss++;
 	if (!role.direct)
-		account_shadowed(vm, sp);
+		account_shadowed(vm, sp, zl);
 	return sp;
 }
 
@@ -677,7 +678,7 @@ int ckvm_mmu_load(struct ckvm_vcpu *vcpu)
 
 		sp = mmu_find_page(vm, 0, role);
 		if (!sp)
-			sp = mmu_alloc_page(vcpu, 0, role);
+			sp = mmu_alloc_page(vcpu, 0, role, &zl);
 		sp->root_count++;
 		m->root = sp;
 		m->root_role = role;
@@ -885,7 +886,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 			       (PT_LEVEL_SHIFT(level) - PAGE_SHIFT);
 			child = mmu_find_page(vm, base, role);
 			if (!child)
-				child = mmu_alloc_page(vcpu, base, role);
+				child = mmu_alloc_page(vcpu, base, role, &zl);
 			link_shadow_page(vcpu, &sp->spt[idx], child);
 		}
 		sp = spte_to_child(sp->spt[idx]);
@@ -1207,9 +1208,23 @@ void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 }
 
 /*
- * Clear the writable bit of every 4 KiB spte mapping @gfn; a 2 MiB leaf
- * over it is zapped (it cannot be made read-only for one 4 KiB frame).
- * Returns whether an spte changed. Caller holds mmu->lock.
+ * Drop the 2 MiB leaves over @gfn: a frame in them is to be
+ * write-protected alone. Caller holds mmu->lock.
+ */
+void zap_large_over(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
+		    struct zap_list *zl)
+{
+	struct pte_list_iter it;
+	u64 *sptep;
+
+	while ((sptep = pte_list_first(*gfn_to_rmap(slot, gfn, 2), &it)))
+		drop_sptep(vm, sptep, zl);
+}
+
+/*
+ * Clear the writable bit of every 4 KiB spte mapping @gfn (2 MiB leaves
+ * are the caller's: zap_large_over()). Returns whether an spte changed.
+ * Caller holds mmu->lock.
  */
 bool rmap_write_protect(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn)
 {

@@ -90,7 +90,8 @@ struct hlist_head *mmu_hash_bucket(struct ckvm_mmu *mmu, gfn_t gfn);
 struct ckvm_mmu_page *mmu_find_page(struct ckvm *vm, gfn_t gfn,
 				    union ckvm_mmu_page_role role);
 struct ckvm_mmu_page *mmu_alloc_page(struct ckvm_vcpu *vcpu, gfn_t gfn,
-				     union ckvm_mmu_page_role role);
+				     union ckvm_mmu_page_role role,
+				     struct zap_list *zl);
 void link_shadow_page(struct ckvm_vcpu *vcpu, u64 *sptep,
 		      struct ckvm_mmu_page *child);
 void mark_unsync(u64 *sptep);
@@ -101,6 +102,8 @@ bool mmu_map_page(struct ckvm_vcpu *vcpu, struct ckvm_memslot *slot,
 void mmu_put_root(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		  struct zap_list *zl);
 bool rmap_write_protect(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn);
+void zap_large_over(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
+		    struct zap_list *zl);
 
 /* Without mmu->lock: */
 bool host_maps_large(struct mm_struct *mm, unsigned long hva);
@@ -112,7 +115,8 @@ int mmu_get_host_page(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
 /* shadow.c */
 extern const struct ckvm_tdp_format shadow_format;
 int shadow_mmu_alloc_roots(struct ckvm_vcpu *vcpu, struct zap_list *zl);
-void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp);
+void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp,
+		      struct zap_list *zl);
 void unaccount_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp);
 void zap_shadowed_range(struct ckvm *vm, gfn_t start, gfn_t end,
 			struct zap_list *zl);

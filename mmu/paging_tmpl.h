@@ -502,7 +502,7 @@ static int FNAME(page_fault)(struct ckvm_vcpu *vcpu,
 			w.fault.error_code = shadow_pf_error_code(role, access);
 			w.fault.address = addr;
 		}
-		return shadow_guest_fault(vcpu, &w.fault);
+		return shadow_guest_fault(vcpu, addr, &w.fault);
 	}
 	return shadow_fault_map(vcpu, addr, access, w.gfn, w.level,
 				FNAME(fetch_cb), &w);

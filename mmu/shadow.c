@@ -76,15 +76,17 @@ struct shadow_fault {
  * the guest from writing it behind our back, and its 2 MiB frame from
  * being mapped large.
  */
-void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp)
+void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp,
+		      struct zap_list *zl)
 {
 	struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, sp->gfn);
 
 	if (!slot)
 		return;
 	(*gfn_to_lpage_disallow(slot, sp->gfn))++;
+	zap_large_over(vm, slot, sp->gfn, zl);
 	if (rmap_write_protect(vm, slot, sp->gfn))
-		ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
+		zl->flush = true;
 }
 
 void unaccount_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp)
@@ -189,11 +191,41 @@ static u32 shadow_pf_error_code(const struct ckvm_cpu_role *role, u32 access)
 	return e;
 }
 
-/* The fault belongs to the guest: deliver it, CR2 and error code. */
-static int shadow_guest_fault(struct ckvm_vcpu *vcpu,
+/*
+ * The shadow pages on the way to @addr are in use: their guest tables are
+ * tables still, whatever writes to them the flood detection counted.
+ */
+static void shadow_touch_path(struct ckvm_vcpu *vcpu, gva_t addr)
+{
+	struct ckvm_vcpu_mmu *m = &vcpu->arch.mmu;
+	struct ckvm_mmu *mmu = &vcpu->vm->arch.mmu;
+	struct ckvm_mmu_page *sp;
+	int level;
+
+	spin_lock(&mmu->lock);
+	sp = m->root_hpa == INVALID_PAGE ? NULL :
+	     m->root ? m->root : m->pae_sp[(addr >> 30) & 3];
+	for (level = sp ? sp->role.level : 0; level; level--) {
+		u64 spte = sp->spt[PT_INDEX(addr, level)];
+
+		sp->write_flooding_count = 0;
+		if (!is_shadow_present(spte) || is_last_spte(mmu, spte, level))
+			break;
+		sp = spte_to_child(spte);
+	}
+	spin_unlock(&mmu->lock);
+}
+
+/*
+ * The fault belongs to the guest: deliver it, CR2 and error code. Its #PF
+ * handler is likely to write the entry next: the tables on the way count
+ * as used (no write flooding).
+ */
+static int shadow_guest_fault(struct ckvm_vcpu *vcpu, gva_t addr,
 			      const struct x86_exception *fault)
 {
 	vcpu->stat.arch.pf_guest++;
+	shadow_touch_path(vcpu, addr);
 	ckvm_inject_exception(vcpu, fault);
 	return 1;
 }
@@ -228,7 +260,7 @@ static struct ckvm_mmu_page *shadow_get_page(struct ckvm_vcpu *vcpu,
 			if (sp_shadows(tmp, gfn) && tmp->unsync)
 				zap_page(vm, tmp, zl);
 	}
-	return mmu_alloc_page(vcpu, gfn, role);
+	return mmu_alloc_page(vcpu, gfn, role, zl);
 }
 
 /*
