@@ -163,8 +163,21 @@ struct ckvm_arch {
 	bool exit_on_emulation_error;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
+	/*
+	 * KVM_SET_TSS_ADDR: where VMX runs real mode in virtual-8086 mode
+	 * (without unrestricted guest) it needs a TSS; its 3 pages at this
+	 * guest address are ckvm's own (rmode_tss, the backend's), mapped
+	 * there while the guest's paging is off. vm->lock.
+	 */
+	gpa_t tss_addr;
+	struct page *rmode_tss;
+	gpa_t identity_map_addr;	/* KVM_SET_IDENTITY_MAP_ADDR; unused */
 	void *vendor;
 };
+
+/* KVM_SET_TSS_ADDR's default: below 4 GiB, where guests put no RAM. */
+#define CKVM_DEFAULT_TSS_ADDR	0xfffbd000ULL
+#define CKVM_RMODE_TSS_PAGES	3
 
 struct ckvm_vcpu;
 
@@ -241,6 +254,7 @@ void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 int ckvm_cpl(struct ckvm_vcpu *vcpu);
 void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e);
+int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
 
 /* Module parameter tdp: nested paging in use (else shadow paging). */

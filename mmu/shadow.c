@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <asm/io.h>
 #include <asm/processor-flags.h>
 #include <asm/trap_pf.h>
 #include <asm/uaccess.h>
@@ -67,6 +68,7 @@ struct shadow_fault {
 	gfn_t gfn;		/* the guest frame @page is */
 	bool host_writable;	/* the VMM maps it writable */
 	bool large;		/* the 2 MiB frame around @gfn may be one leaf */
+	bool private;		/* @page is ckvm's own (the vm86 TSS), no slot */
 };
 
 /* ---- guest page tables shadowed ---- */
@@ -692,9 +694,42 @@ static int nonpaging_fetch(struct ckvm_vcpu *vcpu, void *walker, gva_t addr,
 		}
 		sp = spte_to_child(sp->spt[idx]);
 	}
+	if (f->private) {
+		drop_spte(vcpu->vm, sp, PT_INDEX(addr, 1), zl);
+		WRITE_ONCE(sp->spt[PT_INDEX(addr, 1)],
+			   page_to_phys(f->page) | _PAGE_PRESENT | _PAGE_RW |
+			   _PAGE_ACCESSED | _PAGE_DIRTY | SPTE_PRIVATE);
+		return RET_PF_FIXED;
+	}
 	return shadow_map_leaf(vcpu, sp, PT_INDEX(addr, level),
 			       level == 2 ? gfn & ~(gfn_t)511 : gfn, ACC_ALL,
 			       true, access, f, zl);
+}
+
+/*
+ * Paging off, a page of the vm86 TSS (VMX real mode): ckvm's own page is
+ * mapped there, whatever guest memory is at that address.
+ */
+static int shadow_map_tss(struct ckvm_vcpu *vcpu, gva_t addr,
+			  struct page *page)
+{
+	struct ckvm *vm = vcpu->vm;
+	struct shadow_fault f = { .page = page, .private = true };
+	struct zap_list zl;
+	int r;
+
+	r = ckvm_mmu_topup_caches(vcpu, true);
+	if (r)
+		return r;
+	zap_list_init(&zl);
+	spin_lock(&vm->arch.mmu.lock);
+	if (vcpu->arch.mmu.root_hpa != INVALID_PAGE) {
+		make_mmu_pages_available(vm, CKVM_MMU_PAGES_PER_FAULT, &zl);
+		nonpaging_fetch(vcpu, NULL, addr, 0, &f, &zl);
+	}
+	spin_unlock(&vm->arch.mmu.lock);
+	zap_list_commit(vm, &zl);
+	return 1;
 }
 
 /*
@@ -804,6 +839,14 @@ int ckvm_mmu_page_fault(struct ckvm_vcpu *vcpu, gva_t addr, u32 error_code)
 	/* No spte has a reserved bit set: the guest's walk decides. */
 	switch (role->level) {
 	case 0:
+		if (vcpu->vm->arch.rmode_tss) {
+			u64 off = addr - READ_ONCE(vcpu->vm->arch.tss_addr);
+
+			if (off < CKVM_RMODE_TSS_PAGES * PAGE_SIZE)
+				return shadow_map_tss(vcpu, addr,
+						      nth_page(vcpu->vm->arch.rmode_tss,
+							       off >> PAGE_SHIFT));
+		}
 		return shadow_fault_map(vcpu, addr, access, addr >> PAGE_SHIFT,
 					2, nonpaging_fetch, NULL);
 	case 2:

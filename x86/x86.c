@@ -177,6 +177,8 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 		return 1;
@@ -242,6 +244,7 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	int r;
 
 	vm->arch.guest_reads_platform_info = true;	/* KVM's default */
+	vm->arch.tss_addr = CKVM_DEFAULT_TSS_ADDR;
 	r = ckvm_mmu_vm_init(vm, ckvm_tdp ? ckvm_x86_ops->tdp : NULL);
 	if (r)
 		return r;
@@ -427,6 +430,48 @@ void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e
 	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
 		has_error = false;
 	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
+}
+
+/**
+ * ckvm_realmode_interrupt() - deliver an interrupt or exception in real mode
+ * @vcpu: the vCPU, loaded, in real mode; caller holds vm->srcu.
+ * @vector: the vector.
+ *
+ * As the CPU does (SDM 20.1.4): push FLAGS, CS and IP on the 16-bit
+ * stack, clear IF, TF and AC, and jump through the interrupt vector table
+ * at IDTR.base. For backends that cannot inject in real mode (VMX running
+ * it in virtual-8086 mode). No error code exists in real mode.
+ *
+ * Return: 0, or -EFAULT if the table or the stack is not in guest memory.
+ */
+int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	unsigned long *regs = vcpu->arch.regs;
+	unsigned long rflags = ops->get_rflags(vcpu);
+	struct kvm_segment cs, ss;
+	struct kvm_dtable idt;
+	u16 ivt[2], frame[3];
+	u16 sp = regs[VCPU_REGS_RSP] - 6;
+
+	ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
+	ops->get_segment(vcpu, &ss, CKVM_SEG_SS);
+	ops->get_idt(vcpu, &idt);
+	if (ckvm_read_guest(vcpu->vm, idt.base + vector * 4, ivt, sizeof(ivt)))
+		return -EFAULT;
+	frame[0] = regs[VCPU_REGS_RIP];
+	frame[1] = cs.selector;
+	frame[2] = rflags;
+	if (ckvm_write_guest(vcpu->vm, ss.base + sp, frame, sizeof(frame)))
+		return -EFAULT;
+	regs[VCPU_REGS_RSP] = (regs[VCPU_REGS_RSP] & ~0xffffUL) | sp;
+	ops->set_rflags(vcpu, rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_TF |
+					 X86_EFLAGS_AC));
+	cs.selector = ivt[1];
+	cs.base = (u64)ivt[1] << 4;
+	ops->set_segment(vcpu, &cs, CKVM_SEG_CS);
+	regs[VCPU_REGS_RIP] = ivt[0];
+	return 0;
 }
 
 /* Exit handlers both backends share; contract in x86_ops.h. */
@@ -868,6 +913,42 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 	return r;
 }
 
+/*
+ * KVM_SET_TSS_ADDR: three pages at @addr for the TSS of virtual-8086 mode
+ * (VMX without unrestricted guest). They must end below 4 GiB (KVM's
+ * -EINVAL otherwise); the backends without use for them accept it too.
+ */
+static long set_tss_addr(struct ckvm *vm, unsigned long addr)
+{
+	if (addr > (u32)-(CKVM_RMODE_TSS_PAGES * PAGE_SIZE))
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	vm->arch.tss_addr = addr;
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+
+/*
+ * KVM_SET_IDENTITY_MAP_ADDR: where KVM puts the identity page table of
+ * EPT without unrestricted guest. ckvm runs such CPUs with shadow paging
+ * and needs none, but keeps the value; as KVM, only before any vCPU.
+ */
+static long set_identity_map_addr(struct ckvm *vm, void __user *argp)
+{
+	u64 addr;
+	long r = 0;
+
+	if (copy_from_user(&addr, argp, sizeof(addr)))
+		return -EFAULT;
+	mutex_lock(&vm->lock);
+	if (vm->nr_vcpus)
+		r = -EINVAL;
+	else
+		vm->arch.identity_map_addr = addr;
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
@@ -877,6 +958,10 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 		return ckvm_mmu_get_nr_mmu_pages(vm);
 	case KVM_SET_BOOT_CPU_ID:
 		return set_boot_cpu_id(vm, arg);
+	case KVM_SET_TSS_ADDR:
+		return set_tss_addr(vm, arg);
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return set_identity_map_addr(vm, (void __user *)arg);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
