@@ -159,7 +159,12 @@ struct ckvm_vcpu_mmu {
 	struct ckvm_mmu_page *root;	/* its page, when not pae_root */
 	u64 *pae_root;			/* 4 PDPTEs below 4 GiB (shadow) */
 	struct ckvm_mmu_page *pae_sp[4];	/* what they point to */
-	u64 pdptrs[4];			/* a PAE guest's, cached at CR3 load */
+	/*
+	 * A PAE guest's PDPTEs, cached at CR3 load (SDM 4.4.1). The shadow
+	 * MMU's roots follow them; VMX with EPT hands them to the CPU in the
+	 * VMCS and takes back what the guest's own MOV to CR3 loaded.
+	 */
+	u64 pdptrs[4];
 	struct ckvm_mmu_cache sp_cache;		/* struct ckvm_mmu_page */
 	struct ckvm_mmu_cache spt_cache;	/* zeroed table pages */
 	struct ckvm_mmu_cache gfns_cache;	/* gfn arrays (pages) */

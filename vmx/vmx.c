@@ -1255,6 +1255,13 @@ static void write_shadow_crs(struct vmx_vcpu *vmx)
 	}
 }
 
+/* The guest uses PAE paging: with EPT its PDPTEs are in the VMCS. */
+static bool vmx_pae_paging(struct vmx_vcpu *vmx)
+{
+	return ckvm_tdp && (vmx->cr0 & X86_CR0_PG) &&
+	       (vmx->cr4 & X86_CR4_PAE) && !(vmx->efer & EFER_LMA);
+}
+
 static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 {
 	u32 entry = vmcs_conf.entry & ~VM_ENTRY_IA32E_MODE;
@@ -1274,7 +1281,7 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	}
 	if (vmx->vm86) {
 		/* TR: the vm86 TSS, a busy 32-bit one (SDM 26.3.1.2). */
-		vmcs_write(GUEST_TR_BASE, vmx->vcpu->vm->arch.tss_addr);
+		vmcs_write(GUEST_TR_BASE, READ_ONCE(vmx->vcpu->vm->arch.tss_addr));
 		vmcs_write(GUEST_TR_LIMIT, RMODE_TSS_LIMIT);
 		vmcs_write(GUEST_TR_AR_BYTES, VMX_AR_P_MASK |
 			   VMX_AR_TYPE_BUSY_32_TSS);
@@ -1295,6 +1302,11 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_IA32_EFER, vmx->efer);
 	if (!ckvm_tdp)
 		write_shadow_crs(vmx);
+	/* SDM 26.3.2.4: EPT and PAE paging take the PDPTEs from the VMCS. */
+	if (vmx_pae_paging(vmx))
+		for (i = 0; i < 4; i++)
+			vmcs_write(GUEST_PDPTR0 + i * 2,
+				   vmx->vcpu->arch.mmu.pdptrs[i]);
 	if (vmcs_conf.has_pat)
 		vmcs_write(GUEST_IA32_PAT, vmx->pat);
 	vmcs_write(GUEST_SYSENTER_CS, vmx->sysenter_cs);
@@ -1344,6 +1356,11 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 			   (vmx->cr4 & CR4_HOST_OWNED);
 		vmx->efer = vmcs_read(GUEST_IA32_EFER);
 	}
+	/* ... and the guest's MOV to CR3 loaded them there (SDM 27.3.4). */
+	if (vmx_pae_paging(vmx))
+		for (i = 0; i < 4; i++)
+			vmx->vcpu->arch.mmu.pdptrs[i] =
+				vmcs_read(GUEST_PDPTR0 + i * 2);
 	vmx->dr7 = vmcs_read(GUEST_DR7);
 	if (vmcs_conf.has_pat)
 		vmx->pat = vmcs_read(GUEST_IA32_PAT);

@@ -77,7 +77,7 @@ int ckvm_set_cr0(struct ckvm_vcpu *vcpu, u64 cr0)
 			if (!(cr4 & X86_CR4_PAE) || cs.l)
 				return 1;
 			efer |= EFER_LMA;
-		} else if ((cr4 & X86_CR4_PAE) && !vcpu->vm->arch.mmu.tdp &&
+		} else if ((cr4 & X86_CR4_PAE) &&
 			   !ckvm_mmu_load_pdptrs(vcpu, ops->get_cr(vcpu, 3))) {
 			return 1;
 		}
@@ -121,7 +121,7 @@ int ckvm_set_cr4(struct ckvm_vcpu *vcpu, u64 cr4)
 	    (!(efer & EFER_LMA) || (cr3 & 0xfff)))
 		return 1;
 	if (pae_paging(cr0, cr4, efer) && ((old ^ cr4) & CR4_PDPTR_BITS) &&
-	    !vcpu->vm->arch.mmu.tdp && !ckvm_mmu_load_pdptrs(vcpu, cr3))
+	    !ckvm_mmu_load_pdptrs(vcpu, cr3))
 		return 1;
 	ops->set_cr(vcpu, 4, cr4);
 	if ((old ^ cr4) & CR4_MMU_BITS)
@@ -158,8 +158,7 @@ int ckvm_set_cr3(struct ckvm_vcpu *vcpu, u64 cr3)
 	if ((efer & EFER_LMA) &&
 	    (cr3 >> ckvm_cpuid_maxphyaddr(vcpu)))
 		return 1;
-	if (pae_paging(cr0, cr4, efer) && !vcpu->vm->arch.mmu.tdp &&
-	    !ckvm_mmu_load_pdptrs(vcpu, cr3))
+	if (pae_paging(cr0, cr4, efer) && !ckvm_mmu_load_pdptrs(vcpu, cr3))
 		return 1;
 	ops->set_cr(vcpu, 3, cr3);
 	ckvm_mmu_new_cr3(vcpu);

@@ -915,15 +915,16 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 
 /*
  * KVM_SET_TSS_ADDR: three pages at @addr for the TSS of virtual-8086 mode
- * (VMX without unrestricted guest). They must end below 4 GiB (KVM's
- * -EINVAL otherwise); the backends without use for them accept it too.
+ * (VMX without unrestricted guest). As KVM on either vendor: they must end
+ * below 4 GiB, else -EINVAL; a backend without use for them keeps the
+ * address all the same.
  */
 static long set_tss_addr(struct ckvm *vm, unsigned long addr)
 {
 	if (addr > (u32)-(CKVM_RMODE_TSS_PAGES * PAGE_SIZE))
 		return -EINVAL;
 	mutex_lock(&vm->lock);
-	vm->arch.tss_addr = addr;
+	WRITE_ONCE(vm->arch.tss_addr, addr);
 	mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -1290,7 +1291,7 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 	/* A new paging mode, maybe; PAE paging caches its PDPTEs (as KVM). */
 	ckvm_mmu_reset_context(vcpu);
 	if ((s.cr0 & X86_CR0_PG) && (s.cr4 & X86_CR4_PAE) &&
-	    !(s.efer & EFER_LMA) && !vcpu->vm->arch.mmu.tdp) {
+	    !(s.efer & EFER_LMA)) {
 		idx = srcu_read_lock(&vcpu->vm->srcu);
 		ckvm_mmu_load_pdptrs(vcpu, s.cr3);
 		srcu_read_unlock(&vcpu->vm->srcu, idx);

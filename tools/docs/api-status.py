@@ -27,7 +27,21 @@ STATUS = {
     "KVM_SET_USER_MEMORY_REGION": ("done",
         "create, delete, move, flags; address space 0 only; "
         "KVM_MEM_READONLY not yet (needs the emulator)"),
-    "KVM_GET_DIRTY_LOG": ("done", "write-protect based"),
+    "KVM_GET_DIRTY_LOG": ("done", "write-protect based (rmap), NPT, EPT "
+        "and shadow paging alike"),
+    "KVM_SET_NR_MMU_PAGES": ("done", "the limit on shadow pages (also the "
+        "direct pages of NPT/EPT); below 64 -EINVAL; LRU pages zapped"),
+    "KVM_GET_NR_MMU_PAGES": ("done", "the limit in force (KVM's default: "
+        "2% of the memslots' pages, at least 64)"),
+    "KVM_SET_TSS_ADDR": ("done", "VMX without unrestricted guest (tdp=0): "
+        "the vm86 TSS's 3 pages (ckvm's own, mapped there with paging off); "
+        "must end below 4 GiB; default 0xfffbd000"),
+    "KVM_SET_IDENTITY_MAP_ADDR": ("done", "kept; ckvm needs no identity "
+        "map (no EPT without unrestricted guest: shadow paging); -EINVAL "
+        "after the first vCPU"),
+    "KVM_CAP_MMU_SHADOW_CACHE_CONTROL": ("done", ""),
+    "KVM_CAP_SET_TSS_ADDR": ("done", ""),
+    "KVM_CAP_SET_IDENTITY_MAP_ADDR": ("done", ""),
     # vCPU fd
     "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
         "signals (-EINTR, KVM_EXIT_INTR)"),

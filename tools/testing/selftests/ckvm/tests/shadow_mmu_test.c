@@ -12,7 +12,10 @@
  *  - KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES, and the same 64 address
  *    spaces under a limit of 64 shadow pages (mmu_recycled counts);
  *  - dirty logging of writes made through a guest's own (non-identity)
- *    mapping;
+ *    mapping, and the MMU notifier (MADV_DONTNEED, mprotect, munmap and
+ *    a new mapping) under such a mapping;
+ *  - KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR, and real mode with
+ *    the TSS elsewhere (VMX without EPT runs it in virtual-8086 mode);
  *  - ckvm only: exits per guest page fault with "update spte on write"
  *    (module parameter pte_update) on and off.
  */
@@ -161,8 +164,10 @@ static bool expect_out(struct kvm_vcpu *v, uint32_t val)
 	uint32_t got = 0;
 	int r = vcpu_run(v);
 
-	if (!r && v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == 0x10)
-		memcpy(&got, (char *)v->run + v->run->io.data_offset, 4);
+	if (!r && v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == 0x10 &&
+	    v->run->io.size <= 4)
+		memcpy(&got, (char *)v->run + v->run->io.data_offset,
+		       v->run->io.size);
 	if (got != val)
 		ksft_print_msg("want OUT 0x%x, got r=%d exit %u val 0x%x", val, r,
 			       v->run->exit_reason, got);
@@ -403,6 +408,121 @@ static void test_dirty_log(void)
 	kvm_vm_free(vm);
 }
 
+/* ---- the MMU notifier under a guest mapping ---- */
+
+#define NOTIFY_SLOT	2
+#define NOTIFY_GPA	0x9000000ULL	/* 144 MiB: 4 pages */
+
+/* The slot's page 1 at VA_BASE (its table is page 0); read or write it. */
+static void guest_notify(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)VA_BASE;
+
+	for (;;) {
+		GUEST_SYNC(*p);
+		*p = 0x77;
+		GUEST_SYNC(*p);
+	}
+}
+
+static void test_notifier(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct kvm_vcpu *v = vcpu_add(vm, 0, guest_notify);
+	uint64_t pdpt = vm_alloc_pages(vm, 1), pd = vm_alloc_pages(vm, 1);
+	uint64_t *m;
+	struct ucall uc;
+	bool ok;
+	int r;
+
+	m = vm_add_memslot(vm, NOTIFY_SLOT, NOTIFY_GPA, 4 * 4096, 0);
+	((uint64_t *)addr_gpa2hva(vm, PML4_GPA))[2] = pdpt | PTE_P | PTE_W;
+	((uint64_t *)addr_gpa2hva(vm, pdpt))[0] = pd | PTE_P | PTE_W;
+	((uint64_t *)addr_gpa2hva(vm, pd))[0] = NOTIFY_GPA | PTE_P | PTE_W;
+	m[0] = (NOTIFY_GPA + 4096) | PTE_P | PTE_W;	/* the PT, in the slot */
+	m[512] = 0xaa;
+
+	ok = vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 0xaa;
+	ok &= vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 0x77;
+	ksft_test_result(ok && m[512] == 0x77,
+			 "notifier: guest reads and writes a page its own table maps\n");
+	/* The data page drops to zero; the table page stays. */
+	TEST_ASSERT(!madvise(m + 512, 4096, MADV_DONTNEED), "madvise");
+	ok = vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 0;
+	ok &= vcpu_run_ucall(v, &uc) == UCALL_SYNC && m[512] == 0x77;
+	ksft_test_result(ok, "notifier: MADV_DONTNEED: the guest reads zero, its write lands\n");
+	/* Read-only to the VMM: the guest reads, its write fails KVM_RUN. */
+	m[512] = 0x55;
+	TEST_ASSERT(!mprotect(m + 512, 4096, PROT_READ), "mprotect");
+	ok = vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 0x55;
+	r = vcpu_run(v);
+	ok &= r == -EFAULT;
+	TEST_ASSERT(!mprotect(m + 512, 4096, PROT_READ | PROT_WRITE), "mprotect");
+	ok &= vcpu_run_ucall(v, &uc) == UCALL_SYNC && m[512] == 0x77;
+	ksft_test_result(ok, "notifier: mprotect read-only: reads go on, a write is -EFAULT (%d), then lands\n",
+			 r);
+	/* A new page at the same address: the guest sees its content. */
+	TEST_ASSERT(mmap(m + 512, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == m + 512,
+		    "mmap MAP_FIXED");
+	m[512] = 0x99;
+	ok = vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 0x99;
+	ok &= vcpu_run_ucall(v, &uc) == UCALL_SYNC && m[512] == 0x77;
+	ksft_test_result(ok, "notifier: munmap + new mapping: the guest sees the new page\n");
+	vcpu_free(v);
+	kvm_vm_free(vm);
+}
+
+/* ---- KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR ---- */
+
+asm(".pushsection .text\n"
+    ".code16\n"
+    "rm_start:\n"
+    "	mov $0x1234, %ax\n"
+    "	out %ax, $0x10\n"
+    "	int $0x40\n"			/* through the IVT, in real mode */
+    "	out %ax, $0x10\n"
+    "	hlt\n"
+    "rm_handler:\n"
+    "	mov $0x4321, %ax\n"
+    "	iret\n"
+    "rm_end:\n"
+    ".code64\n"
+    ".popsection\n");
+extern char rm_start[], rm_handler[], rm_end[];
+
+static void test_tss_ident(void)
+{
+	struct kvm_vm *vm = vm_create();
+	uint64_t ident = 0xfeffc000;
+	struct kvm_vcpu *v;
+	uint16_t *ivt;
+	bool ok;
+
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfffff000UL), EINVAL,
+		    "KVM_SET_TSS_ADDR: 3 pages past 4 GiB -> EINVAL");
+	CHECK_OK(ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfeffd000UL),
+		 "KVM_SET_TSS_ADDR 0xfeffd000");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, (void *)8), EFAULT,
+		    "KVM_SET_IDENTITY_MAP_ADDR: bad pointer -> EFAULT");
+	CHECK_OK(ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &ident),
+		 "KVM_SET_IDENTITY_MAP_ADDR before any vCPU");
+	v = vcpu_create(vm, 0);
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &ident), EINVAL,
+		    "KVM_SET_IDENTITY_MAP_ADDR after a vCPU -> EINVAL");
+	vm_load_code(vm, CODE_GPA, rm_start, rm_end);
+	ivt = addr_gpa2hva(vm, 0x40 * 4);
+	ivt[0] = CODE_GPA + (rm_handler - rm_start);
+	ivt[1] = 0;
+	vcpu_setup_real_mode(v, 0, CODE_GPA);
+	ok = expect_out(v, 0x1234);
+	ok &= expect_out(v, 0x4321);
+	ok &= vcpu_run(v) == 0 && v->run->exit_reason == KVM_EXIT_HLT;
+	ksft_test_result(ok, "real mode with KVM_SET_TSS_ADDR: OUT, INT 0x40 through the IVT, HLT\n");
+	vcpu_free(v);
+	kvm_vm_free(vm);
+}
+
 /* ---- ckvm: exits per guest page fault ---- */
 
 #define FAULT_PAGES	64
@@ -533,7 +653,7 @@ static void test_exits(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(4 * 3 + 2 + 5 + 1 + 2);
+	ksft_set_plan(4 * 3 + 2 + 5 + 1 + 4 + 6 + 2);
 	test_mode32(false, false);
 	test_mode32(false, true);
 	test_mode32(true, false);
@@ -541,6 +661,8 @@ int main(void)
 	test_round_robin();
 	test_limit();
 	test_dirty_log();
+	test_notifier();
+	test_tss_ident();
 	test_exits();
 	return ksft_finished();
 }
