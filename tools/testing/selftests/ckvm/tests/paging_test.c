@@ -39,6 +39,7 @@
 #define PF_I		0x10
 
 #define X86_CR4_PGE	(1UL << 7)
+#define X86_CR4_PCIDE	(1UL << 17)
 #define X86_CR4_SMEP	(1UL << 20)
 #define X86_CR4_SMAP	(1UL << 21)
 
@@ -55,7 +56,7 @@ struct genv {
 	uint64_t data[NDATA];
 	uint64_t user_code, user_stack;
 	uint64_t next_free;		/* pages the #PF handler may take */
-	bool gbpages, smep, smap;
+	bool gbpages, smep, smap, pcid;
 };
 static struct genv G;
 
@@ -428,6 +429,32 @@ static void guest_tlb(void)
 	write_cr4(cr4 | X86_CR4_PGE);
 	GUEST_SYNC(*(volatile uint64_t *)gva);		/* must be new */
 	write_cr4(cr4);
+
+	/*
+	 * PCIDs: CR3 bit 63 asks not to flush and is not part of CR3. After
+	 * a no-flush switch a changed PTE may still be seen old; an INVLPG
+	 * and a flushing CR3 write make it new.
+	 */
+	if (G.pcid) {
+		uint64_t cr3 = read_cr(3) & ~0xfffULL, got;
+
+		write_cr4(cr4 | X86_CR4_PCIDE);
+		write_cr3(cr3 | 2 | (1ULL << 63));
+		got = read_cr(3);
+		*pte_of(va) = G.data[22] | PTE_P | PTE_W;
+		write_cr3(cr3 | 2 | (1ULL << 63));
+		(void)*(volatile uint64_t *)va;		/* either is allowed */
+		invlpg(va);
+		GUEST_SYNC2(got, *(volatile uint64_t *)va);	/* must be new */
+		*pte_of(va) = G.data[23] | PTE_P | PTE_W;
+		write_cr3(cr3 | 2);
+		GUEST_SYNC(*(volatile uint64_t *)va);		/* must be new */
+		write_cr3(cr3);
+		write_cr4(cr4);
+	} else {
+		GUEST_SYNC2(0, 0);
+		GUEST_SYNC(0);
+	}
 	GUEST_DONE();
 }
 
@@ -568,6 +595,7 @@ static void setup(struct env *e, void *guest)
 	G.gbpages = cpuid_has(cpuid, 0x80000001, 3, 26);
 	G.smep = cpuid_has(cpuid, 7, 1, 7);
 	G.smap = cpuid_has(cpuid, 7, 1, 20);
+	G.pcid = cpuid_has(cpuid, 1, 2, 17);
 	free(cpuid);
 
 	/* The test region's tables, user-accessible down to the leaves. */
@@ -809,9 +837,10 @@ static void test_tlb(void)
 {
 	struct env e;
 	struct ucall uc;
-	bool ok;
+	bool ok, pcid;
 
 	setup(&e, guest_tlb);
+	pcid = G.pcid;
 	ok = run_to(&e, UCALL_SYNC, &uc);
 	ksft_test_result(ok && uc.args[0] == (12ULL << 32),
 			 "INVLPG: the new PTE is used\n");
@@ -821,6 +850,20 @@ static void test_tlb(void)
 	ok = run_to(&e, UCALL_SYNC, &uc);
 	ksft_test_result(ok && uc.args[0] == (15ULL << 32),
 			 "global page: a CR4.PGE toggle flushes it\n");
+	ok = run_to(&e, UCALL_SYNC, &uc);
+	if (!pcid)
+		ksft_test_result_skip("PCID: not in CPUID\n");
+	else
+		ksft_test_result(ok && uc.args[0] == (PML4_GPA | 2) &&
+				 uc.args[1] == (22ULL << 32),
+				 "PCID: CR3 bit 63 not kept (0x%llx), INVLPG after a no-flush switch\n",
+				 (unsigned long long)uc.args[0]);
+	ok = run_to(&e, UCALL_SYNC, &uc);
+	if (!pcid)
+		ksft_test_result_skip("PCID flush: not in CPUID\n");
+	else
+		ksft_test_result(ok && uc.args[0] == (23ULL << 32),
+				 "PCID: a CR3 write without bit 63 flushes\n");
 	ksft_test_result(run_to(&e, UCALL_DONE, &uc), "TLB: done\n");
 	teardown(&e);
 }
@@ -907,7 +950,7 @@ static void test_user(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(4 + 3 + 3 + 5 + 3 + 3 + 3 + 4 + 8 + 3);
+	ksft_set_plan(4 + 3 + 3 + 5 + 3 + 3 + 3 + 6 + 8 + 3);
 	test_sizes();
 	test_ad();
 	test_demand();
