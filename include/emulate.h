@@ -211,8 +211,8 @@ struct x86emul_opcode {
 	u8 dst, src;	/* enum x86emul_opk */
 	u8 dst_size, src_size;	/* enum x86emul_size */
 	u16 flags;	/* OPF_* */
-	s8 group;	/* >= 0: ModRM.reg selects in group_table[group] */
-	s8 sse;		/* >= 0: the mandatory prefix selects in sse_table[sse] */
+	u8 group;	/* > 0: ModRM.reg selects in group_table[group] */
+	u8 sse;		/* > 0: the mandatory prefix selects in sse_table[sse] */
 };
 
 /* An operand after decode. */
@@ -292,7 +292,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt);
 /* decode.c, for emulate.c */
 int x86emul_fetch_bytes(struct x86_emulate_ctxt *ctxt, unsigned int need);
 int x86emul_linearize(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
-		      unsigned int bytes, bool write, u64 *linear);
+		      unsigned int bytes, bool write, bool align16, u64 *linear);
 int x86emul_raise(struct x86_emulate_ctxt *ctxt, u8 vector, bool has_error,
 		  u32 error_code);
 u64 x86emul_ad_mask(const struct x86_emulate_ctxt *ctxt);

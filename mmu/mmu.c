@@ -414,8 +414,12 @@ void make_mmu_pages_available(struct ckvm *vm, int need, struct zap_list *zl)
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
 	struct ckvm_mmu_page *sp, *victim;
 
+	/* No memslot yet, no limit computed (0, as KVM): its floor holds. */
+	unsigned long limit = max_t(unsigned long, mmu->n_max_mmu_pages,
+				    CKVM_MIN_ALLOC_MMU_PAGES);
+
 	lockdep_assert_held(&mmu->lock);
-	while (mmu->n_used_mmu_pages + need > mmu->n_max_mmu_pages) {
+	while (mmu->n_used_mmu_pages + need > limit) {
 		victim = NULL;
 		list_for_each_entry_reverse(sp, &mmu->active_pages, link) {
 			if (!sp->root_count && !sp->role.invalid) {
@@ -1171,7 +1175,8 @@ int ckvm_mmu_set_nr_mmu_pages(struct ckvm *vm, unsigned long nr)
  * ckvm_mmu_get_nr_mmu_pages() - KVM_GET_NR_MMU_PAGES
  * @vm: the VM.
  *
- * Return: the limit on shadow pages in force.
+ * Return: the limit on shadow pages in force; 0 before the first memslot
+ * (as KVM, which computes its default when a slot comes).
  */
 unsigned long ckvm_mmu_get_nr_mmu_pages(struct ckvm *vm)
 {
@@ -1266,7 +1271,6 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 	mmu->fmt = fmt ? fmt : &shadow_format;
 	if (fmt && WARN_ON_ONCE(fmt->root_level < 4 || fmt->root_level > 5))
 		return -EINVAL;
-	mmu->n_max_mmu_pages = CKVM_MIN_ALLOC_MMU_PAGES;
 	mmu->notifier.ops = &ckvm_mmu_notifier_ops;
 	r = mmu_notifier_register(&mmu->notifier, vm->mm);
 	if (!r)

@@ -81,6 +81,11 @@ static bool FNAME(is_last_gpte)(const struct ckvm_cpu_role *role, int level,
 {
 	if (level == 1)
 		return true;
+#if PTTYPE == 64
+	/* A PAE PDPTE always points to a page directory. */
+	if (level == 3 && role->level == 3)
+		return false;
+#endif
 #if PTTYPE == 32
 	/* Bit 7 of a PDE is ignored without CR4.PSE (SDM 4.3). */
 	if (!role->cr4_pse)

@@ -407,9 +407,13 @@ static void init_rsvd_bits(struct ckvm_vcpu *vcpu, struct ckvm_cpu_role *r)
 			m[1][1] = rsvd_bits(13, 21);
 		break;
 	case 3:
+		/*
+		 * The PDPTEs' reserved bits are checked when they are loaded
+		 * (MOV to CR3: #GP), not during a walk, as in KVM: a CPU
+		 * walking them under nested paging may have set bit 5 (QEMU
+		 * does) and goes on. So only their presence counts here.
+		 */
 		high = nx | rsvd_bits(pa, 62);
-		m[0][2] = rsvd_bits(pa, 63) | rsvd_bits(5, 8) | rsvd_bits(1, 2);
-		m[1][2] = m[0][2];
 		m[0][1] = high;
 		m[1][1] = high | rsvd_bits(13, 20);
 		m[0][0] = high;

@@ -89,6 +89,7 @@ struct vmx_vcpu {
 	u64 gdt_base, idt_base;
 	u32 gdt_limit, idt_limit;
 	u64 cr0, cr2, cr3, cr4, cr8;	/* as the guest sees them */
+	u64 pdptrs[4];			/* PAE paging: the PDPTE registers */
 	u64 efer, pat, dr7;
 	u64 tsc_offset;
 	unsigned long rflags;
@@ -892,6 +893,37 @@ static void vmx_set_idt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
 	to_vmx(vcpu)->state_dirty = true;
 }
 
+/*
+ * PAE paging outside IA-32e mode: with EPT the CPU takes the four PDPTEs
+ * from the VMCS at VM entry and stores them there at VM exit (SDM
+ * 26.3.2.4, 27.3.4), not from memory.
+ */
+static bool vmx_pae_paging(struct vmx_vcpu *vmx)
+{
+	/* Shadow paging: the CPU walks the shadow root's own PDPTEs. */
+	return ckvm_tdp && (vmx->cr0 & X86_CR0_PG) &&
+	       (vmx->cr4 & X86_CR4_PAE) && !(vmx->efer & EFER_LMA);
+}
+
+/*
+ * Userspace set CR0, CR3 or CR4 (KVM_SET_SREGS): load the PDPTEs from
+ * guest memory, as a MOV to CR3 would. A guest's own MOV to CR3 is not
+ * intercepted; the CPU loads them then.
+ */
+static void vmx_load_pdptrs(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int idx;
+
+	if (!vmx_pae_paging(vmx))
+		return;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	if (ckvm_read_guest(vcpu->vm, vmx->cr3 & GENMASK_ULL(31, 5),
+			    vmx->pdptrs, sizeof(vmx->pdptrs)))
+		memset(vmx->pdptrs, 0, sizeof(vmx->pdptrs));
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
 static u64 vmx_get_cr(struct ckvm_vcpu *vcpu, int cr)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -942,6 +974,8 @@ static void vmx_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
 		WARN_ON_ONCE(1);
 		break;
 	}
+	if (cr == 0 || cr == 3 || cr == 4)
+		vmx_load_pdptrs(vcpu);
 	vmx->state_dirty = true;
 }
 
@@ -1255,13 +1289,6 @@ static void write_shadow_crs(struct vmx_vcpu *vmx)
 	}
 }
 
-/* The guest uses PAE paging: with EPT its PDPTEs are in the VMCS. */
-static bool vmx_pae_paging(struct vmx_vcpu *vmx)
-{
-	return ckvm_tdp && (vmx->cr0 & X86_CR0_PG) &&
-	       (vmx->cr4 & X86_CR4_PAE) && !(vmx->efer & EFER_LMA);
-}
-
 static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 {
 	u32 entry = vmcs_conf.entry & ~VM_ENTRY_IA32E_MODE;
@@ -1302,11 +1329,6 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_IA32_EFER, vmx->efer);
 	if (!ckvm_tdp)
 		write_shadow_crs(vmx);
-	/* SDM 26.3.2.4: EPT and PAE paging take the PDPTEs from the VMCS. */
-	if (vmx_pae_paging(vmx))
-		for (i = 0; i < 4; i++)
-			vmcs_write(GUEST_PDPTR0 + i * 2,
-				   vmx->vcpu->arch.mmu.pdptrs[i]);
 	if (vmcs_conf.has_pat)
 		vmcs_write(GUEST_IA32_PAT, vmx->pat);
 	vmcs_write(GUEST_SYSENTER_CS, vmx->sysenter_cs);
@@ -1318,6 +1340,12 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	if (vmx->efer & EFER_LMA)
 		entry |= VM_ENTRY_IA32E_MODE;
 	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	if (vmx_pae_paging(vmx)) {
+		vmcs_write(GUEST_PDPTR0, vmx->pdptrs[0]);
+		vmcs_write(GUEST_PDPTR1, vmx->pdptrs[1]);
+		vmcs_write(GUEST_PDPTR2, vmx->pdptrs[2]);
+		vmcs_write(GUEST_PDPTR3, vmx->pdptrs[3]);
+	}
 }
 
 static void vmx_read_guest_state(struct vmx_vcpu *vmx)
@@ -1356,11 +1384,6 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 			   (vmx->cr4 & CR4_HOST_OWNED);
 		vmx->efer = vmcs_read(GUEST_IA32_EFER);
 	}
-	/* ... and the guest's MOV to CR3 loaded them there (SDM 27.3.4). */
-	if (vmx_pae_paging(vmx))
-		for (i = 0; i < 4; i++)
-			vmx->vcpu->arch.mmu.pdptrs[i] =
-				vmcs_read(GUEST_PDPTR0 + i * 2);
 	vmx->dr7 = vmcs_read(GUEST_DR7);
 	if (vmcs_conf.has_pat)
 		vmx->pat = vmcs_read(GUEST_IA32_PAT);
@@ -1375,6 +1398,12 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	else
 		vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (vmx_pae_paging(vmx)) {
+		vmx->pdptrs[0] = vmcs_read(GUEST_PDPTR0);
+		vmx->pdptrs[1] = vmcs_read(GUEST_PDPTR1);
+		vmx->pdptrs[2] = vmcs_read(GUEST_PDPTR2);
+		vmx->pdptrs[3] = vmcs_read(GUEST_PDPTR3);
+	}
 }
 
 /*

@@ -220,14 +220,9 @@ static u64 gpr_read(struct x86_emulate_ctxt *ctxt,
 static int mem_linear(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
 		      unsigned int bytes, bool write, u64 *la)
 {
-	int rc = x86emul_linearize(ctxt, seg, ea, bytes, write, la);
+	bool align = bytes == 16 && (ctxt->insn.d.flags & OPF_ALIGN16);
 
-	if (rc != X86EMUL_CONTINUE)
-		return rc;
-	/* MOVDQA & co. and CMPXCHG16B: #GP(0) unless 16-byte aligned. */
-	if (bytes == 16 && (ctxt->insn.d.flags & OPF_ALIGN16) && (*la & 15))
-		return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
-	return X86EMUL_CONTINUE;
+	return x86emul_linearize(ctxt, seg, ea, bytes, write, align, la);
 }
 
 static int mem_read(struct x86_emulate_ctxt *ctxt, int seg, u64 ea,
@@ -695,7 +690,7 @@ static void set_addr_reg(struct x86_emulate_ctxt *ctxt, int reg, u64 val)
 /*
  * One iteration of MOVS, CMPS, STOS, LODS or SCAS: its memory accesses,
  * then its register updates. CMPS compares the first operand, seg:rSI,
- * with the second, ES:rDI; SCAS the accumulator with ES:rDI.
+ * with the second, ES:rDI (read first); SCAS the accumulator with ES:rDI.
  */
 static int string_iteration(struct x86_emulate_ctxt *ctxt)
 {
@@ -724,9 +719,10 @@ static int string_iteration(struct x86_emulate_ctxt *ctxt)
 		rc = mem_read(ctxt, src_seg, si, bytes, a, false);
 		break;
 	case STR_CMPS:
-		rc = mem_read(ctxt, src_seg, si, bytes, a, false);
+		/* ES:rDI first: where both fault, the CPU reports that one. */
+		rc = mem_read(ctxt, X86EMUL_SEG_ES, di, bytes, b, false);
 		if (rc == X86EMUL_CONTINUE)
-			rc = mem_read(ctxt, X86EMUL_SEG_ES, di, bytes, b, false);
+			rc = mem_read(ctxt, src_seg, si, bytes, a, false);
 		break;
 	case STR_SCAS:
 		rc = mem_read(ctxt, X86EMUL_SEG_ES, di, bytes, b, false);
@@ -775,20 +771,44 @@ static int em_string(struct x86_emulate_ctxt *ctxt)
 	struct x86emul_insn *insn = &ctxt->insn;
 	bool rep = insn->prefixes & (PFX_REP | PFX_REPNE);
 	bool cmp = insn->d.op == STR_CMPS || insn->d.op == STR_SCAS;
-	u64 admask = x86emul_ad_mask(ctxt);
+	u64 admask = x86emul_ad_mask(ctxt), rflags = ctxt->rflags;
 	unsigned int done;
 	int rc;
 
+	/*
+	 * REP writes rCX in the address size before the first iteration: with
+	 * 32-bit addresses in 64-bit mode its upper half is cleared even if
+	 * nothing else happens; REP MOVS and REP STOS do the same to the
+	 * address registers they use (not LODS, CMPS, SCAS). As the CPU the
+	 * differential test runs on does.
+	 */
+	if (rep) {
+		set_addr_reg(ctxt, REG_RCX, ctxt->regs[REG_RCX]);
+		if (insn->d.op == STR_MOVS)
+			set_addr_reg(ctxt, REG_RSI, ctxt->regs[REG_RSI]);
+		if (insn->d.op == STR_MOVS || insn->d.op == STR_STOS)
+			set_addr_reg(ctxt, REG_RDI, ctxt->regs[REG_RDI]);
+	}
 	if (rep && !(ctxt->regs[REG_RCX] & admask))
 		return X86EMUL_CONTINUE;
 	for (done = 0;; done++) {
 		if (done == X86EMUL_REP_CHUNK) {
 			ctxt->rep_incomplete = true;
+			if (cmp)
+				ctxt->rflags = rflags;
 			return X86EMUL_CONTINUE;
 		}
 		rc = string_iteration(ctxt);
-		if (rc != X86EMUL_CONTINUE)
+		if (rc != X86EMUL_CONTINUE) {
+			/*
+			 * An interrupted REPE/REPNE CMPS or SCAS shows the
+			 * flags it started with, as the CPU does: the next
+			 * iteration computes its own before testing them.
+			 */
+			if (cmp && rep)
+				ctxt->rflags = rflags;
 			return rc;
+		}
 		ctxt->iterations++;
 		if (!rep)
 			return X86EMUL_CONTINUE;
@@ -899,7 +919,7 @@ static int em_system(struct x86_emulate_ctxt *ctxt)
 		return op_write(ctxt, &insn->dst, v);
 	case SYS_INVLPG:
 		rc = x86emul_linearize(ctxt, insn->dst.seg, insn->dst.ea, 1,
-				       false, &linear);
+				       false, false, &linear);
 		if (rc != X86EMUL_CONTINUE)
 			return rc;
 		ops->invlpg(ctxt, linear);

@@ -39,11 +39,6 @@ static_assert((int)X86EMUL_SEG_ES == (int)CKVM_SEG_ES &&
 	      (int)X86EMUL_SEG_FS == (int)CKVM_SEG_FS &&
 	      (int)X86EMUL_SEG_GS == (int)CKVM_SEG_GS);
 static_assert(VCPU_REGS_R15 == 15 && VCPU_REGS_RIP == 16);
-static_assert(X86_TRAP_PF == X86EMUL_PF_VECTOR &&
-	      X86_TRAP_GP == X86EMUL_GP_VECTOR &&
-	      X86_TRAP_SS == X86EMUL_SS_VECTOR &&
-	      X86_TRAP_UD == X86EMUL_UD_VECTOR &&
-	      X86_TRAP_NM == X86EMUL_NM_VECTOR);
 
 /* Access kinds of emul_access(). */
 enum { ACCESS_READ, ACCESS_RMW, ACCESS_WRITE };

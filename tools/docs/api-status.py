@@ -25,14 +25,14 @@ STATUS = {
     # VM fd
     "KVM_CREATE_VCPU": ("done", "ids below KVM_CAP_MAX_VCPU_ID"),
     "KVM_SET_USER_MEMORY_REGION": ("done",
-        "create, delete, move, flags; address space 0 only; "
-        "KVM_MEM_READONLY not yet (needs the emulator)"),
+        "create, delete, move, flags (KVM_MEM_LOG_DIRTY_PAGES, "
+        "KVM_MEM_READONLY); address space 0 only"),
     "KVM_GET_DIRTY_LOG": ("done", "write-protect based (rmap), NPT, EPT "
         "and shadow paging alike"),
     "KVM_SET_NR_MMU_PAGES": ("done", "the limit on shadow pages (also the "
         "direct pages of NPT/EPT); below 64 -EINVAL; LRU pages zapped"),
     "KVM_GET_NR_MMU_PAGES": ("done", "the limit in force (KVM's default: "
-        "2% of the memslots' pages, at least 64)"),
+        "2% of the memslots' pages, at least 64; 0 before the first slot)"),
     "KVM_SET_TSS_ADDR": ("done", "VMX without unrestricted guest (tdp=0): "
         "the vm86 TSS's 3 pages (ckvm's own, mapped there with paging off); "
         "must end below 4 GiB; default 0xfffbd000"),
@@ -42,9 +42,14 @@ STATUS = {
     "KVM_CAP_MMU_SHADOW_CACHE_CONTROL": ("done", ""),
     "KVM_CAP_SET_TSS_ADDR": ("done", ""),
     "KVM_CAP_SET_IDENTITY_MAP_ADDR": ("done", ""),
+    "KVM_CAP_READONLY_MEM": ("done", "reads native, writes KVM_EXIT_MMIO; "
+        "the flag cannot change on a slot"),
+    "KVM_CAP_EXIT_ON_EMULATION_FAILURE": ("done", "no #UD; the run ends "
+        "whatever the CPL"),
     # vCPU fd
     "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
-        "signals (-EINTR, KVM_EXIT_INTR)"),
+        "signals (-EINTR, KVM_EXIT_INTR); KVM_EXIT_MMIO and emulation "
+        "failures: Documentation/emulator.rst"),
     "KVM_GET_REGS": ("done", ""),
     "KVM_SET_REGS": ("done", ""),
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
@@ -70,7 +75,7 @@ STATUS = {
     "KVM_SET_LAPIC": ("done", ""),
     "KVM_CAP_MP_STATE": ("done", ""),
     "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID, "
-        "KVM_CAP_MSR_PLATFORM_INFO"),
+        "KVM_CAP_MSR_PLATFORM_INFO, KVM_CAP_EXIT_ON_EMULATION_FAILURE"),
     "KVM_CAP_MSR_PLATFORM_INFO": ("done", "MSR_PLATFORM_INFO starts at 0 "
         "(no CPUID faulting)"),
     "KVM_SET_BOOT_CPU_ID": ("done", "-EINVAL for an id no vCPU can have"),
@@ -206,6 +211,9 @@ msr_exits                 cumulative RDMSR/WRMSR exits (handled in the kernel)
 pf_taken                  cumulative nested page faults (NPT/EPT violations)
 pf_fixed                  cumulative ... that left a mapping in place
 tlb_flush                 cumulative guest TLB flushes done for a flush request
+mmio_exits                cumulative KVM_EXIT_MMIO exits (one per fragment)
+insn_emulation            cumulative instructions emulated (one per run of one)
+insn_emulation_fail       cumulative instructions that could not be emulated
 ========================= ========== ==============================================
 
 ``run_ioctls``, ``memslot_updates``, ``cpuid_exits`` and ``msr_exits`` are

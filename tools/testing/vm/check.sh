@@ -4,8 +4,10 @@
 # check.sh: what "make check" runs (the Makefile installs deps first).
 #
 #  host:     build ckvm.ko (W=1, no warnings allowed), sparse (C=2, no
-#            warnings), checkpatch (no ERRORs), build the selftests and
-#            the VMM; one point each.
+#            warnings), checkpatch (no ERRORs), build the selftests, the
+#            emulator's differential test (DIFFTEST_CASES cases, default
+#            300000, or DIFFTEST_SECONDS, default 60, whichever comes first)
+#            and the VMM; one point each.
 #  machines: for each of $MACHINES, boot the emulated machine with the
 #            selftests and count their results.
 #  then tools/testing/conformance/check.sh, if it exists.
@@ -150,6 +152,19 @@ if [ "${SKIP_HOST:-0}" != 1 ]; then
 	else
 		hfail "selftests build (build/host/selftests.log)"
 		tail -n 30 build/host/selftests.log | show 30
+	fi
+
+	say "host: emulator differential test"
+	# x86/decode.c + x86/emulate.c against this CPU, built with the
+	# host's gcc (tools/testing/emulator/difftest.c; Documentation/emulator.rst).
+	if $MAKE --no-print-directory -C tools/testing/emulator >build/host/difftest.log 2>&1 &&
+		tools/testing/emulator/build/difftest -n "${DIFFTEST_CASES:-300000}" \
+			-t "${DIFFTEST_SECONDS:-60}" >>build/host/difftest.log 2>&1; then
+		hpass
+		tail -n 1 build/host/difftest.log | sed 's/^/   /'
+	else
+		hfail "emulator differential test (build/host/difftest.log)"
+		grep -A12 -E 'MISMATCH|error' build/host/difftest.log | show 40
 	fi
 
 	say "host: make vmm"

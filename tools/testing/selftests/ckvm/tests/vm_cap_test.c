@@ -34,7 +34,7 @@ int main(void)
 	uint32_t i;
 
 	ksft_print_header();
-	ksft_set_plan(19);
+	ksft_set_plan(24);
 
 	ksft_test_result(kvm_check_cap(KVM_CAP_ENABLE_CAP_VM) > 0,
 			 "KVM_CAP_ENABLE_CAP_VM\n");
@@ -107,6 +107,23 @@ int main(void)
 	CHECK_EQ(sregs.apic_base & APIC_BASE_BSP, APIC_BASE_BSP, "vCPU 1 is the BSP");
 	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_BOOT_CPU_ID, 0UL), EBUSY,
 		    "KVM_SET_BOOT_CPU_ID after vCPUs exist -> EBUSY");
+	kvm_vm_free(vm);
+
+	/*
+	 * KVM_SET/GET_NR_MMU_PAGES: 0 before the first memslot, then KVM's
+	 * default (2% of the guest's pages, at least 64: 327 for 64 MiB),
+	 * then what was set; fewer than 64 -> EINVAL.
+	 */
+	vm = vm_create_bare();
+	CHECK_EQ(ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0), 0, "NR_MMU_PAGES without memslots: 0");
+	kvm_vm_free(vm);
+	vm = vm_create();
+	CHECK_EQ(ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0), 16384 * 20 / 1000,
+		 "NR_MMU_PAGES default for 64 MiB of memory");
+	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 63UL), EINVAL,
+		    "KVM_SET_NR_MMU_PAGES 63 -> EINVAL");
+	CHECK_OK(ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 100UL), "KVM_SET_NR_MMU_PAGES 100");
+	CHECK_EQ(ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0), 100, "KVM_GET_NR_MMU_PAGES reads it back");
 	kvm_vm_free(vm);
 	return ksft_finished();
 }
