@@ -702,8 +702,16 @@ static int ckvm_vm_create_vcpu(struct ckvm *vm, unsigned long id)
 
 	mutex_lock(&vm->lock);
 	r = -EINVAL;
-	if (vm->nr_vcpus >= CKVM_MAX_VCPUS ||
-	    (vm->max_vcpu_ids && id >= vm->max_vcpu_ids))
+	if (vm->nr_vcpus >= CKVM_MAX_VCPUS)
+		goto err_unlock;
+	/*
+	 * From here on the vCPU id limit is fixed, at the default if
+	 * userspace chose none, even if this creation fails below: as in
+	 * KVM, whose kvm_arch_vcpu_precreate() does the same.
+	 */
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = CKVM_MAX_VCPU_IDS;
+	if (id >= vm->max_vcpu_ids)
 		goto err_unlock;
 	r = -EEXIST;
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -765,8 +773,10 @@ static long ckvm_check_extension(long ext)
 }
 
 /*
- * KVM_ENABLE_CAP on a VM. KVM_CAP_MAX_VCPU_ID lowers the largest vCPU id
- * once; setting the same value again is harmless, any other is -EINVAL.
+ * KVM_ENABLE_CAP on a VM. KVM_CAP_MAX_VCPU_ID sets the vCPU id limit
+ * once. Freeze rule: once the limit is fixed, by this call or by the first
+ * KVM_CREATE_VCPU (which fixes the default), the same value again is
+ * accepted and any other is -EINVAL, as in KVM. 0 leaves it unset.
  */
 static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 {
@@ -779,7 +789,7 @@ static int ckvm_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 		if (cap->args[0] > CKVM_MAX_VCPU_IDS)
 			return -EINVAL;
 		mutex_lock(&vm->lock);
-		if (vm->max_vcpu_ids == cap->args[0] || !vm->max_vcpu_ids) {
+		if (!vm->max_vcpu_ids || vm->max_vcpu_ids == cap->args[0]) {
 			vm->max_vcpu_ids = cap->args[0];
 			r = 0;
 		}

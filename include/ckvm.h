@@ -116,13 +116,13 @@ static_assert(sizeof(struct ckvm_vcpu_stat) ==
 	      sizeof(struct ckvm_vcpu_arch_stat));
 
 struct ckvm {
-	struct mutex lock;		/* vCPU creation */
+	struct mutex lock;		/* vCPU creation, VM-wide settings */
 	struct mutex slots_lock;	/* memslot updates */
 	struct srcu_struct srcu;	/* memslot readers */
 	struct ckvm_memslots __rcu *memslots;
 	struct mm_struct *mm;		/* the VMM's address space */
 	refcount_t users;		/* VM fd, vCPU fds, stats fds */
-	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: default */
+	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID; 0: not fixed yet */
 	pid_t pid;			/* creator, for the stats id string */
 	int nr_vcpus;
 	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
@@ -159,6 +159,19 @@ struct ckvm_vcpu {
 	struct ckvm_vcpu_stat stat;
 	struct ckvm_vcpu_arch arch;
 };
+
+/*
+ * The freeze rule of VM-wide settings: a setting that vCPUs are built from
+ * (the vCPU id limit, the boot CPU id, the in-kernel irqchip) cannot
+ * change once a vCPU exists. Each such ioctl asks this in its validation
+ * step, under vm->lock, which vCPU creation holds throughout; the rules
+ * are listed in Documentation/api.rst ("Freeze rules").
+ */
+static inline bool ckvm_vm_has_vcpus(struct ckvm *vm)
+{
+	lockdep_assert_held(&vm->lock);
+	return vm->nr_vcpus;
+}
 
 static inline struct ckvm_memslots *ckvm_memslots(struct ckvm *vm)
 {

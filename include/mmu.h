@@ -242,6 +242,7 @@ void ckvm_mmu_memslot_free(struct ckvm_memslot *slot,
 void ckvm_mmu_memslot_remove(struct ckvm *vm, struct ckvm_memslot *slot);
 void ckvm_mmu_memslot_zap(struct ckvm *vm, struct ckvm_memslot *slot);
 void ckvm_mmu_memslots_changed(struct ckvm *vm);
+void ckvm_mmu_zap_all(struct ckvm *vm);
 void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 			    unsigned long *out);
 int ckvm_mmu_set_nr_mmu_pages(struct ckvm *vm, unsigned long nr);

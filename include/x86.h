@@ -250,6 +250,7 @@ int ckvm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val);
 void ckvm_invlpg(struct ckvm_vcpu *vcpu, gva_t gva);
 void ckvm_efer_changed(struct ckvm_vcpu *vcpu, u64 old);
 bool ckvm_pat_valid(u64 pat);
+bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 int ckvm_cpl(struct ckvm_vcpu *vcpu);

@@ -1104,6 +1104,30 @@ void ckvm_mmu_memslot_remove(struct ckvm *vm, struct ckvm_memslot *slot)
 }
 
 /**
+ * ckvm_mmu_zap_all() - zap every shadow page
+ * @vm: the VM; without mmu->lock.
+ *
+ * vCPUs load new roots before their next entry. For rare changes that
+ * affect mappings no memslot names (the vm86 TSS address).
+ */
+void ckvm_mmu_zap_all(struct ckvm *vm)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	struct ckvm_mmu_page *sp, *tmp;
+	struct zap_list zl;
+	int idx;
+
+	zap_list_init(&zl);
+	idx = srcu_read_lock(&vm->srcu);
+	spin_lock(&mmu->lock);
+	list_for_each_entry_safe(sp, tmp, &mmu->active_pages, link)
+		zap_page(vm, sp, &zl);
+	spin_unlock(&mmu->lock);
+	zap_list_commit(vm, &zl);
+	srcu_read_unlock(&vm->srcu, idx);
+}
+
+/**
  * ckvm_mmu_memslot_zap() - drop every mapping of a slot
  * @vm: the VM; caller holds slots_lock.
  * @slot: the slot (logging was turned on: every write must fault).

@@ -713,11 +713,16 @@ static int svm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_IA32_SYSENTER_CS:
 		s->sysenter_cs = data;
 		return 0;
+	/*
+	 * AMD's SYSENTER is 32-bit only and its CPUs keep bits 31:0 of these
+	 * (the guest's own WRMSR is not intercepted and goes to the CPU);
+	 * kvm_amd keeps the same from KVM_SET_MSRS.
+	 */
 	case MSR_IA32_SYSENTER_ESP:
-		s->sysenter_esp = data;
+		s->sysenter_esp = (u32)data;
 		return 0;
 	case MSR_IA32_SYSENTER_EIP:
-		s->sysenter_eip = data;
+		s->sysenter_eip = (u32)data;
 		return 0;
 	default:
 		return 1;

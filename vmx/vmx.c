@@ -1046,6 +1046,25 @@ static int vmx_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	return 0;
 }
 
+/*
+ * vmx_run() loads the guest's SYSCALL MSRs into the host CPU with a plain
+ * WRMSR around entry. Let this CPU judge a new value first, and restore
+ * the host's at once, so that a value the CPU would refuse (a reserved
+ * bit) is refused here rather than faulting in the host at the next entry.
+ * KVM checks the same way (kvm_set_user_return_msr()). x86/ has already
+ * refused a non-canonical LSTAR or CSTAR.
+ */
+static bool syscall_msr_loadable(int i, u64 data)
+{
+	bool ok;
+
+	preempt_disable();
+	ok = !wrmsrl_safe(syscall_msrs[i], data);
+	wrmsrl(syscall_msrs[i], this_cpu_ptr(&vmx_cpu)->host_syscall_msrs[i]);
+	preempt_enable();
+	return ok;
+}
+
 static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1067,7 +1086,8 @@ static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		vmx->kernel_gs_base = data;
 		break;
 	case MSR_IA32_SYSENTER_CS:
-		vmx->sysenter_cs = data;
+		/* A 32-bit field of the VMCS; kvm_intel keeps 32 bits too. */
+		vmx->sysenter_cs = (u32)data;
 		break;
 	case MSR_IA32_SYSENTER_ESP:
 		vmx->sysenter_esp = data;
@@ -1077,7 +1097,7 @@ static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		break;
 	default:
 		i = syscall_msr_index(index);
-		if (i < 0)
+		if (i < 0 || !syscall_msr_loadable(i, data))
 			return 1;
 		vmx->syscall_msrs[i] = data;
 		return 0;

@@ -318,10 +318,38 @@ bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4)
 	return !(cr4 & ~ok);
 }
 
-u64 ckvm_apic_base_reserved(void)
+/**
+ * ckvm_reserved_gpa_bits() - guest-physical address bits that must be 0
+ * @vcpu: the vCPU whose CPUID table (KVM_SET_CPUID2) decides
+ *
+ * Bits from the guest's MAXPHYADDR up to 63. KVM's rule for MAXPHYADDR:
+ * CPUID.80000008H:EAX[7:0] when the table's leaf 0x80000000 reaches that
+ * leaf, else 36 (SDM 4.1.4), which is also what a vCPU has before
+ * KVM_SET_CPUID2. A width userspace made 64 or more reserves nothing.
+ *
+ * Return: the mask of reserved bits.
+ */
+u64 ckvm_reserved_gpa_bits(struct ckvm_vcpu *vcpu)
 {
-	return 0x2ff | X2APIC_ENABLE |
-	       ~((1ULL << boot_cpu_data.x86_phys_bits) - 1);
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 0x80000000, 0);
+	u32 width = 36;
+
+	if (e && e->eax >= 0x80000008) {
+		e = cpuid_entry(vcpu, 0x80000008, 0);
+		if (e)
+			width = e->eax & 0xff;
+	}
+	return width < 64 ? GENMASK_ULL(63, width) : 0;
+}
+
+/*
+ * IA32_APIC_BASE bits that must be 0 (SDM 10.4.4): 7:0, 9 and the
+ * reserved guest-physical bits, as KVM checks them; and x2APIC mode,
+ * which only the in-kernel local APIC provides (its own check allows it).
+ */
+u64 ckvm_apic_base_reserved(struct ckvm_vcpu *vcpu)
+{
+	return 0x2ff | X2APIC_ENABLE | ckvm_reserved_gpa_bits(vcpu);
 }
 
 /*

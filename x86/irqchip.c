@@ -37,12 +37,16 @@ static int irqchip_create(struct ckvm *vm)
 	pic_reset(chip);
 	ckvm_ioapic_reset(chip);
 
-	/* vm->lock: vCPU creation reads the pointer to give each a LAPIC. */
+	/*
+	 * vm->lock: vCPU creation reads the pointer to give each a LAPIC.
+	 * Freeze rules (as KVM): one irqchip per VM, and none once a vCPU
+	 * exists, which would have no local APIC.
+	 */
 	mutex_lock(&vm->lock);
 	if (vm->arch.irqchip)
 		r = -EEXIST;
-	else if (vm->nr_vcpus)
-		r = -EINVAL;	/* existing vCPUs would have no local APIC */
+	else if (ckvm_vm_has_vcpus(vm))
+		r = -EINVAL;
 	else	/* the chip is whole before ioctls without vm->lock see it */
 		smp_store_release(&vm->arch.irqchip, chip);
 	mutex_unlock(&vm->lock);

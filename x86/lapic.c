@@ -382,7 +382,7 @@ static void lapic_write_lvt(struct ckvm_lapic *apic, u32 off, u32 val,
  */
 bool ckvm_lapic_base_valid(struct ckvm_vcpu *vcpu, u64 base)
 {
-	if (base & (ckvm_apic_base_reserved() & ~X2APIC_ENABLE))
+	if (base & (ckvm_apic_base_reserved(vcpu) & ~X2APIC_ENABLE))
 		return false;
 	return !(base & X2APIC_ENABLE) ||
 	       ((base & MSR_IA32_APICBASE_ENABLE) && ckvm_guest_has_x2apic(vcpu));

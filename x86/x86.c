@@ -604,6 +604,82 @@ bool ckvm_pat_valid(u64 pat)
 	return true;
 }
 
+/* The guest's linear-address width (SDM 4.1.1): 57 bits with CR4.LA57. */
+static u8 guest_virt_addr_bits(struct ckvm_vcpu *vcpu)
+{
+	return (ckvm_x86_ops->get_cr(vcpu, 4) & X86_CR4_LA57) ? 57 : 48;
+}
+
+/**
+ * ckvm_is_canonical() - is @la a canonical linear address for the guest?
+ * @vcpu: the vCPU; its control block must be loaded (ckvm_vcpu_load())
+ * @la: a guest linear address, in bytes
+ *
+ * Canonical (SDM 3.3.7.1): bits 63 down to the top bit of the guest's
+ * linear-address width are all equal. The width follows the guest's CR4,
+ * not its CPUID: a guest that owns CR4 (SVM with nested paging) may turn
+ * LA57 on whenever the CPU has it.
+ *
+ * This is the one test of every guest linear address that ckvm stores for
+ * the CPU to use as it is: the MSRs of msr_addrs[] below, on the guest's
+ * WRMSR and on KVM_SET_MSRS alike. KVM_SET_SREGS does not need it: see
+ * set_sregs().
+ *
+ * Return: true if @la is canonical.
+ */
+bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la)
+{
+	return __is_canonical_address(la, guest_virt_addr_bits(vcpu));
+}
+
+/*
+ * MSRs that hold a guest linear address (SDM vol. 4, table 2-2), and what
+ * a non-canonical value gets. The FS and GS bases, the SWAPGS base and the
+ * SYSCALL targets: refused (#GP for the guest; KVM_SET_MSRS stops there).
+ * The CPU itself refuses them, VM entry refuses them in the VMCS, and the
+ * VMX backend loads KERNEL_GS_BASE, LSTAR and CSTAR into the host CPU
+ * around entry, where a non-canonical value would fault: KVM's check since
+ * CVE-2014-3610. The SYSENTER targets: made canonical (sign-extended from
+ * the guest's width) rather than refused, as KVM does: Intel CPUs refuse a
+ * non-canonical one, AMD's keep bits 31:0 only, and a canonical value
+ * suits both.
+ */
+enum msr_addr_rule {
+	MSR_ADDR_REFUSE,
+	MSR_ADDR_SIGN_EXTEND,
+};
+
+static const struct {
+	u32 index;
+	enum msr_addr_rule rule;
+} msr_addrs[] = {
+	{ MSR_FS_BASE,			MSR_ADDR_REFUSE },
+	{ MSR_GS_BASE,			MSR_ADDR_REFUSE },
+	{ MSR_KERNEL_GS_BASE,		MSR_ADDR_REFUSE },
+	{ MSR_LSTAR,			MSR_ADDR_REFUSE },
+	{ MSR_CSTAR,			MSR_ADDR_REFUSE },
+	{ MSR_IA32_SYSENTER_ESP,	MSR_ADDR_SIGN_EXTEND },
+	{ MSR_IA32_SYSENTER_EIP,	MSR_ADDR_SIGN_EXTEND },
+};
+
+/* Apply msr_addrs[] to a write of @index; 1 if the value is refused. */
+static int check_msr_addr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(msr_addrs); i++) {
+		if (msr_addrs[i].index != index)
+			continue;
+		if (ckvm_is_canonical(vcpu, *data))
+			return 0;
+		if (msr_addrs[i].rule == MSR_ADDR_REFUSE)
+			return 1;
+		*data = __canonical_address(*data, guest_virt_addr_bits(vcpu));
+		return 0;
+	}
+	return 0;
+}
+
 static bool efer_valid(struct ckvm_vcpu *vcpu, u64 efer)
 {
 	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
@@ -643,11 +719,16 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data,
 	}
 }
 
-/* @host: KVM_SET_MSRS from userspace rather than the guest's WRMSR. */
+/*
+ * @host: KVM_SET_MSRS from userspace rather than the guest's WRMSR. Both
+ * paths pass the same checks; 1 means #GP or, for KVM_SET_MSRS, stop.
+ */
 static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 old;
 
+	if (check_msr_addr(vcpu, index, &data))
+		return 1;
 	switch (index) {
 	case MSR_EFER:
 		old = ckvm_x86_ops->get_efer(vcpu);
@@ -707,7 +788,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 		if (vcpu->arch.lapic)
 			return ckvm_lapic_set_base(vcpu, data, host);
-		if (!host || (data & ckvm_apic_base_reserved()))
+		if (!host || (data & ckvm_apic_base_reserved(vcpu)))
 			return 1;
 		vcpu->arch.apic_base = data;
 		return 0;
@@ -895,15 +976,15 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 
 /*
  * KVM_SET_BOOT_CPU_ID: which vCPU id gets the BSP flag in IA32_APIC_BASE.
- * Only before the first vCPU (-EBUSY after, as KVM). An id no vCPU can
- * have is -EINVAL (KVM 6.1 accepts it and then has no BSP).
+ * Freeze rule: only before the first vCPU (-EBUSY after, as KVM). An id
+ * no vCPU can have is -EINVAL (KVM 6.1 accepts it and then has no BSP).
  */
 static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 {
 	long r = 0;
 
 	mutex_lock(&vm->lock);
-	if (vm->nr_vcpus)
+	if (ckvm_vm_has_vcpus(vm))
 		r = -EBUSY;
 	else if (id >= (vm->max_vcpu_ids ?: CKVM_MAX_VCPU_IDS))
 		r = -EINVAL;
@@ -921,11 +1002,17 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
  */
 static long set_tss_addr(struct ckvm *vm, unsigned long addr)
 {
+	bool moved;
+
 	if (addr > (u32)-(CKVM_RMODE_TSS_PAGES * PAGE_SIZE))
 		return -EINVAL;
 	mutex_lock(&vm->lock);
+	moved = vm->arch.tss_addr != addr;
 	WRITE_ONCE(vm->arch.tss_addr, addr);
 	mutex_unlock(&vm->lock);
+	/* Also after KVM_RUN (as KVM): the TSS's old mapping goes. */
+	if (moved && vm->arch.rmode_tss)
+		ckvm_mmu_zap_all(vm);
 	return 0;
 }
 
@@ -937,15 +1024,18 @@ static long set_tss_addr(struct ckvm *vm, unsigned long addr)
 static long set_identity_map_addr(struct ckvm *vm, void __user *argp)
 {
 	u64 addr;
-	long r = 0;
+	long r = -EINVAL;
 
-	if (copy_from_user(&addr, argp, sizeof(addr)))
-		return -EFAULT;
+	/* As KVM: the freeze first (-EINVAL), then the pointer (-EFAULT). */
 	mutex_lock(&vm->lock);
-	if (vm->nr_vcpus)
-		r = -EINVAL;
-	else
-		vm->arch.identity_map_addr = addr;
+	if (ckvm_vm_has_vcpus(vm))
+		goto out;
+	r = -EFAULT;
+	if (copy_from_user(&addr, argp, sizeof(addr)))
+		goto out;
+	vm->arch.identity_map_addr = addr;
+	r = 0;
+out:
 	mutex_unlock(&vm->lock);
 	return r;
 }
@@ -1090,27 +1180,92 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	return ops->handle_exit(vcpu);
 }
 
+/*
+ * What userspace hands KVM_RUN in the shared kvm_run page. Userspace may
+ * rewrite the page at any time, also while the vCPU runs, so each field
+ * is read exactly once per KVM_RUN, by run_request_read(), and only that
+ * copy is used, after it is checked as KVM checks it:
+ *
+ * immediate_exit	non-zero: finish a pending exit, then return -EINTR
+ *			instead of entering the guest.
+ * kvm_valid_regs,	KVM_SYNC_X86_* bits: any bit that KVM_CHECK_EXTENSION
+ * kvm_dirty_regs	(KVM_CAP_SYNC_REGS) does not report is -EINVAL, as in
+ *			KVM. ckvm syncs no registers yet, so that is every
+ *			bit: a VMM that does not ask for the capability hears
+ *			about it rather than losing its registers silently.
+ * cr8			without an in-kernel local APIC the task priority is
+ *			userspace's: loaded into CR8 by every KVM_RUN (bits
+ *			63:4 set: -EINVAL) and written back on return, as in
+ *			KVM. With one, KVM ignores it and so does ckvm.
+ *
+ * Not read: request_interrupt_window (KVM checks nothing in it; ckvm has
+ * no KVM_INTERRUPT and no KVM_EXIT_IRQ_WINDOW_OPEN yet) and padding1 (KVM
+ * checks none of it). Completing an exit reads only the kernel's own
+ * record of it (vcpu->arch.pio) and, once, the data bytes of the port I/O
+ * page (x86/pio.c), never the exit fields of kvm_run.
+ */
+#define CKVM_SYNC_REGS_VALID	0	/* what KVM_CAP_SYNC_REGS would report */
+
+struct run_request {
+	bool immediate_exit;
+	u64 cr8;
+};
+
+static int run_request_read(struct ckvm_vcpu *vcpu, struct run_request *req)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 valid_regs = READ_ONCE(run->kvm_valid_regs);
+	u64 dirty_regs = READ_ONCE(run->kvm_dirty_regs);
+
+	req->immediate_exit = READ_ONCE(run->immediate_exit);
+	req->cr8 = READ_ONCE(run->cr8);
+	if ((valid_regs | dirty_regs) & ~(u64)CKVM_SYNC_REGS_VALID)
+		return -EINVAL;
+	if (!vcpu->arch.lapic && (req->cr8 & ~0xfULL))
+		return -EINVAL;
+	return 0;
+}
+
+/* What every KVM_RUN reports on return, as KVM's post_kvm_run_save(). */
+static void run_report(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(ckvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->cr8 = vcpu->arch.lapic ? ckvm_lapic_get_tpr(vcpu) >> 4 :
+				      ckvm_x86_ops->get_cr(vcpu, 8);
+	run->apic_base = vcpu->arch.apic_base;
+}
+
 int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int (*complete)(struct ckvm_vcpu *vcpu);
+	struct run_request req;
 	int r, idx;
 
-	/* Nothing to finish and nothing to run: don't touch the FPU at all. */
+	r = run_request_read(vcpu, &req);
+	ckvm_vcpu_load(vcpu);
+	run->flags = 0;
+	if (r)
+		goto report;
+	/* Only a change: VMX rewrites its guest state after a set_cr(). */
+	if (!vcpu->arch.lapic && req.cr8 != ckvm_x86_ops->get_cr(vcpu, 8))
+		ckvm_x86_ops->set_cr(vcpu, 8, req.cr8);
+
 	/*
 	 * As KVM: immediate_exit returns -EINTR and leaves exit_reason as
 	 * it was, so a VMM (the KVM selftests' ucall does) can still read
-	 * the exit it just completed. A signal sets KVM_EXIT_INTR.
+	 * the exit it just completed. A signal sets KVM_EXIT_INTR. With
+	 * nothing to finish either, the FPU is not touched at all.
 	 */
-	if (READ_ONCE(run->immediate_exit) && !vcpu->arch.complete_userspace_io) {
-		run->flags = 0;
-		return -EINTR;
+	if (req.immediate_exit && !vcpu->arch.complete_userspace_io) {
+		r = -EINTR;
+		goto report;
 	}
 
-	ckvm_vcpu_load(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	idx = srcu_read_lock(&vcpu->vm->srcu);
-	run->flags = 0;
 
 	/* Finish the exit userspace just handled, even on immediate_exit. */
 	complete = vcpu->arch.complete_userspace_io;
@@ -1122,7 +1277,7 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	}
 
 	for (;;) {
-		if (READ_ONCE(run->immediate_exit)) {
+		if (req.immediate_exit) {
 			r = -EINTR;
 			break;
 		}
@@ -1148,8 +1303,10 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 out:
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
-	ckvm_vcpu_put(vcpu);
 	vcpu->arch.has_run = true;
+report:
+	run_report(vcpu);
+	ckvm_vcpu_put(vcpu);
 	return r;
 }
 
@@ -1247,19 +1404,26 @@ static bool cr0_valid(u64 cr0)
 	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
 }
 
-/* KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs), from the SDM. */
+/*
+ * KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs), from the SDM. The
+ * segment and descriptor-table bases are not among them: KVM takes any,
+ * and so does ckvm, since neither loads them into the host; VM entry
+ * judges them (VMX refuses a non-canonical one as invalid guest state,
+ * KVM_EXIT_FAIL_ENTRY; SVM's VMRUN takes it). Physical addresses (CR3,
+ * the APIC base) end at the guest's MAXPHYADDR, as in KVM.
+ */
 static bool sregs_valid(struct ckvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
 	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
 		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
 			return false;
-		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+		if (s->cr3 & ckvm_reserved_gpa_bits(vcpu))
 			return false;
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
 	if (vcpu->arch.lapic ? !ckvm_lapic_base_valid(vcpu, s->apic_base) :
-	    (s->apic_base & ckvm_apic_base_reserved()))
+	    (s->apic_base & ckvm_apic_base_reserved(vcpu)))
 		return false;
 	return cr0_valid(s->cr0) && ckvm_cr4_valid(vcpu, s->cr4);
 }

@@ -23,7 +23,8 @@ STATUS = {
     "KVM_GET_SUPPORTED_CPUID": ("done", "host CPUID through an allow-list; "
         "x2APIC, TSC_ADJUST and the KVM signature leaf emulated"),
     # VM fd
-    "KVM_CREATE_VCPU": ("done", "ids below KVM_CAP_MAX_VCPU_ID"),
+    "KVM_CREATE_VCPU": ("done", "ids below KVM_CAP_MAX_VCPU_ID; "
+        "fixes the freeze rules below"),
     "KVM_SET_USER_MEMORY_REGION": ("done",
         "create, delete, move, flags (KVM_MEM_LOG_DIRTY_PAGES, "
         "KVM_MEM_READONLY); address space 0 only"),
@@ -48,8 +49,8 @@ STATUS = {
         "whatever the CPL"),
     # vCPU fd
     "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
-        "signals (-EINTR, KVM_EXIT_INTR); KVM_EXIT_MMIO and emulation "
-        "failures: Documentation/emulator.rst"),
+        "signals (-EINTR, KVM_EXIT_INTR); kvm_run fields below; "
+        "KVM_EXIT_MMIO and emulation failures: Documentation/emulator.rst"),
     "KVM_GET_REGS": ("done", ""),
     "KVM_SET_REGS": ("done", ""),
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
@@ -59,7 +60,8 @@ STATUS = {
     "KVM_GET_CPUID2": ("done", ""),
     "KVM_GET_MSR_INDEX_LIST": ("done", "the MSRs ckvm saves and restores"),
     "KVM_GET_MSRS": ("done", "vCPU fd; feature MSRs on /dev/kvm"),
-    "KVM_SET_MSRS": ("done", "incl. IA32_TSC (offset) and IA32_TSC_ADJUST"),
+    "KVM_SET_MSRS": ("done", "incl. IA32_TSC (offset) and IA32_TSC_ADJUST; "
+        "addresses checked as below"),
     "KVM_GET_MP_STATE": ("done", "RUNNABLE; HALTED with an in-kernel irqchip"),
     "KVM_SET_MP_STATE": ("partial", "RUNNABLE; HALTED with an irqchip; "
         "no INIT/SIPI states yet"),
@@ -175,6 +177,102 @@ print(table([row(c) for c in caps]))
 # The counters are listed here by hand: keep in step with vm_stats_desc and
 # vcpu_stats_desc in stats.c and x86/x86.c.
 print("""
+Freeze rules
+============
+
+A VM-wide setting that vCPUs are built from cannot change once they exist.
+Each rule is checked in one place, the validation step of its ioctl, under
+``vm->lock`` (``ckvm_vm_has_vcpus()``), which vCPU creation holds
+throughout. KVM's rules are those of Debian's 6.1 kernel, measured on
+kvm_amd and kvm_intel (``tools/testing/selftests/ckvm/tests/vm_cap_test.c``,
+``irqchip_test.c``, ``msr_test.c``) or, for what the emulated test CPUs do
+not offer, read from its source. Where ckvm lacks the setting, the test
+checks the rule as soon as its capability is offered.
+
+=================================== =========================================== ======================
+setting                             KVM 6.1                                     ckvm
+=================================== =========================================== ======================
+``KVM_CAP_MAX_VCPU_ID``             fixed by the first ``KVM_CREATE_VCPU`` (at  same
+                                    the default if unset; one refused for its
+                                    id fixes nothing) or by itself; then only
+                                    the same value, else EINVAL; 0 leaves it
+                                    unset
+``KVM_SET_BOOT_CPU_ID``             EBUSY once a vCPU exists                    same
+``KVM_CREATE_IRQCHIP``              EEXIST if there is one (also a split one),  same (no split irqchip)
+                                    EINVAL once a vCPU exists
+``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     not offered yet
+``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   same
+``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same (a new address
+                                    EINVAL within 3 pages below 4 GiB           zaps the shadow pages)
+``KVM_CAP_PMU_CAPABILITY``          EINVAL once a vCPU exists                   not offered yet
+``KVM_CAP_X86_NOTIFY_VMEXIT``       EINVAL once a vCPU exists                   not offered yet
+``KVM_SET_TSC_KHZ`` (VM fd)         never frozen: the default of vCPUs created  not offered yet
+                                    later
+``KVM_CAP_X2APIC_API``              never frozen in 6.1                         not offered yet
+``KVM_CAP_X86_DISABLE_EXITS``       never frozen in 6.1 (later kernels freeze)  not offered yet
+``KVM_CAP_MSR_PLATFORM_INFO``       never frozen (read by each guest RDMSR)     same
+``KVM_SET_CPUID2`` (vCPU fd)        after the vCPU's first ``KVM_RUN`` only     same
+                                    the same table, else EINVAL
+=================================== =========================================== ======================
+
+Addresses that must be canonical
+================================
+
+One rule, ``ckvm_is_canonical()`` (x86/x86.c), with the guest's
+linear-address width (57 bits with CR4.LA57, else 48), on the guest's
+WRMSR and on ``KVM_SET_MSRS`` alike, as KVM (since CVE-2014-3610):
+
+- ``FS_BASE``, ``GS_BASE``, ``KERNEL_GS_BASE``, ``LSTAR``, ``CSTAR``: a
+  non-canonical value is refused: #GP for the guest, ``KVM_SET_MSRS``
+  stops at that entry. On SVM the guest's own WRMSR of these goes to the
+  CPU (not intercepted, as in kvm_amd); QEMU's TCG takes non-canonical
+  values there. The VMX backend also tries a new STAR, LSTAR, CSTAR or
+  SFMASK on the CPU before it takes it, as it loads them into the host.
+- ``SYSENTER_ESP``, ``SYSENTER_EIP``: made canonical (sign-extended), as
+  KVM; SVM then keeps bits 31:0 as kvm_amd does.
+- Segment, descriptor-table and RIP values from ``KVM_SET_SREGS`` and
+  ``KVM_SET_REGS`` are taken as they are, as in KVM: VM entry judges them
+  (VMX: ``KVM_EXIT_FAIL_ENTRY``, reason 0x80000021; SVM: the guest runs).
+  ckvm never loads them into the host.
+- Physical addresses: ``IA32_APIC_BASE`` (MSR and ``KVM_SET_SREGS``) and
+  long-mode CR3 reserve the bits from the guest's MAXPHYADDR up:
+  CPUID 0x80000008 EAX[7:0], or 36 without that leaf, as KVM.
+- Debug registers: ckvm has no ``KVM_SET_DEBUGREGS`` yet (KVM checks only
+  bits 63:32 of DR6 and DR7 there, no address).
+
+kvm_run fields
+==============
+
+Userspace may rewrite the shared ``kvm_run`` page at any time, so
+``KVM_RUN`` reads each field it takes from there exactly once, at its
+start, and checks it as KVM does, before anything else (also before
+``immediate_exit`` ends the call):
+
+======================================= ==============================================
+field                                   what ckvm does with it
+======================================= ==============================================
+``immediate_exit``                      as found at the start of ``KVM_RUN``: finish
+                                        a pending exit, then -EINTR; setting it while
+                                        the guest runs does not end that call
+``kvm_valid_regs``, ``kvm_dirty_regs``  a bit ``KVM_CAP_SYNC_REGS`` does not report
+                                        is -EINVAL; ckvm syncs no registers yet, so
+                                        that is every bit
+``cr8``                                 without an in-kernel local APIC: bits 63:4
+                                        are -EINVAL, else loaded into CR8; with one,
+                                        not read
+``request_interrupt_window``            not read: no ``KVM_INTERRUPT`` or
+                                        ``KVM_EXIT_IRQ_WINDOW_OPEN`` yet (KVM checks
+                                        nothing in it)
+``padding1``                            not checked (KVM checks none of it)
+exit data                               completing an exit reads ckvm's own record of
+                                        it and the port I/O page's data once, never
+                                        ``kvm_run``'s exit fields
+======================================= ==============================================
+
+Every ``KVM_RUN`` returns ``cr8``, ``apic_base`` and ``if_flag`` in
+``kvm_run``, also when it fails, as KVM's ``post_kvm_run_save()``;
+``ready_for_interrupt_injection`` stays 0.
+
 Binary statistics
 =================
 
