@@ -186,7 +186,13 @@ static void pte_list_remove(u64 *sptep, unsigned long *head)
 	WARN_ON_ONCE(1);
 }
 
-/* The first spte of a list, or NULL; pte_list_next() walks on. */
+/**
+ * pte_list_first() - the first spte of a pte list
+ * @head: an rmap head or a page's parent_ptes; caller holds mmu->lock.
+ * @it: iterator state for pte_list_next().
+ *
+ * Return: the spte pointer, or NULL for an empty list.
+ */
 u64 *pte_list_first(unsigned long head, struct pte_list_iter *it)
 {
 	if (!head)
@@ -200,6 +206,13 @@ u64 *pte_list_first(unsigned long head, struct pte_list_iter *it)
 	return it->desc->sptes[0];
 }
 
+/**
+ * pte_list_next() - the next spte of a pte list
+ * @it: what pte_list_first() (or the previous call) left; mmu->lock held,
+ *	the list unchanged since.
+ *
+ * Return: the spte pointer, or NULL at the end.
+ */
 u64 *pte_list_next(struct pte_list_iter *it)
 {
 	if (!it->desc)
@@ -213,18 +226,37 @@ u64 *pte_list_next(struct pte_list_iter *it)
 
 /* ---- sptes ---- */
 
+/**
+ * sptep_to_sp() - the shadow page an spte is in
+ * @sptep: a pointer into a shadow page's table.
+ *
+ * Return: the page (its table page's private field names it).
+ */
 struct ckvm_mmu_page *sptep_to_sp(u64 *sptep)
 {
 	return (struct ckvm_mmu_page *)page_private(virt_to_page(sptep));
 }
 
+/**
+ * spte_to_child() - the shadow page a non-leaf spte links
+ * @spte: a present spte of a table above the leaf level.
+ *
+ * Return: the child page.
+ */
 struct ckvm_mmu_page *spte_to_child(u64 spte)
 {
 	return (struct ckvm_mmu_page *)
 		page_private(pfn_to_page((spte & SPTE_ADDR_MASK) >> PAGE_SHIFT));
 }
 
-/* The gfn the entry @idx of @sp maps (first of a large page). */
+/**
+ * sp_spte_gfn() - the guest frame an entry maps
+ * @sp: a shadow page; caller holds mmu->lock.
+ * @idx: the entry's index.
+ *
+ * Return: the gfn (the first of a large page): computed for a direct page,
+ * remembered (@sp->gfns) for an indirect one.
+ */
 gfn_t sp_spte_gfn(struct ckvm_mmu_page *sp, int idx)
 {
 	if (sp->role.direct)
@@ -247,6 +279,14 @@ static unsigned long rmap_entries(const struct ckvm_memslot *slot, int level)
 				 slot->base_gfn, level) + 1;
 }
 
+/**
+ * gfn_to_rmap() - the rmap head of a frame
+ * @slot: the memslot of @gfn.
+ * @gfn: the frame.
+ * @level: 1 (4 KiB mappings) or 2 (2 MiB).
+ *
+ * Return: the head (mmu->lock protects what it holds).
+ */
 unsigned long *gfn_to_rmap(struct ckvm_memslot *slot, gfn_t gfn, int level)
 {
 	return &slot->arch.rmap[level - 1][gfn_to_rmap_index(gfn,
@@ -278,10 +318,13 @@ static u64 *leaf_count(struct ckvm *vm, int level)
 	return level == 1 ? &vm->stat.arch.pages_4k : &vm->stat.arch.pages_2m;
 }
 
-/*
- * Release what @zl holds: flush every vCPU's TLB (and wait for it), then
- * drop the page references and free the shadow pages. Callable with or
- * without mmu->lock.
+/**
+ * zap_list_commit() - release what a zap collected
+ * @vm: the VM; with or without mmu->lock.
+ * @zl: the collection, empty afterwards.
+ *
+ * Flushes every vCPU's TLB (and waits for it), then drops the page
+ * references and frees the shadow pages, as nothing can use them now.
  */
 void zap_list_commit(struct ckvm *vm, struct zap_list *zl)
 {
@@ -312,9 +355,14 @@ static void zap_list_add_page(struct ckvm *vm, struct zap_list *zl,
 	zl->pages[zl->nr_pages++] = page;
 }
 
-/*
- * Clear entry @idx of @sp: a leaf leaves the rmap and its page goes to
- * @zl; a link to a child page leaves the child's parent list.
+/**
+ * drop_spte() - clear one entry of a shadow page
+ * @vm: the VM; caller holds mmu->lock and vm->srcu.
+ * @sp: the page.
+ * @idx: the entry.
+ * @zl: collects the host page of a leaf, released after the TLB flush.
+ *
+ * A leaf leaves the rmap; a link to a child leaves the child's parent list.
  */
 void drop_spte(struct ckvm *vm, struct ckvm_mmu_page *sp, int idx,
 	       struct zap_list *zl)
@@ -348,7 +396,11 @@ static void drop_sptep(struct ckvm *vm, u64 *sptep, struct zap_list *zl)
 	drop_spte(vm, sp, sptep - sp->spt, zl);
 }
 
-/* A child's unsync state no longer reaches its parent through @idx. */
+/**
+ * clear_unsync_child_bit() - a child's unsync state no longer reaches @sp
+ * @sp: the parent page; caller holds mmu->lock.
+ * @idx: the entry that linked the child.
+ */
 void clear_unsync_child_bit(struct ckvm_mmu_page *sp, int idx)
 {
 	if (__test_and_clear_bit(idx, sp->unsync_child_bitmap))
@@ -405,9 +457,14 @@ void zap_page(struct ckvm *vm, struct ckvm_mmu_page *sp, struct zap_list *zl)
 	mmu->n_used_mmu_pages--;
 }
 
-/*
- * Zap the least recently used pages until @need more fit under the limit.
- * Roots in use are skipped; a page with nothing zappable left stops it.
+/**
+ * make_mmu_pages_available() - make room under the shadow page limit
+ * @vm: the VM; caller holds mmu->lock and vm->srcu.
+ * @need: pages the caller may allocate next.
+ * @zl: collects what is zapped.
+ *
+ * Zaps the least recently used pages (no roots) until @need more fit under
+ * the limit, or nothing zappable is left.
  */
 void make_mmu_pages_available(struct ckvm *vm, int need, struct zap_list *zl)
 {
@@ -436,11 +493,26 @@ void make_mmu_pages_available(struct ckvm *vm, int need, struct zap_list *zl)
 
 /* ---- the hash table: (gfn, role) -> shadow page ---- */
 
+/**
+ * mmu_hash_bucket() - the hash bucket of a gfn
+ * @mmu: the VM's MMU; caller holds mmu->lock.
+ * @gfn: the gfn of the shadow pages looked for.
+ *
+ * Return: the bucket's head.
+ */
 struct hlist_head *mmu_hash_bucket(struct ckvm_mmu *mmu, gfn_t gfn)
 {
 	return &mmu->hash[hash_64(gfn, CKVM_MMU_HASH_BITS)];
 }
 
+/**
+ * mmu_find_page() - look a shadow page up
+ * @vm: the VM; caller holds mmu->lock.
+ * @gfn: its guest table, or first mapped frame.
+ * @role: its role.
+ *
+ * Return: the page, or NULL.
+ */
 struct ckvm_mmu_page *mmu_find_page(struct ckvm *vm, gfn_t gfn,
 				    union ckvm_mmu_page_role role)
 {
@@ -453,9 +525,17 @@ struct ckvm_mmu_page *mmu_find_page(struct ckvm *vm, gfn_t gfn,
 	return NULL;
 }
 
-/*
- * A new shadow page for (@gfn, @role), from the vCPU's caches. An
- * indirect one write-protects its guest table.
+/**
+ * mmu_alloc_page() - a new shadow page
+ * @vcpu: the faulting vCPU, whose caches it comes from; mmu->lock held.
+ * @gfn: its guest table, or first mapped frame.
+ * @role: its role.
+ * @zl: collects what write-protecting its guest table zaps.
+ *
+ * The page joins the hash and the head of the LRU list; an indirect one
+ * write-protects its guest table (account_shadowed()).
+ *
+ * Return: the page.
  */
 struct ckvm_mmu_page *mmu_alloc_page(struct ckvm_vcpu *vcpu, gfn_t gfn,
 				     union ckvm_mmu_page_role role,
@@ -482,7 +562,12 @@ struct ckvm_mmu_page *mmu_alloc_page(struct ckvm_vcpu *vcpu, gfn_t gfn,
 	return sp;
 }
 
-/* Point @sptep of a table at @child (the caller cleared it). */
+/**
+ * link_shadow_page() - point a table entry at a child page
+ * @vcpu: the vCPU (its descriptor cache); caller holds mmu->lock.
+ * @sptep: the entry, not present.
+ * @child: the page.
+ */
 void link_shadow_page(struct ckvm_vcpu *vcpu, u64 *sptep,
 		      struct ckvm_mmu_page *child)
 {
@@ -494,9 +579,13 @@ void link_shadow_page(struct ckvm_vcpu *vcpu, u64 *sptep,
 		mark_unsync(sptep);
 }
 
-/*
- * The parent entry @sptep leads to a page that is unsync or has unsync
- * children: note it there, and up the tree while a parent learns it first.
+/**
+ * mark_unsync() - a link now leads to unsync pages
+ * @sptep: the entry that links a page that is unsync or has unsync
+ *	   children; caller holds mmu->lock.
+ *
+ * Noted in the table that holds @sptep and, when that learns it first, up
+ * through its own parents to the roots.
  */
 void mark_unsync(u64 *sptep)
 {
@@ -609,7 +698,12 @@ static union ckvm_mmu_page_role tdp_root_role(struct ckvm_mmu *mmu)
 	return role;
 }
 
-/* Put a root page; the last user of a zapped one frees it. */
+/**
+ * mmu_put_root() - a vCPU stops using a root page
+ * @vm: the VM; caller holds mmu->lock.
+ * @sp: the page, or NULL.
+ * @zl: collects it if it was zapped and this was its last user.
+ */
 void mmu_put_root(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		  struct zap_list *zl)
 {
@@ -701,10 +795,16 @@ int ckvm_mmu_load(struct ckvm_vcpu *vcpu)
 
 /* ---- direct mode: nested page faults ---- */
 
-/*
- * Does the VMM map @hva with a 2 MiB (or larger) page? Walked like GUP-fast,
- * with interrupts off so the tables cannot be freed meanwhile; a change
- * after the walk is caught by the notifier sequence check.
+/**
+ * host_maps_large() - does the VMM map an address with a 2 MiB page?
+ * @mm: the VMM's address space.
+ * @hva: the address.
+ *
+ * Walked like GUP-fast, with interrupts off so that the tables cannot be
+ * freed meanwhile; a change after the walk is caught by the MMU notifier's
+ * sequence check. Without mmu->lock.
+ *
+ * Return: true for a 2 MiB or 1 GiB mapping.
  */
 bool host_maps_large(struct mm_struct *mm, unsigned long hva)
 {
@@ -736,10 +836,18 @@ out:
 	return large;
 }
 
-/*
- * Can the 2 MiB guest frame around @gfn be one leaf? Not while logging,
- * not across the slot's edges, not with a shadowed guest table in it, and
- * only where the VMM's 2 MiB page lines up with the guest's.
+/**
+ * fault_can_be_large() - may the 2 MiB frame around a gfn be one leaf?
+ * @vm: the VM; caller holds vm->srcu.
+ * @slot: the memslot of @gfn.
+ * @gfn: the faulting frame.
+ * @hva: its address in the VMM.
+ *
+ * Not while logging, not across the slot's edges, not with a shadowed
+ * guest table in it (checked again under mmu->lock), and only where the
+ * VMM's 2 MiB page lines up with the guest's.
+ *
+ * Return: true if it may.
  */
 bool fault_can_be_large(struct ckvm *vm, struct ckvm_memslot *slot,
 			gfn_t gfn, unsigned long hva)
@@ -758,6 +866,13 @@ bool fault_can_be_large(struct ckvm *vm, struct ckvm_memslot *slot,
 	return host_maps_large(vm->mm, hva);
 }
 
+/**
+ * gfn_to_lpage_disallow() - the count of shadowed tables in a 2 MiB frame
+ * @slot: the memslot of @gfn.
+ * @gfn: a frame in it.
+ *
+ * Return: the counter (under mmu->lock).
+ */
 u32 *gfn_to_lpage_disallow(struct ckvm_memslot *slot, gfn_t gfn)
 {
 	return &slot->arch.lpage_disallow[gfn_to_rmap_index(gfn, slot->base_gfn,
@@ -1236,9 +1351,12 @@ void ckvm_mmu_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 	ckvm_make_all_vcpus_request(vm, CKVM_REQ_TLB_FLUSH);
 }
 
-/*
- * Drop the 2 MiB leaves over @gfn: a frame in them is to be
- * write-protected alone. Caller holds mmu->lock.
+/**
+ * zap_large_over() - drop the 2 MiB leaves over a frame
+ * @vm: the VM; caller holds mmu->lock and vm->srcu.
+ * @slot: the memslot of @gfn.
+ * @gfn: a frame that is to be write-protected alone.
+ * @zl: collects what is dropped.
  */
 void zap_large_over(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
 		    struct zap_list *zl)
@@ -1250,10 +1368,15 @@ void zap_large_over(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn,
 		drop_sptep(vm, sptep, zl);
 }
 
-/*
- * Clear the writable bit of every 4 KiB spte mapping @gfn (2 MiB leaves
- * are the caller's: zap_large_over()). Returns whether an spte changed.
- * Caller holds mmu->lock.
+/**
+ * rmap_write_protect() - make every 4 KiB mapping of a frame read-only
+ * @vm: the VM; caller holds mmu->lock.
+ * @slot: the memslot of @gfn.
+ * @gfn: the frame (2 MiB leaves over it are zap_large_over()'s).
+ *
+ * The caller flushes the TLBs when it returns true.
+ *
+ * Return: whether an spte changed.
  */
 bool rmap_write_protect(struct ckvm *vm, struct ckvm_memslot *slot, gfn_t gfn)
 {
@@ -1302,7 +1425,13 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 	return r;
 }
 
-/* Called when no vCPU can run any more: release everything. */
+/**
+ * ckvm_mmu_vm_destroy() - release a VM's MMU
+ * @vm: the VM; no vCPU can run any more.
+ *
+ * Every page reference the mappings hold is dropped and every shadow page
+ * freed; the rmap arrays go with the memslots.
+ */
 void ckvm_mmu_vm_destroy(struct ckvm *vm)
 {
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
@@ -1385,7 +1514,9 @@ int ckvm_mmu_module_init(void)
 	return -ENOMEM;
 }
 
-/** ckvm_mmu_module_exit() - free the slab caches of ckvm_mmu_module_init() */
+/**
+ * ckvm_mmu_module_exit() - free the slab caches of ckvm_mmu_module_init()
+ */
 void ckvm_mmu_module_exit(void)
 {
 	kmem_cache_destroy(mmu_page_cache);

@@ -73,10 +73,14 @@ struct shadow_fault {
 
 /* ---- guest page tables shadowed ---- */
 
-/*
- * A guest table at @sp->gfn is shadowed (by the indirect page @sp): keep
- * the guest from writing it behind our back, and its 2 MiB frame from
- * being mapped large.
+/**
+ * account_shadowed() - a guest table is shadowed now
+ * @vm: the VM; caller holds mmu->lock and vm->srcu.
+ * @sp: the new indirect page shadowing the table at @sp->gfn.
+ * @zl: collects the 2 MiB leaves zapped over it.
+ *
+ * The guest may no longer write the table behind our back (its mappings
+ * become read-only), and its 2 MiB frame is not mapped large.
  */
 void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		      struct zap_list *zl)
@@ -91,6 +95,11 @@ void account_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		zl->flush = true;
 }
 
+/**
+ * unaccount_shadowed() - a guest table is shadowed once less
+ * @vm: the VM; caller holds mmu->lock and vm->srcu.
+ * @sp: the indirect page being zapped.
+ */
 void unaccount_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp)
 {
 	struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, sp->gfn);
@@ -99,7 +108,13 @@ void unaccount_shadowed(struct ckvm *vm, struct ckvm_mmu_page *sp)
 		(*gfn_to_lpage_disallow(slot, sp->gfn))--;
 }
 
-/* Zap the indirect shadow pages of guest tables in [@start, @end). */
+/**
+ * zap_shadowed_range() - zap the shadow pages of guest tables in a range
+ * @vm: the VM; caller holds mmu->lock.
+ * @start: first gfn.
+ * @end: gfn after the last.
+ * @zl: collects what is zapped.
+ */
 void zap_shadowed_range(struct ckvm *vm, gfn_t start, gfn_t end,
 			struct zap_list *zl)
 {
@@ -617,13 +632,18 @@ static struct ckvm_mmu_page *get_root(struct ckvm_vcpu *vcpu, gfn_t gfn,
 	return sp;
 }
 
-/*
- * The roots that shadow the guest's CR3 in its paging mode: a 4-level
- * page, or the vCPU's page of four PDPTEs (below 4 GiB, as a PAE CR3
- * must be) that point to a level-2 page each: the guest's PAE page
- * directories, the four quadrants of its 32-bit page directory, or with
- * paging off four direct pages mapping 1 GiB each. Caller holds
- * mmu->lock; the vCPU has no root.
+/**
+ * shadow_mmu_alloc_roots() - the vCPU's roots for the guest's CR3
+ * @vcpu: the vCPU, without a root; caller holds mmu->lock and vm->srcu.
+ * @zl: collects what is zapped.
+ *
+ * A 4-level guest gets the page that shadows its PML4. The others get the
+ * vCPU's page of four PDPTEs (below 4 GiB, as a PAE CR3 must be) pointing
+ * to a level-2 page each: the guest's PAE page directories, the four
+ * quadrants of its 32-bit page directory, or with paging off four direct
+ * pages mapping 1 GiB each. The unsync pages they reach are synced.
+ *
+ * Return: 0.
  */
 int shadow_mmu_alloc_roots(struct ckvm_vcpu *vcpu, struct zap_list *zl)
 {
