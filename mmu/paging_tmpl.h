@@ -454,9 +454,15 @@ static int FNAME(fetch)(struct ckvm_vcpu *vcpu, struct guest_walker *w,
 #endif
 				gfn = w->table_gfn[level - 2];
 			} else {
-				/* Inside a guest large page: map it directly. */
+				/*
+				 * Inside a guest large page: map it directly.
+				 * A clean page gives no write access to the
+				 * page's entries made without a fault (prefetch).
+				 */
 				role.direct = 1;
 				role.access = w->pte_access;
+				if (!(w->ptes[w->level - 1] & _PAGE_DIRTY))
+					role.access &= ~ACC_WRITE_MASK;
 				gfn = w->gfn & ~((1ULL << (9 * (level - 1))) - 1);
 			}
 			child = shadow_get_page(vcpu, gfn, role, zl);
@@ -561,6 +567,29 @@ static bool FNAME(sync_page)(struct ckvm_vcpu *vcpu, struct ckvm_mmu_page *sp,
 				     gpte & _PAGE_DIRTY, zl);
 	}
 	return true;
+}
+
+/*
+ * Map entry @idx of the level-1 page @sp from its guest entry as it is,
+ * without a fault (KVM's pte prefetch, and INVLPG of an unsync page); an
+ * entry that is not present, not accessed or reserved maps nothing.
+ * Caller holds mmu->lock.
+ */
+static void FNAME(prefetch_gpte)(struct ckvm_vcpu *vcpu,
+				 struct ckvm_mmu_page *sp, int idx,
+				 struct zap_list *zl)
+{
+	const struct ckvm_cpu_role *role = ckvm_mmu_cpu_role(vcpu);
+	pt_element_t gpte;
+
+	if (shadow_guest_mode(role) != sp->role.guest_mode ||
+	    FNAME(read_gpte_atomic)(vcpu->vm, FNAME(sp_gpte_gpa)(sp, idx),
+				    &gpte) ||
+	    !FNAME(gpte_prefetchable)(role, gpte))
+		return;
+	shadow_prefetch_gfn(vcpu, sp, idx, FNAME(leaf_gfn)(gpte, 1, 0),
+			    sp->role.access & FNAME(gpte_access)(gpte),
+			    gpte & _PAGE_DIRTY, zl);
 }
 
 /*

@@ -71,6 +71,10 @@ struct shadow_fault {
 	bool private;		/* @page is ckvm's own (the vm86 TSS), no slot */
 };
 
+static void shadow_prefetch_around(struct ckvm_vcpu *vcpu,
+				   struct ckvm_mmu_page *sp, int idx,
+				   struct zap_list *zl);
+
 /* ---- guest page tables shadowed ---- */
 
 /**
@@ -324,6 +328,8 @@ static int shadow_map_leaf(struct ckvm_vcpu *vcpu, struct ckvm_mmu_page *sp,
 	get_page(f->page);	/* the mapping's own reference */
 	mmu_map_page(vcpu, f->slot, sp, idx, gfn, f->page, pte_access, flags,
 		     zl);
+	if (ret == RET_PF_FIXED)
+		shadow_prefetch_around(vcpu, sp, idx, zl);
 	return ret;
 }
 
@@ -375,6 +381,35 @@ static void shadow_update_rights(struct ckvm *vm, struct ckvm_mmu_page *sp,
 		WRITE_ONCE(sp->spt[idx], spte);
 		zl->flush = true;
 	}
+}
+
+/*
+ * Map entry @idx of @sp to @gfn without a fault, if the host page is
+ * there now (get_user_pages_fast_only, which does not sleep) and no
+ * invalidation is under way. Caller holds mmu->lock.
+ */
+static void shadow_prefetch_gfn(struct ckvm_vcpu *vcpu,
+				struct ckvm_mmu_page *sp, int idx, gfn_t gfn,
+				unsigned int pte_access, bool dirty,
+				struct zap_list *zl)
+{
+	struct ckvm *vm = vcpu->vm;
+	struct shadow_fault f = { .gfn = gfn };
+	unsigned long hva;
+
+	if (vm->arch.mmu.invalidate_in_progress)
+		return;
+	f.slot = ckvm_gfn_to_memslot(vm, gfn);
+	if (!f.slot || f.slot->arch.invalid)
+		return;
+	hva = f.slot->userspace_addr + ((gfn - f.slot->base_gfn) << PAGE_SHIFT);
+	f.host_writable = !(f.slot->flags & KVM_MEM_READONLY) &&
+			  get_user_pages_fast_only(hva, 1, FOLL_WRITE, &f.page) == 1;
+	if (!f.host_writable &&
+	    get_user_pages_fast_only(hva, 1, 0, &f.page) != 1)
+		return;
+	shadow_prefetch_leaf(vcpu, sp, idx, &f, pte_access, dirty, zl);
+	put_page(f.page);
 }
 
 static int shadow_fault_map(struct ckvm_vcpu *vcpu, gva_t addr, u32 access,
@@ -510,6 +545,38 @@ const struct ckvm_cpu_role *ckvm_mmu_cpu_role(struct ckvm_vcpu *vcpu)
 #define PTTYPE 32
 #include "paging_tmpl.h"
 #undef PTTYPE
+
+/* ---- prefetch ---- */
+
+/* Entries mapped around a fault without their own (KVM's pte prefetch). */
+#define PREFETCH_NUM	8
+
+/*
+ * A 4 KiB fault was mapped at entry @idx of @sp: map the not-present
+ * entries of its group of 8 too, from their guest entries (indirect) or
+ * their frames (direct), where the host pages are present. A guest that
+ * touches its pages in order (a fault loop, a copy) takes one fault in 8.
+ */
+static void shadow_prefetch_around(struct ckvm_vcpu *vcpu,
+				   struct ckvm_mmu_page *sp, int idx,
+				   struct zap_list *zl)
+{
+	int i, start = idx & ~(PREFETCH_NUM - 1);
+
+	if (sp->role.level != 1 || sp->unsync)
+		return;
+	for (i = start; i < start + PREFETCH_NUM; i++) {
+		if (i == idx || is_shadow_present(sp->spt[i]))
+			continue;
+		if (sp->role.direct)
+			shadow_prefetch_gfn(vcpu, sp, i, sp->gfn + i,
+					    sp->role.access, true, zl);
+		else if (sp->role.cr4_pae)
+			paging64_prefetch_gpte(vcpu, sp, i, zl);
+		else
+			paging32_prefetch_gpte(vcpu, sp, i, zl);
+	}
+}
 
 /* ---- unsync pages ---- */
 
@@ -899,6 +966,9 @@ void ckvm_mmu_invlpg(struct ckvm_vcpu *vcpu, gva_t gva)
 	vcpu->stat.arch.invlpg++;
 	if (vm->arch.mmu.tdp)
 		return;
+	/* The entry it maps again may need an rmap descriptor. */
+	if (ckvm_mmu_topup_caches(vcpu, true))
+		return;
 	zap_list_init(&zl);
 	spin_lock(&vm->arch.mmu.lock);
 	sp = m->root_hpa == INVALID_PAGE ? NULL :
@@ -910,8 +980,20 @@ void ckvm_mmu_invlpg(struct ckvm_vcpu *vcpu, gva_t gva)
 		if (!is_shadow_present(spte))
 			break;
 		if (is_last_spte(&vm->arch.mmu, spte, level)) {
-			if (sp->unsync)
+			/*
+			 * An unsync leaf takes the guest's entry as it is now,
+			 * at once, as KVM does: the access after the INVLPG
+			 * needs no fault.
+			 */
+			if (sp->unsync) {
 				drop_spte(vm, sp, idx, &zl);
+				if (sp->role.cr4_pae)
+					paging64_prefetch_gpte(vcpu, sp, idx,
+							       &zl);
+				else
+					paging32_prefetch_gpte(vcpu, sp, idx,
+							       &zl);
+			}
 			break;
 		}
 		sp = spte_to_child(spte);

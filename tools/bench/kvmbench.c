@@ -73,6 +73,7 @@
 #define PG_PD		0x8000
 #define PG_IDT		0x9000
 #define PG_VARS		0xa000		/* the handler's next free page */
+#define PG_GDT		0xb000		/* exceptions need CS in a GDT */
 #define PG_PT		0x20000		/* 64 page tables: 128 MiB of pages */
 #define PG_NPT		64
 #define PG_DATA		TOUCH_GPA	/* slot 1: pages the guest maps */
@@ -406,6 +407,7 @@ static void *paging_setup(struct vm *vm, const char *handler)
 	uint64_t *pdpt = (void *)(vm->mem0 + PG_PDPT);
 	uint64_t *pd = (void *)(vm->mem0 + PG_PD);
 	uint64_t *idt = (void *)(vm->mem0 + PG_IDT);
+	uint64_t *gdt = (void *)(vm->mem0 + PG_GDT);
 	uint64_t h = CODE + (handler - g_pf);
 	struct kvm_sregs sregs;
 	void *data;
@@ -418,10 +420,15 @@ static void *paging_setup(struct vm *vm, const char *handler)
 	idt[14 * 2] = (h & 0xffff) | (8ULL << 16) | (0x8eULL << 40) |
 		      ((h & 0xffff0000ULL) << 32);
 	idt[14 * 2 + 1] = h >> 32;
+	gdt[1] = 0x00af9b000000ffffULL;		/* 0x08: 64-bit code */
+	gdt[2] = 0x00cf93000000ffffULL;		/* 0x10: data */
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs))
 		die("KVM_GET_SREGS");
 	sregs.idt.base = PG_IDT;
 	sregs.idt.limit = 4095;
+	sregs.gdt.base = PG_GDT;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.cr0 |= 1 << 16;			/* WP: read-only means it */
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs))
 		die("KVM_SET_SREGS");
 	data = mmap(NULL, PG_DATA_SIZE, PROT_READ | PROT_WRITE,
