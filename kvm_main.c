@@ -170,13 +170,13 @@ static struct ckvm_memslots *memslots_alloc(int nr)
 }
 
 /*
- * Publish a new snapshot: @old_slot (if any) is replaced by @new_slot (if
- * any). One ordered pass copies the pointers around them. When the call
- * returns no vCPU can see the old snapshot or @old_slot any more; the
- * caller frees @old_slot.
+ * A new snapshot in which @old_slot (if any) is replaced by @new_slot (if
+ * any). One ordered pass copies the pointers around them. NULL if memory
+ * ran out.
  */
-static int memslots_replace(struct ckvm *vm, struct ckvm_memslot *old_slot,
-			    struct ckvm_memslot *new_slot)
+static struct ckvm_memslots *memslots_build(struct ckvm *vm,
+					    struct ckvm_memslot *old_slot,
+					    struct ckvm_memslot *new_slot)
 {
 	struct ckvm_memslots *old = ckvm_memslots(vm), *new;
 	bool placed = !new_slot;
@@ -185,7 +185,7 @@ static int memslots_replace(struct ckvm *vm, struct ckvm_memslot *old_slot,
 	lockdep_assert_held(&vm->slots_lock);
 	new = memslots_alloc(old->nr + 1);
 	if (!new)
-		return -ENOMEM;
+		return NULL;
 	for (i = 0; i < old->nr; i++) {
 		struct ckvm_memslot *s = old->slots[i];
 
@@ -199,12 +199,22 @@ static int memslots_replace(struct ckvm *vm, struct ckvm_memslot *old_slot,
 	if (!placed)
 		new->slots[n++] = new_slot;
 	new->nr = n;
+	return new;
+}
+
+/*
+ * Publish @new. When the call returns no vCPU can see the old snapshot
+ * (nor a slot only it had) any more; the caller frees such a slot.
+ */
+static void memslots_publish(struct ckvm *vm, struct ckvm_memslots *new)
+{
+	struct ckvm_memslots *old = ckvm_memslots(vm);
 
 	rcu_assign_pointer(vm->memslots, new);
 	synchronize_srcu_expedited(&vm->srcu);
 	kvfree(old);
 	vm->stat.memslot_updates++;
-	return 0;
+	ckvm_arch_memslots_changed(vm);
 }
 
 static int check_memory_region(const struct kvm_userspace_memory_region *mem)
@@ -233,10 +243,16 @@ static unsigned long dirty_bitmap_bytes(const struct ckvm_memslot *slot)
 	return BITS_TO_LONGS(slot->npages) * sizeof(long);
 }
 
-/* A slot and its dirty bitmap, once no snapshot can reach them. */
-static void memslot_free(struct ckvm_memslot *slot)
+/*
+ * A slot and its arrays, once no snapshot can reach them; what @heir (the
+ * slot that replaced it, or NULL) took over stays.
+ */
+static void memslot_free(struct ckvm_memslot *slot,
+			 const struct ckvm_memslot *heir)
 {
-	kvfree(slot->dirty_bitmap);
+	ckvm_arch_memslot_free(slot, heir);
+	if (!heir || heir->dirty_bitmap != slot->dirty_bitmap)
+		kvfree(slot->dirty_bitmap);
 	kfree(slot);
 }
 
@@ -244,7 +260,7 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 				  const struct kvm_userspace_memory_region *mem)
 {
 	struct ckvm_memslot *old, *new = NULL;
-	struct ckvm_memslots *slots;
+	struct ckvm_memslots *slots, *next;
 	bool logging;
 	int r;
 
@@ -262,11 +278,14 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 		r = -EINVAL;
 		if (!old)
 			goto out;
-		r = memslots_replace(vm, old, NULL);
-		if (r)
+		r = -ENOMEM;
+		next = memslots_build(vm, old, NULL);
+		if (!next)
 			goto out;
 		ckvm_arch_memslot_removed(vm, old);
-		memslot_free(old);
+		memslots_publish(vm, next);
+		memslot_free(old, NULL);
+		r = 0;
 		goto out;
 	}
 
@@ -310,25 +329,28 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 		new->dirty_bitmap = old->dirty_bitmap;
 	}
 
-	r = memslots_replace(vm, old, new);
-	if (r)
+	next = memslots_build(vm, old, new);
+	if (!next)
 		goto out;
+	r = ckvm_arch_memslot_create(vm, old, new);
+	if (r) {
+		kvfree(next);
+		goto out;
+	}
+	/* A moved slot's old mappings go while its old place is published. */
 	if (old && old->base_gfn != new->base_gfn)
 		ckvm_arch_memslot_removed(vm, old);
-	else if (logging && !(old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES)))
+	memslots_publish(vm, next);
+	if (logging && !(old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES)) &&
+	    !(old && old->base_gfn != new->base_gfn))
 		ckvm_arch_memslot_log_dirty(vm, new);
-	if (old) {
-		if (old->dirty_bitmap == new->dirty_bitmap)
-			old->dirty_bitmap = NULL;	/* now @new's */
-		memslot_free(old);
-	}
+	if (old)
+		memslot_free(old, new);
 	new = NULL;
 out:
 	if (new) {
 		/* Not published: free what was allocated for it, not old's. */
-		if (old && new->dirty_bitmap == old->dirty_bitmap)
-			new->dirty_bitmap = NULL;
-		memslot_free(new);
+		memslot_free(new, old);
 	}
 	mutex_unlock(&vm->slots_lock);
 	return r;
@@ -526,7 +548,7 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	ckvm_irq_routing_free(vm);
 	slots = rcu_dereference_protected(vm->memslots, 1);
 	for (i = 0; i < slots->nr; i++)
-		memslot_free(slots->slots[i]);
+		memslot_free(slots->slots[i], NULL);
 	kvfree(slots);
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);

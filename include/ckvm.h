@@ -44,6 +44,8 @@ typedef u64 gfn_t;
 typedef u64 hpa_t;
 typedef u64 gva_t;
 
+#include "x86.h"
+
 struct ckvm_memslot {
 	gfn_t base_gfn;
 	u64 npages;
@@ -51,6 +53,7 @@ struct ckvm_memslot {
 	unsigned long *dirty_bitmap;	/* with KVM_MEM_LOG_DIRTY_PAGES */
 	u32 flags;
 	u16 id;
+	struct ckvm_arch_memslot arch;	/* the MMU's per-page arrays */
 };
 
 /*
@@ -64,8 +67,6 @@ struct ckvm_memslots {
 	int nr;
 	struct ckvm_memslot *slots[];
 };
-
-#include "x86.h"
 
 /*
  * Binary statistics (KVM_GET_STATS_FD, stats.c). Every counter is one u64
@@ -157,6 +158,7 @@ enum {
 enum {
 	CKVM_REQ_TLB_FLUSH,
 	CKVM_REQ_EVENT,		/* an interrupt may have become pending */
+	CKVM_REQ_MMU_RELOAD,	/* the MMU root was zapped: load another */
 };
 
 struct ckvm_vcpu {
@@ -224,10 +226,21 @@ void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu);
 int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu);
 long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 			  unsigned long arg);
-void ckvm_arch_memslot_removed(struct ckvm *vm,
-			       const struct ckvm_memslot *slot);
-void ckvm_arch_memslot_log_dirty(struct ckvm *vm,
-				 const struct ckvm_memslot *slot);
+/*
+ * Memslot changes, under slots_lock: create gives a new slot (not yet
+ * published) its per-page arrays, sharing @old's when @old is the same
+ * slot at the same place; removed comes while a slot to be deleted or
+ * moved is still published; log_dirty and memslots_changed after the new
+ * snapshot is published; free when no snapshot refers to the slot, and
+ * keeps what @heir (the slot that replaced it, or NULL) shares.
+ */
+int ckvm_arch_memslot_create(struct ckvm *vm, struct ckvm_memslot *old,
+			     struct ckvm_memslot *new);
+void ckvm_arch_memslot_free(struct ckvm_memslot *slot,
+			    const struct ckvm_memslot *heir);
+void ckvm_arch_memslot_removed(struct ckvm *vm, struct ckvm_memslot *slot);
+void ckvm_arch_memslot_log_dirty(struct ckvm *vm, struct ckvm_memslot *slot);
+void ckvm_arch_memslots_changed(struct ckvm *vm);
 void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 			     unsigned long *out);
 

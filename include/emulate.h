@@ -111,6 +111,18 @@ struct x86_emulate_ops {
 	void (*get_segment)(struct x86_emulate_ctxt *ctxt, int seg,
 			    struct x86emul_segment *s);
 	u64 (*get_cr)(struct x86_emulate_ctxt *ctxt, int cr);
+	/*
+	 * The system instructions (C_SYSTEM), optional: without them those
+	 * are not emulated. set_cr: MOV to CR0, CR2, CR3, CR4 or CR8 (also
+	 * CLTS, LMSW), 0 or -1 for a #GP(0) the new value deserves. invlpg:
+	 * the guest invalidates the TLB entries of linear @addr. set_dtable:
+	 * LGDT (@idt false) or LIDT. halt: HLT, done once RIP moved on.
+	 */
+	int (*set_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 val);
+	void (*invlpg)(struct x86_emulate_ctxt *ctxt, u64 addr);
+	void (*set_dtable)(struct x86_emulate_ctxt *ctxt, bool idt, u64 base,
+			   u16 limit);
+	void (*halt)(struct x86_emulate_ctxt *ctxt);
 	/* The guest's XMM register @reg (0-15): 16 bytes. */
 	void (*get_xmm)(struct x86_emulate_ctxt *ctxt, int reg, void *val);
 	void (*put_xmm)(struct x86_emulate_ctxt *ctxt, int reg, const void *val);
@@ -161,6 +173,7 @@ enum x86emul_class {
 	C_POP,
 	C_STRING,	/* MOVS STOS LODS CMPS SCAS */
 	C_SSE_MOV,	/* MOVD MOVQ MOVDQU MOVDQA MOVUPS MOVAPS ... */
+	C_SYSTEM,	/* MOV CR, CLTS, LMSW, SMSW, INVLPG, LGDT, LIDT, HLT */
 };
 
 /* Sub-operations (x86emul_opcode.op), per class. */
@@ -172,6 +185,10 @@ enum { UNARY_INC, UNARY_DEC, UNARY_NOT, UNARY_NEG };
 enum { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 enum { MOV_PLAIN, MOV_ZX, MOV_SX };
 enum { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS };
+enum {
+	SYS_MOV_FROM_CR, SYS_MOV_TO_CR, SYS_CLTS, SYS_LMSW, SYS_SMSW,
+	SYS_INVLPG, SYS_LGDT, SYS_LIDT, SYS_HLT,
+};
 
 /* Flags of a decode table entry. */
 #define OPF_MODRM	(1u << 0)	/* a ModRM byte follows */
@@ -185,6 +202,7 @@ enum { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS };
 #define OPF_NO64	(1u << 8)	/* #UD in 64-bit mode */
 #define OPF_INC_SP	(1u << 9)	/* POP r/m: rSP-based address after pop */
 #define OPF_ONLY64	(1u << 10)	/* not this instruction outside 64-bit mode */
+#define OPF_RM_REG	(1u << 11)	/* ModRM.rm is a GPR whatever mod says */
 
 /* One decode table entry. */
 struct x86emul_opcode {

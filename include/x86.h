@@ -113,6 +113,8 @@ struct ckvm_emulation {
 	struct ckvm_mmio_fragment writes[CKVM_MMIO_WRITES];
 	int nr_writes, next_write;
 	bool resume;			/* run again after the writes */
+	bool pt_write;			/* of a shadowed page table (shadow.c) */
+	bool halt;			/* the instruction was HLT */
 	unsigned int resumes;		/* runs since the guest last ran */
 };
 
@@ -121,8 +123,16 @@ struct ckvm_emulation {
  * the same counter where it has one. u64 members only (see ckvm.h).
  */
 struct ckvm_vm_arch_stat {
-	u64 pages_4k;		/* instant: 4 KiB leaves mapped; mmu->lock */
-	u64 pages_2m;		/* instant: 2 MiB leaves mapped; mmu->lock */
+	/* All under mmu->lock. */
+	u64 pages_4k;		/* instant: 4 KiB leaves mapped */
+	u64 pages_2m;		/* instant: 2 MiB leaves mapped */
+	u64 mmu_shadow_zapped;	/* shadow pages zapped */
+	u64 mmu_pte_write;	/* emulated writes to shadowed page tables */
+	u64 mmu_pde_zapped;	/* ... that dropped a non-leaf spte */
+	u64 mmu_flooded;	/* shadow pages dropped for write flooding */
+	u64 mmu_recycled;	/* zapped to stay under the page limit */
+	u64 mmu_cache_miss;	/* shadow pages created (not found) */
+	u64 mmu_unsync;		/* instant: unsync shadow pages */
 };
 
 struct ckvm_vcpu_arch_stat {
@@ -136,6 +146,9 @@ struct ckvm_vcpu_arch_stat {
 	u64 pf_taken;		/* nested page faults */
 	u64 pf_fixed;		/* ... that left a mapping in place */
 	u64 tlb_flush;		/* guest TLB flushes asked by a request */
+	u64 pf_guest;		/* shadow paging: #PFs given to the guest */
+	u64 pf_emulate;		/* ... writes to its page tables emulated */
+	u64 invlpg;		/* ... INVLPGs handled */
 	u64 mmio_exits;		/* KVM_EXIT_MMIO exits to userspace */
 	u64 insn_emulation;	/* instructions emulated */
 	u64 insn_emulation_fail;	/* ... that could not be */
@@ -148,12 +161,23 @@ struct ckvm_arch {
 	bool guest_reads_platform_info;
 	/* KVM_CAP_EXIT_ON_EMULATION_FAILURE: no #UD, always exit. */
 	bool exit_on_emulation_error;
-	/* KVM_SET_NR_MMU_PAGES, 0 if never set; under slots_lock. */
-	unsigned long n_requested_mmu_pages;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
+	/*
+	 * KVM_SET_TSS_ADDR: where VMX runs real mode in virtual-8086 mode
+	 * (without unrestricted guest) it needs a TSS; its 3 pages at this
+	 * guest address are ckvm's own (rmode_tss, the backend's), mapped
+	 * there while the guest's paging is off. vm->lock.
+	 */
+	gpa_t tss_addr;
+	struct page *rmode_tss;
+	gpa_t identity_map_addr;	/* KVM_SET_IDENTITY_MAP_ADDR; unused */
 	void *vendor;
 };
+
+/* KVM_SET_TSS_ADDR's default: below 4 GiB, where guests put no RAM. */
+#define CKVM_DEFAULT_TSS_ADDR	0xfffbd000ULL
+#define CKVM_RMODE_TSS_PAGES	3
 
 struct ckvm_vcpu;
 
@@ -171,7 +195,7 @@ struct ckvm_vcpu_arch {
 	int cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	struct ckvm_pio pio;
-	struct ckvm_mmu_cache mmu_cache;
+	struct ckvm_vcpu_mmu mmu;
 	struct ckvm_cpu_role cpu_role;	/* the walker's paging mode cache */
 	struct ckvm_emulation emul;	/* an instruction across MMIO exits */
 	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
@@ -212,6 +236,19 @@ int ckvm_emulation_failure_exit(struct ckvm_vcpu *vcpu, const u8 *insn,
 				int insn_len, const u64 *data, int ndata);
 int ckvm_emulate_mmio_fault(struct ckvm_vcpu *vcpu,
 			    const struct ckvm_tdp_fault *f);
+int ckvm_emulate_pt_write(struct ckvm_vcpu *vcpu,
+			  const struct ckvm_tdp_fault *f);
+int ckvm_emulate_instruction(struct ckvm_vcpu *vcpu);
+int ckvm_vcpu_halt(struct ckvm_vcpu *vcpu);
+
+/* Control registers (x86/cr.c): 0, or 1 for a #GP(0) to deliver. */
+int ckvm_set_cr0(struct ckvm_vcpu *vcpu, u64 cr0);
+int ckvm_set_cr3(struct ckvm_vcpu *vcpu, u64 cr3);
+int ckvm_set_cr4(struct ckvm_vcpu *vcpu, u64 cr4);
+int ckvm_set_cr8(struct ckvm_vcpu *vcpu, u64 cr8);
+int ckvm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val);
+void ckvm_invlpg(struct ckvm_vcpu *vcpu, gva_t gva);
+void ckvm_efer_changed(struct ckvm_vcpu *vcpu, u64 old);
 bool ckvm_pat_valid(u64 pat);
 bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
 void ckvm_complete_instruction(struct ckvm_vcpu *vcpu);
@@ -219,6 +256,10 @@ void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);
 int ckvm_cpl(struct ckvm_vcpu *vcpu);
 void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e);
+int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
+
+/* Module parameter tdp: nested paging in use (else shadow paging). */
+extern bool ckvm_tdp;
 
 #endif

@@ -91,6 +91,11 @@ struct ckvm_x86_ops {
 	bool (*interrupt_allowed)(struct ckvm_vcpu *vcpu);
 	void (*inject_irq)(struct ckvm_vcpu *vcpu, u8 vector);
 	void (*enable_irq_window)(struct ckvm_vcpu *vcpu);
+	/*
+	 * The MMU's root for the next entries: the nested page table (NPT,
+	 * EPT) or, with shadow paging, the CR3 the CPU runs the guest on.
+	 */
+	void (*load_mmu_pgd)(struct ckvm_vcpu *vcpu, hpa_t root);
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 

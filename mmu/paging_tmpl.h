@@ -318,6 +318,303 @@ static int FNAME(gva_to_gpa)(struct ckvm_vcpu *vcpu,
 	return 0;
 }
 
+/* ---- shadow paging: the shadow pages of this guest entry width ---- */
+
+/* The guest entry that entry @idx of the indirect shadow page @sp shadows. */
+static gpa_t FNAME(sp_gpte_gpa)(const struct ckvm_mmu_page *sp, int idx)
+{
+	gpa_t table = (gpa_t)sp->gfn << PAGE_SHIFT;
+
+#if PTTYPE == 32
+	/* 1024 entries a table: a shadow page holds a quadrant's worth. */
+	if (sp->role.level == 1)
+		return table + (sp->role.quadrant * 512 + idx) * 4;
+	return table + (sp->role.quadrant * 256 + idx / 2) * 4;
+#else
+	return table + idx * 8;
+#endif
+}
+
+/*
+ * Read a guest entry under mmu->lock: from the VMM's memory without
+ * faulting it in. Returns 0, or -EFAULT if it is not there right now.
+ */
+static int FNAME(read_gpte_atomic)(struct ckvm *vm, gpa_t gpa,
+				   pt_element_t *gpte)
+{
+	struct ckvm_memslot *slot = ckvm_gfn_to_memslot(vm, gpa >> PAGE_SHIFT);
+	pt_element_t __user *p;
+	int r;
+
+	if (!slot)
+		return -EFAULT;
+	p = (pt_element_t __user *)(slot->userspace_addr +
+				    (gpa - (slot->base_gfn << PAGE_SHIFT)));
+	pagefault_disable();
+	r = __get_user(*gpte, p);
+	pagefault_enable();
+	return r;
+}
+
+/*
+ * May a leaf spte be made from @gpte without the guest having touched it
+ * (sync, an emulated write)? Only a present entry without reserved bits
+ * whose Accessed bit is set: the CPU would have to set it on the access
+ * an spte lets through without an exit.
+ */
+static bool FNAME(gpte_prefetchable)(const struct ckvm_cpu_role *role,
+				     pt_element_t gpte)
+{
+	return (gpte & _PAGE_PRESENT) && (gpte & _PAGE_ACCESSED) &&
+	       !FNAME(is_rsvd_bits_set)(role, gpte, 1);
+}
+
+/*
+ * Do the guest's entries still hold what the walk read? Checked under
+ * mmu->lock: an emulated write to one of them updates the sptes under the
+ * lock, so it cannot fall between this check and the new sptes.
+ */
+static bool FNAME(gpte_changed)(struct guest_walker *w)
+{
+	int level;
+
+	for (level = w->max_level; level >= w->level; level--) {
+		pt_element_t pte;
+		int r;
+
+		pagefault_disable();
+		r = __get_user(pte, w->ptep_user[level - 1]);
+		pagefault_enable();
+		if (r || pte != w->ptes[level - 1])
+			return true;
+	}
+	return false;
+}
+
+/**
+ * FNAME(fetch) - build the shadow path for a walk and map its leaf
+ * @vcpu: the faulting vCPU; caller holds mmu->lock.
+ * @w: the successful walk.
+ * @addr: the faulting linear address.
+ * @access: CKVM_ACC_* of the access.
+ * @f: the host page and what the fault may map.
+ * @zl: collects what is zapped.
+ *
+ * Shadow pages are found or made level by level: an indirect one for each
+ * guest table of the walk, a direct one for the parts of a guest large
+ * page below it that the host maps with smaller pages.
+ *
+ * Return: RET_PF_FIXED, RET_PF_EMULATE (a write to a write-protected guest
+ * page table: mapped read-only, the instruction is to be emulated) or
+ * RET_PF_RETRY.
+ */
+static int FNAME(fetch)(struct ckvm_vcpu *vcpu, struct guest_walker *w,
+			gva_t addr, u32 access, struct shadow_fault *f,
+			struct zap_list *zl)
+{
+	struct ckvm *vm = vcpu->vm;
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+	struct ckvm_vcpu_mmu *m = &vcpu->arch.mmu;
+	struct ckvm_mmu_page *sp;
+	int level, target = 1;
+
+	if (FNAME(gpte_changed)(w))
+		return RET_PF_RETRY;
+	sp = m->root ? m->root : m->pae_sp[(addr >> 30) & 3];
+	if (!sp || sp->role.invalid)
+		return RET_PF_RETRY;
+	if (w->level >= 2 && f->large && !*gfn_to_lpage_disallow(f->slot, w->gfn))
+		target = 2;
+
+	for (level = sp->role.level;; level--) {
+		int idx = PT_INDEX(addr, level);
+		u64 spte = sp->spt[idx];
+		union ckvm_mmu_page_role role;
+		struct ckvm_mmu_page *child;
+		gfn_t gfn;
+
+		sp->write_flooding_count = 0;
+		if (level == target)
+			break;
+		if (is_shadow_present(spte) && is_large_spte(mmu, spte)) {
+			drop_spte(vm, sp, idx, zl);
+			spte = 0;
+		}
+		if (!is_shadow_present(spte)) {
+			role = sp->role;
+			role.level = level - 1;
+			role.quadrant = 0;
+			if (level - 1 >= w->level) {
+				/* The child shadows the guest table below. */
+				role.direct = 0;
+				role.access = w->pt_access[level - 1];
+#if PTTYPE == 32
+				if (level - 1 == 1)
+					role.quadrant = (addr >> 21) & 1;
+#endif
+				gfn = w->table_gfn[level - 2];
+			} else {
+				/*
+				 * Inside a guest large page: map it directly.
+				 * A clean page gives no write access to the
+				 * page's entries made without a fault (prefetch).
+				 */
+				role.direct = 1;
+				role.access = w->pte_access;
+				if (!(w->ptes[w->level - 1] & _PAGE_DIRTY))
+					role.access &= ~ACC_WRITE_MASK;
+				gfn = w->gfn & ~((1ULL << (9 * (level - 1))) - 1);
+			}
+			child = shadow_get_page(vcpu, gfn, role, zl);
+			link_shadow_page(vcpu, &sp->spt[idx], child);
+		}
+		sp = spte_to_child(sp->spt[idx]);
+	}
+	return shadow_map_leaf(vcpu, sp, PT_INDEX(addr, level),
+			       level == 2 ? w->gfn & ~(gfn_t)511 : w->gfn,
+			       w->pte_access,
+			       w->ptes[w->level - 1] & _PAGE_DIRTY, access, f, zl);
+}
+
+/* shadow_fault_map()'s way back into FNAME(fetch) under the lock. */
+static int FNAME(fetch_cb)(struct ckvm_vcpu *vcpu, void *walker, gva_t addr,
+			   u32 access, struct shadow_fault *f,
+			   struct zap_list *zl)
+{
+	return FNAME(fetch)(vcpu, walker, addr, access, f, zl);
+}
+
+/**
+ * FNAME(page_fault) - a #PF the CPU took on the shadow tables
+ * @vcpu: the vCPU, loaded; caller holds vm->srcu.
+ * @role: the guest's paging mode.
+ * @addr: the faulting linear address (CR2).
+ * @access: CKVM_ACC_* of the access, from the error code.
+ *
+ * The guest's tables decide: a fault they give is the guest's own and is
+ * delivered to it with their error code; else the shadow is built to
+ * match them.
+ *
+ * Return: 1 to re-enter the guest, 0 with an exit for userspace, -errno.
+ */
+static int FNAME(page_fault)(struct ckvm_vcpu *vcpu,
+			     const struct ckvm_cpu_role *role, gva_t addr,
+			     u32 access)
+{
+	struct guest_walker w;
+	int r;
+
+	r = FNAME(walk_addr)(&w, vcpu, role, addr, access);
+	if (r <= 0) {
+		/* A table outside guest memory reads as not present. */
+		if (r < 0) {
+			w.fault.vector = X86EMUL_PF_VECTOR;
+			w.fault.error_code_valid = true;
+			w.fault.error_code = shadow_pf_error_code(role, access);
+			w.fault.address = addr;
+		}
+		return shadow_guest_fault(vcpu, addr, &w.fault);
+	}
+	return shadow_fault_map(vcpu, addr, access, w.gfn, w.level,
+				FNAME(fetch_cb), &w);
+}
+
+
+/**
+ * FNAME(sync_page) - bring an unsync shadow page back in line with its table
+ * @vcpu: the vCPU; caller holds mmu->lock.
+ * @sp: an unsync (level 1) shadow page.
+ * @zl: collects what is zapped.
+ *
+ * Each spte is compared with the guest entry it shadows: one that no
+ * longer maps the same gfn is dropped (the next access faults it in
+ * again), else its rights follow the entry (never more than it had).
+ *
+ * Return: true, or false if @sp had to be zapped instead.
+ */
+static bool FNAME(sync_page)(struct ckvm_vcpu *vcpu, struct ckvm_mmu_page *sp,
+			     struct zap_list *zl)
+{
+	const struct ckvm_cpu_role *role = ckvm_mmu_cpu_role(vcpu);
+	struct ckvm *vm = vcpu->vm;
+	int i;
+
+	if (shadow_guest_mode(role) != sp->role.guest_mode) {
+		zap_page(vm, sp, zl);
+		return false;
+	}
+	for (i = 0; i < CKVM_SPTES_PER_PAGE; i++) {
+		u64 spte = sp->spt[i];
+		pt_element_t gpte;
+		unsigned int pte_access;
+		gfn_t gfn;
+
+		if (!is_shadow_present(spte))
+			continue;
+		if (FNAME(read_gpte_atomic)(vm, FNAME(sp_gpte_gpa)(sp, i),
+					    &gpte)) {
+			zap_page(vm, sp, zl);
+			return false;
+		}
+		gfn = FNAME(leaf_gfn)(gpte, 1, 0);
+		if (!FNAME(gpte_prefetchable)(role, gpte) ||
+		    gfn != sp->gfns[i]) {
+			drop_spte(vm, sp, i, zl);
+			continue;
+		}
+		pte_access = sp->role.access & FNAME(gpte_access)(gpte);
+		shadow_update_rights(vm, sp, i, pte_access,
+				     gpte & _PAGE_DIRTY, zl);
+	}
+	return true;
+}
+
+/*
+ * Map entry @idx of the level-1 page @sp from its guest entry as it is,
+ * without a fault (KVM's pte prefetch, and INVLPG of an unsync page); an
+ * entry that is not present, not accessed or reserved maps nothing.
+ * Caller holds mmu->lock.
+ */
+static void FNAME(prefetch_gpte)(struct ckvm_vcpu *vcpu,
+				 struct ckvm_mmu_page *sp, int idx,
+				 struct zap_list *zl)
+{
+	const struct ckvm_cpu_role *role = ckvm_mmu_cpu_role(vcpu);
+	pt_element_t gpte;
+
+	if (shadow_guest_mode(role) != sp->role.guest_mode ||
+	    FNAME(read_gpte_atomic)(vcpu->vm, FNAME(sp_gpte_gpa)(sp, idx),
+				    &gpte) ||
+	    !FNAME(gpte_prefetchable)(role, gpte))
+		return;
+	shadow_prefetch_gfn(vcpu, sp, idx, FNAME(leaf_gfn)(gpte, 1, 0),
+			    sp->role.access & FNAME(gpte_access)(gpte),
+			    gpte & _PAGE_DIRTY, zl);
+}
+
+/*
+ * An emulated write changed the guest entry behind entry @idx of the
+ * level-1 shadow page @sp to @gpte: give the spte the new mapping at once
+ * (the 2007 "update shadow pte on write to guest pte"), if the host page
+ * the caller found for it (@f) is the one it names; else drop it.
+ */
+static void FNAME(update_pte)(struct ckvm_vcpu *vcpu, struct ckvm_mmu_page *sp,
+			      int idx, pt_element_t gpte,
+			      struct shadow_fault *f, struct zap_list *zl)
+{
+	const struct ckvm_cpu_role *role = ckvm_mmu_cpu_role(vcpu);
+	unsigned int pte_access;
+
+	drop_spte(vcpu->vm, sp, idx, zl);
+	if (!f->page || shadow_guest_mode(role) != sp->role.guest_mode ||
+	    !FNAME(gpte_prefetchable)(role, gpte) ||
+	    FNAME(leaf_gfn)(gpte, 1, 0) != f->gfn)
+		return;
+	pte_access = sp->role.access & FNAME(gpte_access)(gpte);
+	shadow_prefetch_leaf(vcpu, sp, idx, f, pte_access, gpte & _PAGE_DIRTY,
+			     zl);
+}
+
 #undef pt_element_t
 #undef guest_walker
 #undef FNAME

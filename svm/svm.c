@@ -44,6 +44,11 @@ struct svm_vcpu {
 	struct ckvm_vcpu *vcpu;
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
+	/*
+	 * Shadow paging: CR0, CR3, CR4 and EFER as the guest sees them; the
+	 * VMCB has what the CPU runs with (svm_update_cr0_cr4, svm_set_efer).
+	 */
+	u64 cr0, cr3, cr4, efer;
 	u64 asid_generation;		/* 0: needs a new ASID */
 	int asid_cpu;			/* the CPU its ASID belongs to */
 };
@@ -136,9 +141,9 @@ static int svm_hardware_setup(void)
 		pr_err("ckvm: SVM is disabled by the firmware (VM_CR.SVMDIS): turn on virtualization (SVM) in the BIOS setup\n");
 		return -ENODEV;
 	}
-	if (!boot_cpu_has(X86_FEATURE_NPT)) {
-		pr_err("ckvm: this CPU's SVM has no nested paging (NPT), which ckvm needs\n");
-		return -ENODEV;
+	if (!boot_cpu_has(X86_FEATURE_NPT) && ckvm_tdp) {
+		pr_info("ckvm: this CPU's SVM has no nested paging (NPT): shadow paging\n");
+		ckvm_tdp = false;
 	}
 	have_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
 	have_decode_assists = boot_cpu_has(X86_FEATURE_DECODEASSISTS);
@@ -248,6 +253,14 @@ static void clear_intercept(struct vmcb_control_area *c, int bit)
 	c->intercepts[bit / 32] &= ~BIT(bit % 32);
 }
 
+/* The intercepts of shadow paging (APM 15.9, 15.12, 15.14). */
+static const int shadow_intercepts[] = {
+	INTERCEPT_CR0_READ, INTERCEPT_CR3_READ, INTERCEPT_CR4_READ,
+	INTERCEPT_CR0_WRITE, INTERCEPT_CR3_WRITE, INTERCEPT_CR4_WRITE,
+	INTERCEPT_INVLPG, INTERCEPT_INVPCID, INTERCEPT_TASK_SWITCH,
+	INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_PF,
+};
+
 static void init_vmcb_control(struct svm_vcpu *svm)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -268,8 +281,17 @@ static void init_vmcb_control(struct svm_vcpu *svm)
 	c->msrpm_base_pa = __pa(msrpm);
 	/* Guest IF masks only virtual interrupts: host ones always exit. */
 	c->int_ctl = V_INTR_MASKING_MASK;
-	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	c->nested_cr3 = ckvm_mmu_root_hpa(svm->vcpu->vm);
+	if (ckvm_tdp) {
+		c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+		return;
+	}
+	/*
+	 * Shadow paging: the guest's control registers are ours to keep,
+	 * its page faults ours to look at first, and a task switch would
+	 * load a guest CR3 into the CPU.
+	 */
+	for (i = 0; i < ARRAY_SIZE(shadow_intercepts); i++)
+		set_intercept(c, shadow_intercepts[i]);
 }
 
 static void init_seg(struct vmcb_seg *s, u16 attrib)
@@ -278,6 +300,28 @@ static void init_seg(struct vmcb_seg *s, u16 attrib)
 	s->attrib = attrib;
 	s->limit = 0xffff;
 	s->base = 0;
+}
+
+/*
+ * Shadow paging: the CR0 and CR4 the CPU runs the guest with. Paging is
+ * always on, on the shadow tables (with guest paging off too: "paged real
+ * mode", APM 15.19), with CR0.WP so that the supervisor cannot write
+ * through read-only sptes, and PAE, the format of every shadow table. The
+ * CPU does not see the guest's PCIDs (the shadow root has none), nor SMEP
+ * or SMAP while the guest does not page.
+ */
+static void svm_update_cr0_cr4(struct svm_vcpu *svm)
+{
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 cr4 = svm->cr4 | X86_CR4_PAE;
+
+	if (ckvm_tdp)
+		return;
+	s->cr0 = svm->cr0 | X86_CR0_PG | X86_CR0_WP;
+	cr4 &= ~X86_CR4_PCIDE;
+	if (!(svm->cr0 & X86_CR0_PG))
+		cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);
+	s->cr4 = cr4;
 }
 
 /* RESET state of the VMCB part (APM 14.1.3 and KVM's vCPU reset). */
@@ -306,6 +350,13 @@ static void svm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	init_seg(&s->tr, SVM_SELECTOR_P_MASK | 3);	/* busy 16-bit TSS */
 	s->efer = EFER_SVME;
 	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	svm->cr0 = s->cr0;
+	svm->cr3 = 0;
+	svm->cr4 = 0;
+	svm->efer = 0;
+	svm_update_cr0_cr4(svm);
+	if (!ckvm_tdp)
+		s->efer |= EFER_NX;	/* as svm_set_efer() */
 	s->dr6 = DR6_RESERVED;		/* reset value 0xffff0ff0 */
 	s->dr7 = CKVM_DR7_RESET;
 	s->rflags = X86_EFLAGS_FIXED;
@@ -481,17 +532,18 @@ static void svm_set_idt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
 
 static u64 svm_get_cr(struct ckvm_vcpu *vcpu, int cr)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
 	switch (cr) {
 	case 0:
-		return vmcb->save.cr0;
+		return ckvm_tdp ? vmcb->save.cr0 : svm->cr0;
 	case 2:
 		return vmcb->save.cr2;
 	case 3:
-		return vmcb->save.cr3;
+		return ckvm_tdp ? vmcb->save.cr3 : svm->cr3;
 	case 4:
-		return vmcb->save.cr4;
+		return ckvm_tdp ? vmcb->save.cr4 : svm->cr4;
 	case 8:
 		return vmcb->control.int_ctl & V_TPR_MASK;
 	default:
@@ -502,24 +554,40 @@ static u64 svm_get_cr(struct ckvm_vcpu *vcpu, int cr)
 
 /*
  * With nested paging the guest owns CR0, CR3 and CR4 outright: none is
- * intercepted, and the values go to the VMCB as they are.
+ * intercepted, and the values go to the VMCB as they are. With shadow
+ * paging they are the guest's view, and the VMCB gets what the CPU needs
+ * (svm_update_cr0_cr4; CR3 is the shadow root, svm_load_mmu_pgd).
  */
 static void svm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
 	switch (cr) {
 	case 0:
-		vmcb->save.cr0 = val;
+		if (ckvm_tdp) {
+			vmcb->save.cr0 = val;
+			break;
+		}
+		svm->cr0 = val;
+		svm_update_cr0_cr4(svm);
 		break;
 	case 2:
 		vmcb->save.cr2 = val;
 		break;
 	case 3:
-		vmcb->save.cr3 = val;
+		if (ckvm_tdp)
+			vmcb->save.cr3 = val;
+		else
+			svm->cr3 = val;
 		break;
 	case 4:
-		vmcb->save.cr4 = val;
+		if (ckvm_tdp) {
+			vmcb->save.cr4 = val;
+			break;
+		}
+		svm->cr4 = val;
+		svm_update_cr0_cr4(svm);
 		break;
 	case 8:
 		vmcb->control.int_ctl &= ~V_TPR_MASK;
@@ -531,15 +599,31 @@ static void svm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val)
 	}
 }
 
-/* EFER.SVME must be set for VMRUN and is hidden from the guest. */
+/*
+ * EFER.SVME must be set for VMRUN and is hidden from the guest. Shadow
+ * paging keeps the guest's EFER apart: the sptes use NX whatever the
+ * guest's EFER.NX, and LME without LMA would make VMRUN enter long mode
+ * on the always-paged shadow tables.
+ */
 static u64 svm_get_efer(struct ckvm_vcpu *vcpu)
 {
-	return to_svm(vcpu)->vmcb->save.efer & ~EFER_SVME;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return ckvm_tdp ? svm->vmcb->save.efer & ~EFER_SVME : svm->efer;
 }
 
 static void svm_set_efer(struct ckvm_vcpu *vcpu, u64 efer)
 {
-	to_svm(vcpu)->vmcb->save.efer = efer | EFER_SVME;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (ckvm_tdp) {
+		svm->vmcb->save.efer = efer | EFER_SVME;
+		return;
+	}
+	svm->efer = efer;
+	if (!(efer & EFER_LMA))
+		efer &= ~EFER_LME;
+	svm->vmcb->save.efer = efer | EFER_SVME | EFER_NX;
 }
 
 static unsigned long svm_get_rflags(struct ckvm_vcpu *vcpu)
@@ -722,6 +806,16 @@ static void svm_skip_instruction(struct ckvm_vcpu *vcpu)
 	else
 		*rip += insn_len_fallback(c->exit_code);
 	ckvm_complete_instruction(vcpu);
+}
+
+static void svm_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	if (ckvm_tdp)
+		vmcb->control.nested_cr3 = root;
+	else
+		vmcb->save.cr3 = root;
 }
 
 static void svm_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
@@ -940,6 +1034,30 @@ static int handle_npf(struct ckvm_vcpu *vcpu)
 	return ckvm_mmu_tdp_fault(vcpu, &f);
 }
 
+/* Shadow paging: a #PF on the shadow tables (APM 15.12: CR2 in info2). */
+static int handle_pf(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	return ckvm_mmu_page_fault(vcpu, c->exit_info_2, c->exit_info_1);
+}
+
+/*
+ * Shadow paging: MOV from/to CR0, CR3, CR4 (also CLTS, LMSW, SMSW) and
+ * INVLPG. Without DecodeAssists the VMCB names no operand, and QEMU's SVM
+ * has none: the instruction is emulated.
+ */
+static int handle_emulate(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_emulate_instruction(vcpu);
+}
+
+/* A hardware task switch would load the guest's CR3 into the CPU. */
+static int handle_task_switch(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_emulation_failure_exit(vcpu, NULL, 0, NULL, 0);
+}
+
 /* The interrupt window is open: close it; the run loop injects. */
 static int handle_vintr(struct ckvm_vcpu *vcpu)
 {
@@ -960,6 +1078,16 @@ static int handle_shutdown(struct ckvm_vcpu *vcpu)
 }
 
 static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
+	[SVM_EXIT_READ_CR0]	= handle_emulate,
+	[SVM_EXIT_READ_CR3]	= handle_emulate,
+	[SVM_EXIT_READ_CR4]	= handle_emulate,
+	[SVM_EXIT_WRITE_CR0]	= handle_emulate,
+	[SVM_EXIT_WRITE_CR3]	= handle_emulate,
+	[SVM_EXIT_WRITE_CR4]	= handle_emulate,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_PF] = handle_pf,
+	[SVM_EXIT_INVLPG]	= handle_emulate,
+	[SVM_EXIT_INVPCID]	= ckvm_exit_inject_ud,
+	[SVM_EXIT_TASK_SWITCH]	= handle_task_switch,
 	[SVM_EXIT_INTR]		= ckvm_exit_external_interrupt,
 	[SVM_EXIT_NMI]		= ckvm_exit_reenter,
 	[SVM_EXIT_SMI]		= ckvm_exit_reenter,
@@ -1032,6 +1160,7 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.inject_irq = svm_inject_irq,
 	.enable_irq_window = svm_enable_irq_window,
 	.skip_instruction = svm_skip_instruction,
+	.load_mmu_pgd = svm_load_mmu_pgd,
 	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
 	.queue_debug_trap = svm_queue_debug_trap,
 	.event_queued = svm_event_queued,

@@ -21,6 +21,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 #include <asm/tsc.h>
 #include <asm/vmx.h>
 
@@ -69,7 +70,19 @@ struct vmx_vcpu {
 	bool host_cpu_dirty;		/* per-CPU host fields to rewrite */
 	bool state_dirty;		/* guest fields to rewrite */
 	bool need_flush;
+	bool eptp_dirty;		/* EPT_POINTER to rewrite */
 	u16 vpid;
+	u64 eptp;			/* the EPT root as EPT_POINTER has it */
+	u64 shadow_cr3;			/* shadow paging: the root the CPU walks */
+	/*
+	 * Shadow paging without unrestricted guest runs real mode in
+	 * virtual-8086 mode: whether the last entry did, and the selectors
+	 * it gave the CPU (a different one after the exit was loaded by the
+	 * guest). seg[], rflags and the CRs stay what the guest sees.
+	 */
+	bool vm86;
+	u16 vm86_sel[CKVM_NR_SEGS];
+	u32 exception_bitmap;
 
 	/* Guest state, as in the VMCS guest-state area. */
 	struct vmx_seg seg[CKVM_NR_SEGS];
@@ -101,6 +114,7 @@ struct vmx_vcpu {
 	/* The last exit. */
 	u32 exit_reason;
 	u32 exit_intr_info;
+	u32 exit_error_code;		/* of an exception exit */
 	bool vmfail;
 	u32 vm_insn_error;
 	u64 exit_qual;
@@ -161,6 +175,12 @@ static inline struct vmx_vcpu *to_vmx(struct ckvm_vcpu *vcpu)
 	return vcpu->arch.vendor;
 }
 
+/* Shadow paging runs real mode in virtual-8086 mode (no unrestricted guest). */
+static bool vmx_vm86(struct vmx_vcpu *vmx)
+{
+	return !ckvm_tdp && !(vmx->cr0 & X86_CR0_PE);
+}
+
 /* ---- VMX instructions ---- */
 
 static __always_inline unsigned long vmcs_read(unsigned long field)
@@ -204,11 +224,6 @@ static void invvpid(unsigned long type, u16 vpid)
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 
 	asm volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
-}
-
-static u64 vmx_eptp(struct ckvm *vm)
-{
-	return ckvm_mmu_root_hpa(vm) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
 }
 
 /* Drop every EPT-derived translation of this EPTP, all VPIDs included. */
@@ -280,15 +295,27 @@ static int setup_vmcs_config(void)
 		pr_err("ckvm: this CPU's VMX lacks external-interrupt, NMI, HLT, I/O, MSR-bitmap or CR8 exiting\n");
 		return -EIO;
 	}
-	if (adjust_controls(SECONDARY_EXEC_ENABLE_EPT |
-			    SECONDARY_EXEC_UNRESTRICTED_GUEST,
+	if (adjust_controls(0, SECONDARY_EXEC_ENABLE_EPT |
+			    SECONDARY_EXEC_UNRESTRICTED_GUEST |
 			    SECONDARY_EXEC_ENABLE_VPID |
 			    SECONDARY_EXEC_ENABLE_RDTSCP |
 			    SECONDARY_EXEC_ENABLE_INVPCID,
 			    MSR_IA32_VMX_PROCBASED_CTLS2, &c->proc2)) {
-		pr_err("ckvm: this CPU's VMX has no EPT or no unrestricted guest, which ckvm needs\n");
+		pr_err("ckvm: this CPU's VMX has no secondary controls\n");
 		return -EIO;
 	}
+	/* Unrestricted guest requires EPT; without both, shadow paging. */
+	if ((c->proc2 & (SECONDARY_EXEC_ENABLE_EPT |
+			 SECONDARY_EXEC_UNRESTRICTED_GUEST)) !=
+	    (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+	    ckvm_tdp) {
+		pr_info("ckvm: this CPU's VMX has no EPT with unrestricted guest: shadow paging\n");
+		ckvm_tdp = false;
+	}
+	if (!ckvm_tdp)
+		c->proc2 &= ~(SECONDARY_EXEC_ENABLE_EPT |
+			      SECONDARY_EXEC_UNRESTRICTED_GUEST |
+			      SECONDARY_EXEC_ENABLE_INVPCID);
 	if (adjust_controls(VM_EXIT_HOST_ADDR_SPACE_SIZE |
 			    VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_EFER,
 			    VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_PAT,
@@ -309,19 +336,29 @@ static int setup_vmcs_config(void)
 	}
 	/* Never acknowledge interrupts on exit: the host takes them itself. */
 	c->exit &= ~VM_EXIT_ACK_INTR_ON_EXIT;
-	/* CR3 accesses need no exit with EPT, whatever the defaults are. */
-	c->proc &= ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
-		     CPU_BASED_INVLPG_EXITING);
+	/*
+	 * CR3 accesses and INVLPG need no exit with EPT, whatever the
+	 * defaults are; shadow paging needs them all (every CPU has them).
+	 */
+	if (ckvm_tdp)
+		c->proc &= ~(CPU_BASED_CR3_LOAD_EXITING |
+			     CPU_BASED_CR3_STORE_EXITING |
+			     CPU_BASED_INVLPG_EXITING);
+	else
+		c->proc |= CPU_BASED_CR3_LOAD_EXITING |
+			   CPU_BASED_CR3_STORE_EXITING |
+			   CPU_BASED_INVLPG_EXITING;
 	c->has_pat = (c->exit & VM_EXIT_LOAD_IA32_PAT) &&
 		     (c->exit & VM_EXIT_SAVE_IA32_PAT) &&
 		     (c->entry & VM_ENTRY_LOAD_IA32_PAT);
 
-	rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, c->ept_cap);
-	if (!(c->ept_cap & VMX_EPT_PAGE_WALK_4_BIT) ||
+	if (rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP, &c->ept_cap))
+		c->ept_cap = 0;
+	if (ckvm_tdp && (!(c->ept_cap & VMX_EPT_PAGE_WALK_4_BIT) ||
 	    !(c->ept_cap & VMX_EPTP_WB_BIT) ||
 	    !(c->ept_cap & VMX_EPT_INVEPT_BIT) ||
 	    !(c->ept_cap & (VMX_EPT_EXTENT_CONTEXT_BIT |
-			    VMX_EPT_EXTENT_GLOBAL_BIT))) {
+			    VMX_EPT_EXTENT_GLOBAL_BIT)))) {
 		pr_err("ckvm: this CPU's EPT lacks 4-level walks, write-back tables or INVEPT (IA32_VMX_EPT_VPID_CAP 0x%llx)\n",
 		       c->ept_cap);
 		return -EIO;
@@ -353,7 +390,8 @@ static int setup_vmcs_config(void)
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, c->cr4_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, c->cr4_fixed1);
 	/* Unrestricted guest: PE and PG may be 0. */
-	c->cr0_fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
+	if (ckvm_tdp)
+		c->cr0_fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
 	return 0;
 }
 
@@ -509,13 +547,37 @@ static void vmx_hardware_disable(void)
 
 /* ---- VM and vCPU ---- */
 
+/*
+ * The TSS of virtual-8086 mode (SDM 20.3): its I/O permission bitmap and
+ * interrupt redirection bitmap all zero, so that the guest's IN/OUT reach
+ * their VM exits (I/O exiting) and its INT n run through its own vector
+ * table (CR4.VME), and a last byte of ones ending the bitmap.
+ */
+#define RMODE_TSS_IOMAP		(104 + 32)
+#define RMODE_TSS_LIMIT		(RMODE_TSS_IOMAP + 8192)
+
 static int vmx_vm_init(struct ckvm *vm)
 {
+	struct page *p;
+	u8 *tss;
+
+	if (ckvm_tdp)
+		return 0;
+	p = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, 2);
+	if (!p)
+		return -ENOMEM;
+	tss = page_address(p);
+	*(u16 *)(tss + 0x66) = RMODE_TSS_IOMAP;
+	tss[RMODE_TSS_LIMIT] = 0xff;
+	vm->arch.rmode_tss = p;
 	return 0;
 }
 
 static void vmx_vm_destroy(struct ckvm *vm)
 {
+	if (vm->arch.rmode_tss)
+		__free_pages(vm->arch.rmode_tss, 2);
+	vm->arch.rmode_tss = NULL;
 }
 
 static u16 vpid_alloc(void)
@@ -664,6 +726,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_conf.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmcs_conf.entry);
 	vmcs_write(EXCEPTION_BITMAP, 0);
+	vmx->exception_bitmap = 0;
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -671,11 +734,12 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(MSR_BITMAP, __pa(msr_bitmap));
-	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu->vm));
+	vmx->eptp_dirty = true;
 	if (vmcs_conf.has_vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
-	vmcs_write(CR0_GUEST_HOST_MASK, CR0_HOST_OWNED);
-	vmcs_write(CR4_GUEST_HOST_MASK, CR4_HOST_OWNED);
+	/* Shadow paging owns every bit: each write exits, reads see shadows. */
+	vmcs_write(CR0_GUEST_HOST_MASK, ckvm_tdp ? CR0_HOST_OWNED : ~0UL);
+	vmcs_write(CR4_GUEST_HOST_MASK, ckvm_tdp ? CR4_HOST_OWNED : ~0UL);
 	vmcs_write(VMCS_LINK_POINTER, -1ull);
 
 	vmcs_write(HOST_CR0, read_cr0());
@@ -845,8 +909,9 @@ static void vmx_set_idt(struct ckvm_vcpu *vcpu, const struct kvm_dtable *dt)
  */
 static bool vmx_pae_paging(struct vmx_vcpu *vmx)
 {
-	return (vmx->cr0 & X86_CR0_PG) && (vmx->cr4 & X86_CR4_PAE) &&
-	       !(vmx->efer & EFER_LMA);
+	/* Shadow paging: the CPU walks the shadow root's own PDPTEs. */
+	return ckvm_tdp && (vmx->cr0 & X86_CR0_PG) &&
+	       (vmx->cr4 & X86_CR4_PAE) && !(vmx->efer & EFER_LMA);
 }
 
 /*
@@ -1063,6 +1128,14 @@ static void vmx_queue_exception(struct ckvm_vcpu *vcpu, u8 vector,
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	/*
+	 * Virtual-8086 mode would take it through the protected-mode IDT:
+	 * real mode's delivery is done by hand.
+	 */
+	if (vmx_vm86(vmx)) {
+		ckvm_realmode_interrupt(vcpu, vector);
+		return;
+	}
 	/* Real mode pushes no error code; VM entry would refuse one. */
 	if (!(vmx->cr0 & X86_CR0_PE))
 		has_error = false;
@@ -1084,6 +1157,10 @@ static bool vmx_interrupt_allowed(struct ckvm_vcpu *vcpu)
 
 static void vmx_inject_irq(struct ckvm_vcpu *vcpu, u8 vector)
 {
+	if (vmx_vm86(to_vmx(vcpu))) {
+		ckvm_realmode_interrupt(vcpu, vector);
+		return;
+	}
 	to_vmx(vcpu)->event_inj = vector | INTR_TYPE_EXT_INTR |
 				  INTR_INFO_VALID_MASK;
 }
@@ -1098,6 +1175,19 @@ static void vmx_skip_instruction(struct ckvm_vcpu *vcpu)
 {
 	vcpu->arch.regs[VCPU_REGS_RIP] += to_vmx(vcpu)->exit_insn_len;
 	ckvm_complete_instruction(vcpu);
+}
+
+static void vmx_load_mmu_pgd(struct ckvm_vcpu *vcpu, hpa_t root)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (!ckvm_tdp) {
+		vmx->shadow_cr3 = root;
+		vmx->state_dirty = true;
+		return;
+	}
+	vmx->eptp = root | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+	vmx->eptp_dirty = true;
 }
 
 static void vmx_clear_interrupt_shadow(struct ckvm_vcpu *vcpu)
@@ -1191,17 +1281,80 @@ static const struct {
 			    GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES },
 };
 
+/*
+ * A real-mode segment as virtual-8086 mode must have it (SDM 26.3.1.2:
+ * base = selector * 16, limit 0xffff, access rights 0xf3). The selector
+ * follows the base, as in KVM, so that the guest's linear addresses stay
+ * where they were whenever the base is a paragraph below 1 MiB.
+ */
+static void write_vm86_seg(struct vmx_vcpu *vmx, int i)
+{
+	const struct vmx_seg *s = &vmx->seg[i];
+	u16 sel = s->selector;
+
+	if (s->base <= 0xffff0 && !(s->base & 0xf))
+		sel = s->base >> 4;
+	vmx->vm86_sel[i] = sel;
+	vmcs_write(seg_fields[i].selector, sel);
+	vmcs_write(seg_fields[i].base, (u64)sel << 4);
+	vmcs_write(seg_fields[i].limit, 0xffff);
+	vmcs_write(seg_fields[i].ar, 0xf3);
+}
+
+/*
+ * The CR0, CR4 and EFER the CPU runs the guest with under shadow paging:
+ * paging always on (the shadow tables, PAE format), CR0.WP so that the
+ * supervisor cannot write through read-only sptes, protected mode and
+ * CR4.VME for virtual-8086 mode; no PCIDs; NX for the sptes.
+ */
+static void write_shadow_crs(struct vmx_vcpu *vmx)
+{
+	u64 cr0 = vmx->cr0 | X86_CR0_PG | X86_CR0_WP | X86_CR0_PE;
+	u64 cr4 = (vmx->cr4 | X86_CR4_PAE) & ~X86_CR4_PCIDE;
+	u64 efer = vmx->efer | EFER_NX;
+	u32 eb = BIT(X86_TRAP_PF);
+
+	if (!(vmx->cr0 & X86_CR0_PG))
+		cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);
+	if (vmx_vm86(vmx)) {
+		cr4 |= X86_CR4_VME;
+		eb = ~0u;	/* every exception is reflected in real mode */
+	}
+	if (!(efer & EFER_LMA))
+		efer &= ~EFER_LME;
+	vmcs_write(GUEST_CR0, (cr0 | vmcs_conf.cr0_fixed0) & vmcs_conf.cr0_fixed1);
+	vmcs_write(GUEST_CR3, vmx->shadow_cr3);
+	vmcs_write(GUEST_CR4, (cr4 | vmcs_conf.cr4_fixed0) & vmcs_conf.cr4_fixed1);
+	vmcs_write(GUEST_IA32_EFER, efer);
+	if (eb != vmx->exception_bitmap) {
+		vmcs_write(EXCEPTION_BITMAP, eb);
+		vmx->exception_bitmap = eb;
+	}
+}
+
 static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 {
 	u32 entry = vmcs_conf.entry & ~VM_ENTRY_IA32E_MODE;
 	int i;
 
 	vmcs_write(TSC_OFFSET, vmx->tsc_offset);
+	vmx->vm86 = vmx_vm86(vmx);
 	for (i = 0; i < CKVM_NR_SEGS; i++) {
+		if (vmx->vm86 && i <= CKVM_SEG_GS) {
+			write_vm86_seg(vmx, i);
+			continue;
+		}
 		vmcs_write(seg_fields[i].selector, vmx->seg[i].selector);
 		vmcs_write(seg_fields[i].base, vmx->seg[i].base);
 		vmcs_write(seg_fields[i].limit, vmx->seg[i].limit);
 		vmcs_write(seg_fields[i].ar, vmx->seg[i].ar);
+	}
+	if (vmx->vm86) {
+		/* TR: the vm86 TSS, a busy 32-bit one (SDM 26.3.1.2). */
+		vmcs_write(GUEST_TR_BASE, READ_ONCE(vmx->vcpu->vm->arch.tss_addr));
+		vmcs_write(GUEST_TR_LIMIT, RMODE_TSS_LIMIT);
+		vmcs_write(GUEST_TR_AR_BYTES, VMX_AR_P_MASK |
+			   VMX_AR_TYPE_BUSY_32_TSS);
 	}
 	vmcs_write(GUEST_GDTR_BASE, vmx->gdt_base);
 	vmcs_write(GUEST_GDTR_LIMIT, vmx->gdt_limit);
@@ -1217,6 +1370,8 @@ static void vmx_write_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write(GUEST_DR7, vmx->dr7);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_IA32_EFER, vmx->efer);
+	if (!ckvm_tdp)
+		write_shadow_crs(vmx);
 	if (vmcs_conf.has_pat)
 		vmcs_write(GUEST_IA32_PAT, vmx->pat);
 	vmcs_write(GUEST_SYSENTER_CS, vmx->sysenter_cs);
@@ -1240,6 +1395,19 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	int i;
 
 	for (i = 0; i < CKVM_NR_SEGS; i++) {
+		if (vmx->vm86) {
+			u16 sel = vmcs_read(seg_fields[i].selector);
+
+			/*
+			 * In real mode a segment load sets the base only; TR
+			 * and LDTR are not the guest's to load there.
+			 */
+			if (i > CKVM_SEG_GS || sel == vmx->vm86_sel[i])
+				continue;
+			vmx->seg[i].selector = sel;
+			vmx->seg[i].base = (u64)sel << 4;
+			continue;
+		}
 		vmx->seg[i].selector = vmcs_read(seg_fields[i].selector);
 		vmx->seg[i].base = vmcs_read(seg_fields[i].base);
 		vmx->seg[i].limit = vmcs_read(seg_fields[i].limit);
@@ -1249,19 +1417,28 @@ static void vmx_read_guest_state(struct vmx_vcpu *vmx)
 	vmx->gdt_limit = vmcs_read(GUEST_GDTR_LIMIT);
 	vmx->idt_base = vmcs_read(GUEST_IDTR_BASE);
 	vmx->idt_limit = vmcs_read(GUEST_IDTR_LIMIT);
-	vmx->cr0 = (vmcs_read(GUEST_CR0) & ~CR0_HOST_OWNED) |
-		   (vmx->cr0 & CR0_HOST_OWNED);
-	vmx->cr3 = vmcs_read(GUEST_CR3);
-	vmx->cr4 = (vmcs_read(GUEST_CR4) & ~CR4_HOST_OWNED) |
-		   (vmx->cr4 & CR4_HOST_OWNED);
+	/* Shadow paging: the guest changes none of these without an exit. */
+	if (ckvm_tdp) {
+		vmx->cr0 = (vmcs_read(GUEST_CR0) & ~CR0_HOST_OWNED) |
+			   (vmx->cr0 & CR0_HOST_OWNED);
+		vmx->cr3 = vmcs_read(GUEST_CR3);
+		vmx->cr4 = (vmcs_read(GUEST_CR4) & ~CR4_HOST_OWNED) |
+			   (vmx->cr4 & CR4_HOST_OWNED);
+		vmx->efer = vmcs_read(GUEST_IA32_EFER);
+	}
 	vmx->dr7 = vmcs_read(GUEST_DR7);
-	vmx->efer = vmcs_read(GUEST_IA32_EFER);
 	if (vmcs_conf.has_pat)
 		vmx->pat = vmcs_read(GUEST_IA32_PAT);
 	vmx->sysenter_cs = vmcs_read(GUEST_SYSENTER_CS);
 	vmx->sysenter_esp = vmcs_read(GUEST_SYSENTER_ESP);
 	vmx->sysenter_eip = vmcs_read(GUEST_SYSENTER_EIP);
-	vmx->rflags = vmcs_read(GUEST_RFLAGS);
+	/* Virtual-8086 mode ran with VM and IOPL 3; the guest keeps its IOPL. */
+	if (vmx->vm86)
+		vmx->rflags = (vmcs_read(GUEST_RFLAGS) &
+			       ~(X86_EFLAGS_VM | X86_EFLAGS_IOPL)) |
+			      (vmx->rflags & X86_EFLAGS_IOPL);
+	else
+		vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->pending_dbg = vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS);
 	if (vmx_pae_paging(vmx)) {
@@ -1333,8 +1510,13 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	u32 intr_info;
 	int i, fail;
 
+	if (vmx->eptp_dirty) {
+		vmcs_write(EPT_POINTER, vmx->eptp);
+		vmx->eptp_dirty = false;
+	}
 	if (vmx->need_flush) {
-		ept_flush(vmx_eptp(vcpu->vm));
+		if (ckvm_tdp)
+			ept_flush(vmx->eptp);
 		vpid_flush(vmx->vpid);
 		vmx->need_flush = false;
 	}
@@ -1344,7 +1526,8 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	}
 	vmcs_write(GUEST_RIP, regs[VCPU_REGS_RIP]);
 	vmcs_write(GUEST_RSP, regs[VCPU_REGS_RSP]);
-	vmcs_write(GUEST_RFLAGS, vmx->rflags);
+	vmcs_write(GUEST_RFLAGS, vmx->rflags |
+		   (vmx->vm86 ? X86_EFLAGS_VM | X86_EFLAGS_IOPL : 0));
 	/* Blocking by STI requires IF=1 (SDM 26.3.1.5). */
 	if (!(vmx->rflags & X86_EFLAGS_IF))
 		vmx->interruptibility &= ~GUEST_INTR_STATE_STI;
@@ -1436,6 +1619,8 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	if ((u16)vmx->exit_reason == EXIT_REASON_EXCEPTION_NMI) {
 		intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 		vmx->exit_intr_info = intr_info;
+		if (intr_info & INTR_INFO_DELIVER_CODE_MASK)
+			vmx->exit_error_code = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
 		if ((intr_info & INTR_INFO_VALID_MASK) &&
 		    (intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 			ckvm_vmx_do_nmi_irqoff();
@@ -1453,13 +1638,36 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 /* ---- exit handlers; contract in x86_ops.h ---- */
 
 /* Exceptions are not intercepted: only NMIs come here, already handled. */
+/*
+ * NMIs (already handled) and, with shadow paging, the exceptions it
+ * intercepts: #PF, and in virtual-8086 mode all of them: #GP is an
+ * instruction real mode allows and vm86 does not (MOV CR0, LGDT, HLT...),
+ * emulated; the others belong to the guest's real mode.
+ */
 static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 {
-	u32 info = to_vmx(vcpu)->exit_intr_info;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 info = vmx->exit_intr_info;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+	if (type == INTR_TYPE_NMI_INTR)
 		return 1;
-	return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
+	if (ckvm_tdp || !(info & INTR_INFO_VALID_MASK))
+		return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
+	if (vector == X86_TRAP_PF)
+		return ckvm_mmu_page_fault(vcpu, vmx->exit_qual,
+					   vmx->exit_error_code);
+	if (!vmx->vm86)
+		return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
+	if (vector == X86_TRAP_GP)
+		return ckvm_emulate_instruction(vcpu);
+	/* INT3, INTO: traps, delivered after the instruction. */
+	if (type == INTR_TYPE_SOFT_EXCEPTION)
+		vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
+	if (ckvm_realmode_interrupt(vcpu, vector))
+		return ckvm_exit_shutdown(vcpu);
+	return 1;
 }
 
 /* Exit qualification of an I/O instruction (SDM table 28-5). */
@@ -1512,6 +1720,7 @@ static int handle_io(struct ckvm_vcpu *vcpu)
 #define CR_QUAL_REG(q)		(((q) >> 8) & 0xf)
 #define CR_TYPE_MOV_TO		0
 #define CR_TYPE_MOV_FROM	1
+#define CR_TYPE_CLTS		2
 
 /*
  * Only MOV to CR0/CR4 touching a host-owned bit, and every CR8 access,
@@ -1521,39 +1730,49 @@ static int handle_cr(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u64 q = vmx->exit_qual;
+	int cr = CR_QUAL_CR(q);
 	unsigned long *reg = &vcpu->arch.regs[CR_QUAL_REG(q)];
-	u64 val = *reg;
+	u64 val = *reg, cr0 = vmx->cr0;
+	struct kvm_segment cs;
 
-	switch (CR_QUAL_CR(q) << 4 | CR_QUAL_TYPE(q)) {
-	case 0 << 4 | CR_TYPE_MOV_TO:
-		if ((val >> 32) || ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
-		    ((val & X86_CR0_PG) && !(val & X86_CR0_PE))) {
+	switch (CR_QUAL_TYPE(q)) {
+	case CR_TYPE_MOV_TO:
+		/* Outside 64-bit mode the operand has 32 bits. */
+		vmx_get_segment(vcpu, &cs, CKVM_SEG_CS);
+		if (!(vmx->efer & EFER_LMA) || !cs.l)
+			val = (u32)val;
+		if (cr != 0 && cr != 3 && cr != 4 && cr != 8)
+			return ckvm_exit_unexpected(vcpu, EXIT_REASON_CR_ACCESS);
+		if (ckvm_set_cr(vcpu, cr, val)) {
 			ckvm_inject_gp(vcpu);
 			return 1;
 		}
-		vmx_set_cr(vcpu, 0, val);
 		break;
-	case 4 << 4 | CR_TYPE_MOV_TO:
-		/* No nested VMX for the guest: CR4.VMXE is reserved. */
-		if (val & X86_CR4_VMXE) {
+	case CR_TYPE_MOV_FROM:
+		/* CR3 (shadow paging) and CR8 exit; CR0 and CR4 read shadows. */
+		if (cr != 3 && cr != 8)
+			return ckvm_exit_unexpected(vcpu, EXIT_REASON_CR_ACCESS);
+		*reg = vmx_get_cr(vcpu, cr);
+		break;
+	case CR_TYPE_CLTS:
+		ckvm_set_cr0(vcpu, cr0 & ~X86_CR0_TS);
+		break;
+	default:	/* LMSW: the source in bits 31:16; PE stays set. */
+		val = (cr0 & ~0xfULL) | ((q >> 16) & 0xf) | (cr0 & X86_CR0_PE);
+		if (ckvm_set_cr0(vcpu, val)) {
 			ckvm_inject_gp(vcpu);
 			return 1;
 		}
-		vmx_set_cr(vcpu, 4, val);
 		break;
-	case 8 << 4 | CR_TYPE_MOV_TO:
-		if (val & ~0xfUL) {
-			ckvm_inject_gp(vcpu);
-			return 1;
-		}
-		vmx_set_cr(vcpu, 8, val);
-		break;
-	case 8 << 4 | CR_TYPE_MOV_FROM:
-		*reg = vmx->cr8;
-		break;
-	default:
-		return ckvm_exit_unexpected(vcpu, EXIT_REASON_CR_ACCESS);
 	}
+	vmx_skip_instruction(vcpu);
+	return 1;
+}
+
+/* Shadow paging: INVLPG, its linear address in the qualification. */
+static int handle_invlpg(struct ckvm_vcpu *vcpu)
+{
+	ckvm_invlpg(vcpu, to_vmx(vcpu)->exit_qual);
 	vmx_skip_instruction(vcpu);
 	return 1;
 }
@@ -1613,6 +1832,7 @@ static int (*const vmx_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[EXIT_REASON_VMOFF]			= ckvm_exit_inject_ud,
 	[EXIT_REASON_VMON]			= ckvm_exit_inject_ud,
 	[EXIT_REASON_CR_ACCESS]			= handle_cr,
+	[EXIT_REASON_INVLPG]			= handle_invlpg,
 	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
 	[EXIT_REASON_MSR_READ]			= ckvm_emulate_rdmsr,
 	[EXIT_REASON_MSR_WRITE]			= ckvm_emulate_wrmsr,
@@ -1632,6 +1852,16 @@ static int vmx_handle_exit(struct ckvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 reason = vmx->exit_reason;
 
+	/*
+	 * An event that virtual-8086 mode was delivering when it exited is
+	 * the guest's real mode's to take, by hand (vmx_queue_exception).
+	 */
+	if (vmx_vm86(vmx) && (vmx->event_inj & INTR_INFO_VALID_MASK)) {
+		u8 vector = vmx->event_inj & INTR_INFO_VECTOR_MASK;
+
+		vmx->event_inj = 0;
+		ckvm_realmode_interrupt(vcpu, vector);
+	}
 	/* VMLAUNCH/VMRESUME itself failed: KVM reports the VMX error number. */
 	if (vmx->vmfail)
 		return ckvm_exit_fail_entry(vcpu, vmx->vm_insn_error);
@@ -1677,6 +1907,7 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.inject_irq = vmx_inject_irq,
 	.enable_irq_window = vmx_enable_irq_window,
 	.skip_instruction = vmx_skip_instruction,
+	.load_mmu_pgd = vmx_load_mmu_pgd,
 	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
 	.queue_debug_trap = vmx_queue_debug_trap,
 	.event_queued = vmx_event_queued,

@@ -129,6 +129,9 @@ int ckvm_cpuid_init(void)
 		e->eax = 0;
 		/* IA32_TSC_ADJUST is emulated, whatever the host has. */
 		e->ebx = (e->ebx & CPUID_7_EBX) | F(TSC_ADJUST);
+		/* Shadow paging intercepts INVPCID without decoding it. */
+		if (!ckvm_tdp)
+			e->ebx &= ~F(INVPCID);
 		e->ecx &= CPUID_7_ECX;
 		e->edx &= CPUID_7_EDX;
 	}

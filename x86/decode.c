@@ -27,7 +27,7 @@
 enum {
 	GRP_NONE,
 	GRP1_80, GRP1_81, GRP1_83, GRP1A_8F, GRP11_C6, GRP11_C7, GRP3_F6,
-	GRP3_F7, GRP4_FE, GRP5_FF, GRP8_0FBA, GRP9_0FC7, NR_GROUPS
+	GRP3_F7, GRP4_FE, GRP5_FF, GRP7_0F01, GRP8_0FBA, GRP9_0FC7, NR_GROUPS
 };
 
 /* SSE opcodes: the mandatory prefix (none, 66, F3, F2) selects. */
@@ -246,6 +246,7 @@ static const struct x86emul_opcode onebyte_table[256] = {
 		   .src = OPK_STR_DST, .dst_size = SZ_V, .src_size = SZ_V },
 	[0xc6] = { .flags = OPF_MODRM, .group = GRP11_C6 },
 	[0xc7] = { .flags = OPF_MODRM, .group = GRP11_C7 },
+	[0xf4] = { .cls = C_SYSTEM, .op = SYS_HLT },
 	[0xf6] = { .flags = OPF_MODRM, .group = GRP3_F6 },
 	[0xf7] = { .flags = OPF_MODRM, .group = GRP3_F7 },
 	[0xfe] = { .flags = OPF_MODRM, .group = GRP4_FE },
@@ -254,8 +255,15 @@ static const struct x86emul_opcode onebyte_table[256] = {
 
 /* The two-byte opcode map, 0F xx (SDM table A-3). */
 static const struct x86emul_opcode twobyte_table[256] = {
+	[0x01] = { .flags = OPF_MODRM, .group = GRP7_0F01 },
+	[0x06] = { .cls = C_SYSTEM, .op = SYS_CLTS },
 	[0x10] = { .flags = OPF_MODRM, .sse = SSE_0F10 },
 	[0x11] = { .flags = OPF_MODRM, .sse = SSE_0F11 },
+	/* MOV from/to CRn: ModRM.reg is n, .rm a GPR (SDM MOV CR). */
+	[0x20] = { .cls = C_SYSTEM, .op = SYS_MOV_FROM_CR,
+		   .flags = OPF_MODRM | OPF_RM_REG },
+	[0x22] = { .cls = C_SYSTEM, .op = SYS_MOV_TO_CR,
+		   .flags = OPF_MODRM | OPF_RM_REG },
 	[0x28] = { .flags = OPF_MODRM, .sse = SSE_0F28 },
 	[0x29] = { .flags = OPF_MODRM, .sse = SSE_0F29 },
 	[0x2b] = { .flags = OPF_MODRM, .sse = SSE_0F2B },
@@ -536,6 +544,19 @@ static const struct x86emul_opcode group_table[NR_GROUPS][8] = {
 		[7] = { .cls = C_BT, .op = BT_BTC, .dst = OPK_RM, .src = OPK_IMM,
 			.dst_size = SZ_V, .src_size = SZ_B,
 			.flags = OPF_MODRM | OPF_LOCK },
+	},
+	[GRP7_0F01] = {
+		[2] = { .cls = C_SYSTEM, .op = SYS_LGDT, .dst = OPK_RM,
+			.flags = OPF_MODRM | OPF_MEM_ONLY },
+		[3] = { .cls = C_SYSTEM, .op = SYS_LIDT, .dst = OPK_RM,
+			.flags = OPF_MODRM | OPF_MEM_ONLY },
+		/* SMSW: a register gets the operand size, memory 2 bytes. */
+		[4] = { .cls = C_SYSTEM, .op = SYS_SMSW, .dst = OPK_RM,
+			.dst_size = SZ_V, .flags = OPF_MODRM },
+		[6] = { .cls = C_SYSTEM, .op = SYS_LMSW, .src = OPK_RM,
+			.src_size = SZ_W, .flags = OPF_MODRM },
+		[7] = { .cls = C_SYSTEM, .op = SYS_INVLPG, .dst = OPK_RM,
+			.flags = OPF_MODRM | OPF_MEM_ONLY },
 	},
 	[GRP9_0FC7] = {
 		/* The size is 8 bytes, or 16 (CMPXCHG16B) with REX.W. */
@@ -1178,7 +1199,8 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt)
 			insn->op_bytes = 8;
 	}
 
-	if ((insn->d.flags & OPF_MODRM) && insn->modrm_mod != 3) {
+	if ((insn->d.flags & OPF_MODRM) && insn->modrm_mod != 3 &&
+	    !(insn->d.flags & OPF_RM_REG)) {
 		rc = decode_modrm_mem(ctxt, &rip_rel, &mem.ea, &mem.seg);
 		if (rc != X86EMUL_CONTINUE)
 			return rc;

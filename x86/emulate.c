@@ -837,6 +837,107 @@ static int em_sse_mov(struct x86_emulate_ctxt *ctxt)
 	return op_write(ctxt, &insn->dst, v);
 }
 
+/* ---- system instructions ---- */
+
+static bool valid_cr(int cr)
+{
+	return cr == 0 || cr == 2 || cr == 3 || cr == 4 || cr == 8;
+}
+
+/* LGDT, LIDT: the limit, then a 24-, 32- or 64-bit base (SDM LGDT). */
+static int em_load_dtable(struct x86_emulate_ctxt *ctxt, bool idt)
+{
+	struct x86emul_insn *insn = &ctxt->insn;
+	bool mode64 = ctxt->mode == X86EMUL_MODE_PROT64;
+	u64 limit[2] = { 0 }, base[2] = { 0 };
+	int rc;
+
+	rc = mem_read(ctxt, insn->dst.seg, insn->dst.ea, 2, limit, false);
+	if (rc != X86EMUL_CONTINUE)
+		return rc;
+	rc = mem_read(ctxt, insn->dst.seg,
+		      (insn->dst.ea + 2) & x86emul_ad_mask(ctxt),
+		      mode64 ? 8 : 4, base, false);
+	if (rc != X86EMUL_CONTINUE)
+		return rc;
+	if (!mode64 && insn->op_bytes == 2)
+		base[0] &= 0xffffff;
+	ctxt->ops->set_dtable(ctxt, idt, base[0], limit[0]);
+	return X86EMUL_CONTINUE;
+}
+
+/*
+ * MOV from/to a control register, CLTS, LMSW, SMSW, INVLPG, LGDT, LIDT,
+ * HLT (SDM volume 2): what a hypervisor intercepts without the CPU's
+ * decode assists, or what virtual-8086 mode cannot run. The callbacks do
+ * the work; all but SMSW need CPL 0.
+ */
+static int em_system(struct x86_emulate_ctxt *ctxt)
+{
+	const struct x86_emulate_ops *ops = ctxt->ops;
+	struct x86emul_insn *insn = &ctxt->insn;
+	bool mode64 = ctxt->mode == X86EMUL_MODE_PROT64;
+	int cr = insn->modrm_reg | ((insn->rex & 4) << 1);
+	int reg = insn->modrm_rm | ((insn->rex & 1) << 3);
+	u64 v[2], cr0, linear;
+	int rc;
+
+	if (!ops->set_cr || !ops->invlpg || !ops->set_dtable || !ops->halt)
+		return X86EMUL_UNHANDLEABLE;
+	if (insn->d.op != SYS_SMSW && ctxt->cpl)
+		return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
+	switch (insn->d.op) {
+	case SYS_MOV_FROM_CR:
+		if (!valid_cr(cr))
+			return x86emul_raise(ctxt, X86EMUL_UD_VECTOR, false, 0);
+		v[0] = ops->get_cr(ctxt, cr);
+		ctxt->regs[reg] = mode64 ? v[0] : (u32)v[0];
+		return X86EMUL_CONTINUE;
+	case SYS_MOV_TO_CR:
+		if (!valid_cr(cr))
+			return x86emul_raise(ctxt, X86EMUL_UD_VECTOR, false, 0);
+		v[0] = mode64 ? ctxt->regs[reg] : (u32)ctxt->regs[reg];
+		break;
+	case SYS_CLTS:
+		cr = 0;
+		v[0] = ops->get_cr(ctxt, 0) & ~(u64)CR0_TS;
+		break;
+	case SYS_LMSW:
+		/* PE, MP, EM, TS; PE can be set but not cleared. */
+		rc = op_read(ctxt, &insn->src, v, false);
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		cr0 = ops->get_cr(ctxt, 0);
+		cr = 0;
+		v[0] = (cr0 & ~0xfULL) | (v[0] & 0xf) | (cr0 & 1);
+		break;
+	case SYS_SMSW:
+		v[0] = ops->get_cr(ctxt, 0);
+		v[1] = 0;
+		if (insn->dst.mem)
+			insn->dst.bytes = 2;
+		return op_write(ctxt, &insn->dst, v);
+	case SYS_INVLPG:
+		rc = x86emul_linearize(ctxt, insn->dst.seg, insn->dst.ea, 1,
+				       false, false, &linear);
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		ops->invlpg(ctxt, linear);
+		return X86EMUL_CONTINUE;
+	case SYS_LGDT:
+	case SYS_LIDT:
+		return em_load_dtable(ctxt, insn->d.op == SYS_LIDT);
+	case SYS_HLT:
+		ops->halt(ctxt);
+		return X86EMUL_CONTINUE;
+	default:
+		return X86EMUL_UNHANDLEABLE;
+	}
+	if (ops->set_cr(ctxt, cr, v[0]))
+		return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
+	return X86EMUL_CONTINUE;
+}
+
 /* The checks every instruction of its kind gets before it executes. */
 static int check_insn(struct x86_emulate_ctxt *ctxt)
 {
@@ -890,6 +991,8 @@ static int execute(struct x86_emulate_ctxt *ctxt)
 		return em_string(ctxt);
 	case C_SSE_MOV:
 		return em_sse_mov(ctxt);
+	case C_SYSTEM:
+		return em_system(ctxt);
 	default:
 		return X86EMUL_UNHANDLEABLE;
 	}

@@ -473,6 +473,8 @@ static int emul_access(struct x86_emulate_ctxt *ctxt, u64 addr, void *val,
 			if (copy_to_user((void __user *)hva, p, n[i]))
 				return X86EMUL_UNHANDLEABLE;
 			ckvm_mark_page_dirty(vcpu->vm, gpa[i] >> PAGE_SHIFT);
+			/* A shadowed guest page table: its sptes follow. */
+			ckvm_mmu_pte_write(vcpu, gpa[i], n[i]);
 		} else if (copy_from_user(p, (void __user *)hva, n[i])) {
 			return X86EMUL_UNHANDLEABLE;
 		}
@@ -569,6 +571,7 @@ static int emul_cmpxchg(struct x86_emulate_ctxt *ctxt, u64 addr,
 	if (r)
 		return X86EMUL_CMPXCHG_FAILED;
 	ckvm_mark_page_dirty(vcpu->vm, gpa >> PAGE_SHIFT);
+	ckvm_mmu_pte_write(vcpu, gpa, len);
 	return X86EMUL_CONTINUE;
 }
 
@@ -590,6 +593,35 @@ static int emul_fetch(struct x86_emulate_ctxt *ctxt, u64 addr, void *val,
 	return X86EMUL_CONTINUE;
 }
 
+/* ---- system instructions ---- */
+
+static int emul_set_cr(struct x86_emulate_ctxt *ctxt, int cr, u64 val)
+{
+	return ckvm_set_cr(ctxt_vcpu(ctxt), cr, val) ? -1 : 0;
+}
+
+static void emul_invlpg(struct x86_emulate_ctxt *ctxt, u64 addr)
+{
+	ckvm_invlpg(ctxt_vcpu(ctxt), addr);
+}
+
+static void emul_set_dtable(struct x86_emulate_ctxt *ctxt, bool idt,
+			    u64 base, u16 limit)
+{
+	struct kvm_dtable dt = { .base = base, .limit = limit };
+
+	if (idt)
+		ckvm_x86_ops->set_idt(ctxt_vcpu(ctxt), &dt);
+	else
+		ckvm_x86_ops->set_gdt(ctxt_vcpu(ctxt), &dt);
+}
+
+/* HLT: the vCPU halts once the instruction is done (emulate()). */
+static void emul_halt(struct x86_emulate_ctxt *ctxt)
+{
+	ctxt_vcpu(ctxt)->arch.emul.halt = true;
+}
+
 static const struct x86_emulate_ops emulate_ops = {
 	.fetch = emul_fetch,
 	.read = emul_read,
@@ -597,6 +629,10 @@ static const struct x86_emulate_ops emulate_ops = {
 	.cmpxchg = emul_cmpxchg,
 	.get_segment = emul_get_segment,
 	.get_cr = emul_get_cr,
+	.set_cr = emul_set_cr,
+	.invlpg = emul_invlpg,
+	.set_dtable = emul_set_dtable,
+	.halt = emul_halt,
 	.get_xmm = emul_get_xmm,
 	.put_xmm = emul_put_xmm,
 };
@@ -720,6 +756,7 @@ static int emulate(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f,
 	em->nr_writes = 0;
 	em->next_write = 0;
 	em->resume = false;
+	em->halt = false;
 	em->user_access = false;
 	vcpu->stat.arch.insn_emulation++;
 
@@ -737,6 +774,16 @@ static int emulate(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f,
 		rc = x86_emulate_insn(ctxt);
 	}
 	em->fault = NULL;
+	if (rc == X86EMUL_UNHANDLEABLE && em->pt_write) {
+		/*
+		 * A write to a shadowed guest page table the emulator cannot
+		 * do: stop shadowing the page and let the guest write it
+		 * itself (KVM's "unprotect and retry").
+		 */
+		em->pt_write = false;
+		ckvm_mmu_unprotect_gfn(vcpu, f->gpa >> PAGE_SHIFT);
+		return 1;
+	}
 	if (rc == X86EMUL_UNHANDLEABLE)
 		return emulation_failed(vcpu);
 
@@ -744,6 +791,10 @@ static int emulate(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f,
 	commit(vcpu, ctxt);
 	if (rc == X86EMUL_EXCEPTION)
 		ckvm_inject_exception(vcpu, &ctxt->exception);
+	if (em->halt) {
+		em->halt = false;
+		return ckvm_vcpu_halt(vcpu);
+	}
 	/* The next run starts after the iterations this one completed. */
 	drop_finished_reads(em, true);
 	if (rc == X86EMUL_IO_NEEDED && em->read_pending)
@@ -813,4 +864,47 @@ int ckvm_emulate_mmio_fault(struct ckvm_vcpu *vcpu,
 		return emulation_failed(vcpu);
 	}
 	return emulate(vcpu, f, false);
+}
+
+/**
+ * ckvm_emulate_pt_write() - emulate a write to a shadowed guest page table
+ * @vcpu: the vCPU, loaded; caller holds vm->srcu.
+ * @f: the shadow #PF, as a fault on its final gpa: a write that the
+ *     guest's tables allow to a page the shadow MMU write-protects.
+ *
+ * The instruction is emulated; its write reaches guest memory and the
+ * shadow MMU (ckvm_mmu_pte_write()). One the emulator cannot do is not a
+ * failure: the page stops being shadowed and the guest runs it again.
+ *
+ * Return: 1 to re-enter the guest, 0 with an exit for userspace.
+ */
+int ckvm_emulate_pt_write(struct ckvm_vcpu *vcpu,
+			  const struct ckvm_tdp_fault *f)
+{
+	struct ckvm_emulation *em = &vcpu->arch.emul;
+	int r;
+
+	if (f->vectoring) {
+		ckvm_mmu_unprotect_gfn(vcpu, f->gpa >> PAGE_SHIFT);
+		return 1;
+	}
+	em->pt_write = true;
+	r = emulate(vcpu, f, false);
+	em->pt_write = false;
+	return r;
+}
+
+/**
+ * ckvm_emulate_instruction() - emulate the instruction at RIP for an exit
+ * @vcpu: the vCPU, loaded; caller holds vm->srcu.
+ *
+ * For intercepts that name no operand: SVM without DecodeAssists (MOV
+ * CR, INVLPG, ...), and what virtual-8086 mode cannot run. The same as
+ * an MMIO fault's emulation, without a fault.
+ *
+ * Return: 1 to re-enter the guest, 0 with an exit for userspace.
+ */
+int ckvm_emulate_instruction(struct ckvm_vcpu *vcpu)
+{
+	return emulate(vcpu, NULL, false);
 }

@@ -34,6 +34,14 @@ static enum cpuhp_state ckvm_cpuhp_state;
  * no VMRUN can follow the disable.
  */
 static bool ckvm_rebooting;
+
+/*
+ * tdp=0 forces shadow paging where the CPU has NPT/EPT; a backend clears
+ * it at setup when the CPU has none.
+ */
+bool ckvm_tdp = true;
+module_param_named(tdp, ckvm_tdp, bool, 0444);
+MODULE_PARM_DESC(tdp, "Use nested paging (NPT/EPT) where the CPU has it (default 1); 0: shadow paging");
 static u64 host_xcr0;
 
 /* ---- hardware enable on every CPU ---- */
@@ -88,6 +96,7 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->enable_irq_window ||
 	    !ops->skip_instruction || !ops->clear_interrupt_shadow ||
 	    !ops->queue_debug_trap || !ops->event_queued ||
+	    !ops->load_mmu_pgd ||
 	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
@@ -123,12 +132,16 @@ int ckvm_arch_init(void)
 	if (r)
 		return r;
 	host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-	r = ckvm_cpuid_init();
+	r = ckvm_mmu_module_init();
 	if (r)
 		return r;
 	r = ops->hardware_setup();
 	if (r)
-		return r;
+		goto err_mmu;
+	/* After the backend: what the guest may see depends on ckvm_tdp. */
+	r = ckvm_cpuid_init();
+	if (r)
+		goto err_unsetup;
 
 	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "ckvm:online",
 			      ckvm_cpu_online, ckvm_cpu_offline);
@@ -137,12 +150,14 @@ int ckvm_arch_init(void)
 	ckvm_cpuhp_state = r;
 	register_reboot_notifier(&ckvm_reboot_nb);
 	cpu_emergency_register_virt_callback(ckvm_emergency_disable);
-	pr_info("ckvm: %s backend enabled on %u CPUs\n", ops->name,
-		num_online_cpus());
+	pr_info("ckvm: %s backend enabled on %u CPUs, %s paging\n", ops->name,
+		num_online_cpus(), ckvm_tdp ? "nested" : "shadow");
 	return 0;
 
 err_unsetup:
 	ops->hardware_unsetup();
+err_mmu:
+	ckvm_mmu_module_exit();
 	return r;
 }
 
@@ -152,6 +167,7 @@ void ckvm_arch_exit(void)
 	unregister_reboot_notifier(&ckvm_reboot_nb);
 	cpuhp_remove_state(ckvm_cpuhp_state);
 	ckvm_x86_ops->hardware_unsetup();
+	ckvm_mmu_module_exit();
 }
 
 int ckvm_arch_check_extension(long ext)
@@ -163,8 +179,10 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_SET_BOOT_CPU_ID:
-	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 		return 1;
 	default:
 		return 0;
@@ -176,6 +194,13 @@ int ckvm_arch_check_extension(long ext)
 static const struct ckvm_stats_desc vm_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_4k, INSTANT),
 	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, pages_2m, INSTANT),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_shadow_zapped, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_pte_write, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_pde_zapped, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_flooded, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_recycled, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_cache_miss, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vm_arch_stat, mmu_unsync, INSTANT),
 };
 
 static const struct ckvm_stats_desc vcpu_stats_desc[] = {
@@ -189,6 +214,9 @@ static const struct ckvm_stats_desc vcpu_stats_desc[] = {
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_taken, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_fixed, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, tlb_flush, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_guest, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, pf_emulate, CUMULATIVE),
+	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, invlpg, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, mmio_exits, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation, CUMULATIVE),
 	CKVM_STATS_DESC(struct ckvm_vcpu_arch_stat, insn_emulation_fail,
@@ -218,7 +246,8 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	int r;
 
 	vm->arch.guest_reads_platform_info = true;	/* KVM's default */
-	r = ckvm_mmu_vm_init(vm, ckvm_x86_ops->tdp);
+	vm->arch.tss_addr = CKVM_DEFAULT_TSS_ADDR;
+	r = ckvm_mmu_vm_init(vm, ckvm_tdp ? ckvm_x86_ops->tdp : NULL);
 	if (r)
 		return r;
 	r = ckvm_x86_ops->vm_init(vm);
@@ -234,15 +263,32 @@ void ckvm_arch_vm_destroy(struct ckvm *vm)
 	ckvm_mmu_vm_destroy(vm);
 }
 
-void ckvm_arch_memslot_removed(struct ckvm *vm, const struct ckvm_memslot *slot)
+int ckvm_arch_memslot_create(struct ckvm *vm, struct ckvm_memslot *old,
+			     struct ckvm_memslot *new)
 {
-	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+	return ckvm_mmu_memslot_create(vm, old, new);
+}
+
+void ckvm_arch_memslot_free(struct ckvm_memslot *slot,
+			    const struct ckvm_memslot *heir)
+{
+	ckvm_mmu_memslot_free(slot, heir);
+}
+
+void ckvm_arch_memslot_removed(struct ckvm *vm, struct ckvm_memslot *slot)
+{
+	ckvm_mmu_memslot_remove(vm, slot);
 }
 
 /* Logging starts: drop the mappings so that every write faults. */
-void ckvm_arch_memslot_log_dirty(struct ckvm *vm, const struct ckvm_memslot *slot)
+void ckvm_arch_memslot_log_dirty(struct ckvm *vm, struct ckvm_memslot *slot)
 {
-	ckvm_mmu_zap_gfn_range(vm, slot->base_gfn, slot->base_gfn + slot->npages);
+	ckvm_mmu_memslot_zap(vm, slot);
+}
+
+void ckvm_arch_memslots_changed(struct ckvm *vm)
+{
+	ckvm_mmu_memslots_changed(vm);
 }
 
 void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
@@ -270,6 +316,8 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
+	/* The backend forgot the MMU root: the next entry loads it again. */
+	ckvm_mmu_unload(vcpu);
 	ckvm_mmu_reset_cpu_role(vcpu);
 	/* The TSC keeps counting through a reset: the offset stays. */
 	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
@@ -279,12 +327,16 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 {
 	int r;
 
+	r = ckvm_mmu_vcpu_init(vcpu);
+	if (r)
+		goto err_mmu;
+	r = -ENOMEM;
 	if (!fpu_alloc_guest_fpstate(&vcpu->arch.guest_fpu))
-		return -ENOMEM;
+		goto err_mmu;
 	r = ckvm_x86_ops->vcpu_create(vcpu);
 	if (r) {
 		fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
-		return r;
+		goto err_mmu;
 	}
 	vcpu->arch.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	/* Under vm->lock, like KVM_SET_BOOT_CPU_ID. */
@@ -299,11 +351,15 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 		if (r) {
 			ckvm_x86_ops->vcpu_free(vcpu);
 			fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
-			return r;
+			goto err_mmu;
 		}
 	}
 	ckvm_vcpu_reset(vcpu);
 	return 0;
+
+err_mmu:
+	ckvm_mmu_vcpu_destroy(vcpu);
+	return r;
 }
 
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
@@ -311,7 +367,7 @@ void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu)
 	/* First: its timer may still fire and kick the vCPU. */
 	ckvm_lapic_free(vcpu);
 	ckvm_x86_ops->vcpu_free(vcpu);
-	ckvm_mmu_cache_free(&vcpu->arch.mmu_cache);
+	ckvm_mmu_vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	kvfree(vcpu->arch.cpuid_entries);
 }
@@ -402,6 +458,48 @@ void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e
 	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
 }
 
+/**
+ * ckvm_realmode_interrupt() - deliver an interrupt or exception in real mode
+ * @vcpu: the vCPU, loaded, in real mode; caller holds vm->srcu.
+ * @vector: the vector.
+ *
+ * As the CPU does (SDM 20.1.4): push FLAGS, CS and IP on the 16-bit
+ * stack, clear IF, TF and AC, and jump through the interrupt vector table
+ * at IDTR.base. For backends that cannot inject in real mode (VMX running
+ * it in virtual-8086 mode). No error code exists in real mode.
+ *
+ * Return: 0, or -EFAULT if the table or the stack is not in guest memory.
+ */
+int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	unsigned long *regs = vcpu->arch.regs;
+	unsigned long rflags = ops->get_rflags(vcpu);
+	struct kvm_segment cs, ss;
+	struct kvm_dtable idt;
+	u16 ivt[2], frame[3];
+	u16 sp = regs[VCPU_REGS_RSP] - 6;
+
+	ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
+	ops->get_segment(vcpu, &ss, CKVM_SEG_SS);
+	ops->get_idt(vcpu, &idt);
+	if (ckvm_read_guest(vcpu->vm, idt.base + vector * 4, ivt, sizeof(ivt)))
+		return -EFAULT;
+	frame[0] = regs[VCPU_REGS_RIP];
+	frame[1] = cs.selector;
+	frame[2] = rflags;
+	if (ckvm_write_guest(vcpu->vm, ss.base + sp, frame, sizeof(frame)))
+		return -EFAULT;
+	regs[VCPU_REGS_RSP] = (regs[VCPU_REGS_RSP] & ~0xffffUL) | sp;
+	ops->set_rflags(vcpu, rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_TF |
+					 X86_EFLAGS_AC));
+	cs.selector = ivt[1];
+	cs.base = (u64)ivt[1] << 4;
+	ops->set_segment(vcpu, &cs, CKVM_SEG_CS);
+	regs[VCPU_REGS_RIP] = ivt[0];
+	return 0;
+}
+
 /* Exit handlers both backends share; contract in x86_ops.h. */
 
 /* Nothing to do (an interrupt or NMI the host has taken): re-enter. */
@@ -444,8 +542,20 @@ int ckvm_emulate_invd(struct ckvm_vcpu *vcpu)
  */
 int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 {
-	vcpu->stat.arch.halt_exits++;
 	ckvm_x86_ops->skip_instruction(vcpu);
+	return ckvm_vcpu_halt(vcpu);
+}
+
+/**
+ * ckvm_vcpu_halt() - the vCPU executed HLT (RIP is already past it)
+ * @vcpu: the vCPU, loaded.
+ *
+ * Return: as an exit handler: 1 (halted in the kernel, with an in-kernel
+ * irqchip), or 0 with KVM_EXIT_HLT.
+ */
+int ckvm_vcpu_halt(struct ckvm_vcpu *vcpu)
+{
+	vcpu->stat.arch.halt_exits++;
 	if (vcpu->arch.lapic) {
 		vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
 		return 1;
@@ -653,6 +763,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* Userspace restores a whole state, LMA included. */
 		if (host) {
 			ckvm_x86_ops->set_efer(vcpu, data);
+			ckvm_efer_changed(vcpu, old);
 			return 0;
 		}
 		/* LME may not change while paging is on (SDM 2.2.1). */
@@ -662,6 +773,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* LMA belongs to the processor, not to WRMSR. */
 		data = (data & ~EFER_LMA) | (old & EFER_LMA);
 		ckvm_x86_ops->set_efer(vcpu, data);
+		ckvm_efer_changed(vcpu, old);
 		return 0;
 	case MSR_IA32_TSC:
 		/*
@@ -909,54 +1021,64 @@ static long set_boot_cpu_id(struct ckvm *vm, unsigned long id)
 }
 
 /*
- * KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES: the most shadow-page-table
- * pages the VM may use (KVM's minimum 64; by default 2% of its guest
- * pages, as KVM computes it). Nested page tables do not count, as in
- * KVM's TDP MMU; the shadow MMU applies the limit.
+ * KVM_SET_TSS_ADDR: three pages at @addr for the TSS of virtual-8086 mode
+ * (VMX without unrestricted guest). As KVM on either vendor: they must end
+ * below 4 GiB, else -EINVAL; a backend without use for them keeps the
+ * address all the same.
  */
-#define CKVM_MIN_MMU_PAGES	64UL
-#define CKVM_PERMILLE_MMU_PAGES	20
-
-static long set_nr_mmu_pages(struct ckvm *vm, unsigned long n)
+static long set_tss_addr(struct ckvm *vm, unsigned long addr)
 {
-	if (n < CKVM_MIN_MMU_PAGES)
+	bool moved;
+
+	if (addr > (u32)-(CKVM_RMODE_TSS_PAGES * PAGE_SIZE))
 		return -EINVAL;
-	mutex_lock(&vm->slots_lock);
-	vm->arch.n_requested_mmu_pages = n;
-	mutex_unlock(&vm->slots_lock);
+	mutex_lock(&vm->lock);
+	moved = vm->arch.tss_addr != addr;
+	WRITE_ONCE(vm->arch.tss_addr, addr);
+	mutex_unlock(&vm->lock);
+	/* Also after KVM_RUN (as KVM): the TSS's old mapping goes. */
+	if (moved && vm->arch.rmode_tss)
+		ckvm_mmu_zap_all(vm);
 	return 0;
 }
 
-static long get_nr_mmu_pages(struct ckvm *vm)
+/*
+ * KVM_SET_IDENTITY_MAP_ADDR: where KVM puts the identity page table of
+ * EPT without unrestricted guest. ckvm runs such CPUs with shadow paging
+ * and needs none, but keeps the value; as KVM, only before any vCPU.
+ */
+static long set_identity_map_addr(struct ckvm *vm, void __user *argp)
 {
-	struct ckvm_memslots *slots;
-	unsigned long n, pages = 0;
-	int i;
+	u64 addr;
+	long r = -EINVAL;
 
-	mutex_lock(&vm->slots_lock);
-	n = vm->arch.n_requested_mmu_pages;
-	if (!n) {
-		slots = ckvm_memslots(vm);
-		for (i = 0; i < slots->nr; i++)
-			pages += slots->slots[i]->npages;
-		/* KVM computes it when a slot comes: 0 before the first. */
-		if (slots->nr)
-			n = max(pages * CKVM_PERMILLE_MMU_PAGES / 1000,
-				CKVM_MIN_MMU_PAGES);
-	}
-	mutex_unlock(&vm->slots_lock);
-	return n;
+	/* As KVM: the freeze first (-EINVAL), then the pointer (-EFAULT). */
+	mutex_lock(&vm->lock);
+	if (ckvm_vm_has_vcpus(vm))
+		goto out;
+	r = -EFAULT;
+	if (copy_from_user(&addr, argp, sizeof(addr)))
+		goto out;
+	vm->arch.identity_map_addr = addr;
+	r = 0;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
 }
 
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 {
 	switch (ioctl) {
+	case KVM_SET_NR_MMU_PAGES:
+		return ckvm_mmu_set_nr_mmu_pages(vm, arg);
+	case KVM_GET_NR_MMU_PAGES:
+		return ckvm_mmu_get_nr_mmu_pages(vm);
 	case KVM_SET_BOOT_CPU_ID:
 		return set_boot_cpu_id(vm, arg);
-	case KVM_SET_NR_MMU_PAGES:
-		return set_nr_mmu_pages(vm, arg);
-	case KVM_GET_NR_MMU_PAGES:
-		return get_nr_mmu_pages(vm);
+	case KVM_SET_TSS_ADDR:
+		return set_tss_addr(vm, arg);
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return set_identity_map_addr(vm, (void __user *)arg);
 	case KVM_CREATE_IRQCHIP:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
@@ -1031,7 +1153,13 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct ckvm_lapic *lapic = vcpu->arch.lapic;
 	bool swap_xcr0;
+	int r;
 
+	if (ckvm_check_request(vcpu, CKVM_REQ_MMU_RELOAD))
+		ckvm_mmu_unload(vcpu);
+	r = ckvm_mmu_load(vcpu);
+	if (r)
+		return r;
 	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH)) {
 		ops->flush_tlb(vcpu);
 		vcpu->stat.arch.tlb_flush++;
@@ -1343,7 +1471,7 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct kvm_sregs s = *sregs;
-	int i;
+	int i, idx;
 
 	if (!sregs_valid(vcpu, &s))
 		return -EINVAL;
@@ -1362,6 +1490,14 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 		ckvm_lapic_set_base(vcpu, s.apic_base, true);	/* checked */
 	} else {
 		vcpu->arch.apic_base = s.apic_base;
+	}
+	/* A new paging mode, maybe; PAE paging caches its PDPTEs (as KVM). */
+	ckvm_mmu_reset_context(vcpu);
+	if ((s.cr0 & X86_CR0_PG) && (s.cr4 & X86_CR4_PAE) &&
+	    !(s.efer & EFER_LMA)) {
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		ckvm_mmu_load_pdptrs(vcpu, s.cr3);
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
 	}
 	ops->flush_tlb(vcpu);
 	return 0;

@@ -4,7 +4,7 @@
  * The same binary runs on ckvm and on the distro kvm; tools/bench/run.sh
  * compares the two.
  *
- *   kvmbench [-r RUNS] [-n N] [-t SECONDS] WORKLOAD
+ *   kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] WORKLOAD
  *
  * RUNS defaults to 7 (touch64: 5, touch512: 3), each in a fresh VM; N is
  * the operations per run (defaults below; ignored by the touch workloads).
@@ -25,6 +25,18 @@
  *             KVM_RUN again
  *   mmiofd    guest 4-byte MMIO write taken in the kernel by an ioeventfd
  *             (KVM_IOEVENTFD, any value): no exit to userspace
+ *   pfault    a guest page fault: the guest touches a page its tables do
+ *             not map, its #PF handler writes the PTE (demand paging)
+ *   cow       a guest copy-on-write fault: a write to a read-only PTE,
+ *             the handler copies the 4 KiB page and maps the copy
+ *             writable (and INVLPGs it)
+ *   cs2 cs16 cs64
+ *             a guest context switch: MOV to CR3 round robin over 2, 16
+ *             or 64 address spaces, and a read of a page each maps alone
+ *
+ *   -m PARAM=VALUE (repeatable) sets /sys/module/ckvm/parameters/PARAM
+ *   for the run (ckvm only; ignored where the file does not exist), and
+ *   -N NAME names the RESULT line (default: the workload).
  *
  * Output, one line (times in ns per operation):
  *   RESULT <workload> median=<ns> min=<ns> max=<ns> runs=<R> ops=<N> \
@@ -36,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +73,25 @@
 #define PORT_DONE	0xf0
 #define MMIO_GPA	0xc0000000UL	/* no memslot: MMIO */
 
+/* The paging workloads: their own tables in slot 0, pages in slot 1. */
+#define PG_VA		(1UL << 39)	/* PML4 entry 1 */
+#define PG_PDPT		0x7000
+#define PG_PD		0x8000
+#define PG_IDT		0x9000
+#define PG_VARS		0xa000		/* the handler's next free page */
+#define PG_GDT		0xb000		/* exceptions need CS in a GDT */
+#define PG_PT		0x20000		/* 64 page tables: 128 MiB of pages */
+#define PG_NPT		64
+#define PG_DATA		TOUCH_GPA	/* slot 1: pages the guest maps */
+#define PG_DATA_SIZE	(256UL << 20)
+#define PG_AS		(PG_DATA + (64UL << 20))	/* cs: 4 pages a space */
+
 /* Guest code, position independent, copied to CODE. */
 extern const char g_out[], g_out_end[], g_cpuid[], g_cpuid_end[];
 extern const char g_touch[], g_touch_end[];
 extern const char g_mmio[], g_mmio_end[], g_mmiofd[], g_mmiofd_end[];
+extern const char g_pf[], g_pf_end[], g_pf_handler[], g_cow_handler[];
+extern const char g_cs[], g_cs_end[];
 asm(".pushsection .rodata\n"
     /* out: for (;;) outb(PORT_LOOP) */
     "g_out: out %al, $0xf1\n"
@@ -101,9 +129,77 @@ asm(".pushsection .rodata\n"
     "	out %al, $0xf0\n"
     "	jmp g_mmiofd\n"
     "g_mmiofd_end:\n"
+    /*
+     * pf: touch rsi pages from rdi (a write each), then outb(DONE). The
+     * #PF handlers follow: g_pf_handler maps a fresh page, g_cow_handler
+     * copies the read-only page and maps the copy. The next free page is
+     * at PG_VARS; the PTEs of PG_VA are at PG_PT.
+     */
+    "g_pf: movb $1, (%rdi)\n"
+    "	add $4096, %rdi\n"
+    "	dec %rsi\n"
+    "	jnz g_pf\n"
+    "	out %al, $0xf0\n"
+    "	jmp g_pf\n"
+    "g_pf_handler:\n"
+    "	push %rax\n push %rdx\n"
+    "	mov %cr2, %rax\n"
+    "	btr $39, %rax\n"		/* minus PG_VA */
+    "	shr $12, %rax\n"
+    "	mov 0xa000, %rdx\n"
+    "	or $0x63, %rdx\n"		/* P, RW, A, D */
+    "	mov %rdx, 0x20000(,%rax,8)\n"
+    "	addq $4096, 0xa000\n"
+    "	pop %rdx\n pop %rax\n"
+    "	add $8, %rsp\n"
+    "	iretq\n"
+    "g_cow_handler:\n"
+    "	push %rax\n push %rcx\n push %rsi\n push %rdi\n"
+    "	mov %cr2, %rax\n"
+    "	and $-4096, %rax\n"
+    "	mov %rax, %rsi\n"
+    "	mov 0xa000, %rdi\n"
+    "	push %rdi\n"
+    "	mov $512, %ecx\n"
+    "	rep movsq\n"
+    "	pop %rdi\n"
+    "	mov %rax, %rcx\n"
+    "	btr $39, %rcx\n"
+    "	shr $12, %rcx\n"
+    "	or $0x63, %rdi\n"
+    "	mov %rdi, 0x20000(,%rcx,8)\n"
+    "	invlpg (%rax)\n"
+    "	addq $4096, 0xa000\n"
+    "	pop %rdi\n pop %rsi\n pop %rcx\n pop %rax\n"
+    "	add $8, %rsp\n"
+    "	iretq\n"
+    "g_pf_end:\n"
+    /* cs: rdi switches over rsi CR3s at PG_AS + 16 KiB * i, reading each. */
+    "g_cs: xor %ecx, %ecx\n"
+    "1:	mov %rcx, %rax\n"
+    "	shl $14, %rax\n"
+    "	add $0x44000000, %rax\n"	/* PG_AS */
+    "	mov %rax, %cr3\n"
+    "	movabs 0x8000000000, %rax\n"	/* PG_VA: the space's own page */
+    "	inc %rcx\n"
+    "	cmp %rsi, %rcx\n"
+    "	jb 2f\n"
+    "	xor %ecx, %ecx\n"
+    "2:	dec %rdi\n"
+    "	jnz 1b\n"
+    "	mov $0x1000, %eax\n"
+    "	mov %rax, %cr3\n"
+    "	out %al, $0xf0\n"
+    "	jmp g_cs\n"
+    "g_cs_end:\n"
     ".popsection\n");
 
 static int kvm_fd;
+
+/* -m PARAM=VALUE: ckvm's module parameters for the run, and their old values. */
+#define MAX_PARAMS 4
+static struct { char path[128], val[16], old[16]; } params[MAX_PARAMS];
+static int nparams;
 
 struct vm {
 	int fd, vcpu_fd, stats_fd;
@@ -300,6 +396,110 @@ static void run_until_mmio(struct vm *vm)
 	}
 }
 
+static void param_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		die("write %s", path);
+	close(fd);
+}
+
+static void params_set(bool restore)
+{
+	for (int i = 0; i < nparams; i++)
+		param_write(params[i].path, restore ? params[i].old : params[i].val);
+}
+
+static void param_add(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	int fd, n;
+
+	if (!eq || nparams == MAX_PARAMS) {
+		errno = 0;
+		die("-m PARAM=VALUE, at most %d", MAX_PARAMS);
+	}
+	snprintf(params[nparams].path, sizeof(params[0].path),
+		 "/sys/module/ckvm/parameters/%.*s", (int)(eq - arg), arg);
+	snprintf(params[nparams].val, sizeof(params[0].val), "%s", eq + 1);
+	fd = open(params[nparams].path, O_RDONLY);
+	if (fd < 0)
+		return;		/* not ckvm, or no such parameter: nothing to set */
+	n = read(fd, params[nparams].old, sizeof(params[0].old) - 1);
+	close(fd);
+	params[nparams].old[n > 0 ? n : 0] = 0;
+	nparams++;
+}
+
+/*
+ * The paging workloads' guest: an IDT with @handler (in g_pf's code) for
+ * #PF, page tables at PG_VA whose leaves the workload fills, and slot 1
+ * with the pages they map.
+ */
+static void *paging_setup(struct vm *vm, const char *handler)
+{
+	uint64_t *pml4 = (void *)(vm->mem0 + PML4);
+	uint64_t *pdpt = (void *)(vm->mem0 + PG_PDPT);
+	uint64_t *pd = (void *)(vm->mem0 + PG_PD);
+	uint64_t *idt = (void *)(vm->mem0 + PG_IDT);
+	uint64_t *gdt = (void *)(vm->mem0 + PG_GDT);
+	uint64_t h = CODE + (handler - g_pf);
+	struct kvm_sregs sregs;
+	void *data;
+	int i;
+
+	pml4[1] = PG_PDPT | 7;
+	pdpt[0] = PG_PD | 7;
+	for (i = 0; i < PG_NPT; i++)
+		pd[i] = (PG_PT + i * 4096) | 7;
+	idt[14 * 2] = (h & 0xffff) | (8ULL << 16) | (0x8eULL << 40) |
+		      ((h & 0xffff0000ULL) << 32);
+	idt[14 * 2 + 1] = h >> 32;
+	gdt[1] = 0x00af9b000000ffffULL;		/* 0x08: 64-bit code */
+	gdt[2] = 0x00cf93000000ffffULL;		/* 0x10: data */
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	sregs.idt.base = PG_IDT;
+	sregs.idt.limit = 4095;
+	sregs.gdt.base = PG_GDT;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.cr0 |= 1 << 16;			/* WP: read-only means it */
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS");
+	data = mmap(NULL, PG_DATA_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (data == MAP_FAILED)
+		die("mmap");
+	set_slot(vm->fd, 1, PG_DATA, PG_DATA_SIZE, data);
+	*(uint64_t *)(vm->mem0 + PG_VARS) = PG_DATA + (PG_DATA_SIZE >> 1);
+	return data;
+}
+
+/*
+ * cs: @k address spaces in slot 1 (@data), each a PML4, PDPT, PD and PT
+ * mapping a page of its own at PG_VA, the identity map shared.
+ */
+static void cs_setup(struct vm *vm, uint8_t *data, int k)
+{
+	uint64_t *pml4 = (void *)(vm->mem0 + PML4);
+	int i, l;
+
+	for (i = 0; i < k; i++) {
+		uint64_t as = PG_AS + i * 16384;
+		uint64_t *t = (void *)(data + (as - PG_DATA));
+
+		/* Four pages: PML4 (+0), PDPT (+4K), PD (+8K), PT (+12K). */
+		t[0] = pml4[0];
+		t[1] = (as + 4096) | 3;
+		for (l = 1; l < 3; l++)
+			t[l * 512] = (as + (l + 1) * 4096) | 3;
+		t[3 * 512] = (PG_DATA + i * 4096) | 3;
+	}
+}
+
 /* One measured run of @w with @n operations: ns total; exits via pointers. */
 static double run_once(const char *w, long n, double *uexits, double *kexits)
 {
@@ -425,6 +625,53 @@ static double run_once(const char *w, long n, double *uexits, double *kexits)
 		e1 = exits_read(&vm);
 		*uexits = (double)runs / n;
 		close(ioe.fd);
+	} else if (!strcmp(w, "pfault") || !strcmp(w, "cow")) {
+		bool cow = w[0] == 'c';
+		uint64_t *pt;
+		void *data;
+		long runs;
+
+		vm_create(&vm, g_pf, g_pf_end - g_pf);
+		data = paging_setup(&vm, cow ? g_cow_handler : g_pf_handler);
+		pt = (void *)(vm.mem0 + PG_PT);
+		/* cow: every page starts read-only, mapping one shared page. */
+		if (cow)
+			for (i = 0; i < n + 16; i++)
+				pt[i] = PG_DATA | 0x21;	/* P, A */
+		vm_set_args(&vm, PG_VA, 16);		/* warm up */
+		run_until(&vm, PORT_DONE);
+		vm_set_args(&vm, PG_VA + 16 * 4096, n);
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		runs = run_until(&vm, PORT_DONE);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = (double)runs / n;
+		set_slot(vm.fd, 1, PG_DATA, 0, data);
+		munmap(data, PG_DATA_SIZE);
+	} else if (!strncmp(w, "cs", 2)) {
+		int k = atoi(w + 2);
+		void *data;
+		long runs;
+
+		if (k < 1 || k > 64) {
+			errno = 0;
+			die("cs: 1 to 64 address spaces");
+		}
+		vm_create(&vm, g_cs, g_cs_end - g_cs);
+		data = paging_setup(&vm, g_pf_handler);
+		cs_setup(&vm, data, k);
+		vm_set_args(&vm, 4 * k, k);		/* warm up */
+		run_until(&vm, PORT_DONE);
+		vm_set_args(&vm, n, k);
+		e0 = exits_read(&vm);
+		t0 = now_ns();
+		runs = run_until(&vm, PORT_DONE);
+		t1 = now_ns();
+		e1 = exits_read(&vm);
+		*uexits = (double)runs / n;
+		set_slot(vm.fd, 1, PG_DATA, 0, data);
+		munmap(data, PG_DATA_SIZE);
 	} else if (!strcmp(w, "ioctl")) {
 		vm_create(&vm, g_out, g_out_end - g_out);
 		vm.run->immediate_exit = 1;
@@ -456,6 +703,8 @@ static long default_n(const char *w)
 	if (!strcmp(w, "ioctl")) return 100000;
 	if (!strcmp(w, "mmio")) return 20000;
 	if (!strcmp(w, "mmiofd")) return 20000;
+	if (!strcmp(w, "pfault") || !strcmp(w, "cow")) return 8192;
+	if (!strncmp(w, "cs", 2)) return 20000;
 	return 1;	/* touch: n is the page count */
 }
 
@@ -481,10 +730,12 @@ int main(int argc, char **argv)
 	long n = 0, ops;
 	double t[64], ue = -1, ke = -1;
 	char ues[32], kes[32];
-	const char *w;
+	const char *w, *name = NULL;
 
-	while ((opt = getopt(argc, argv, "r:n:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:t:m:N:")) != -1) {
 		switch (opt) {
+		case 'm': param_add(optarg); break;
+		case 'N': name = optarg; break;
 		case 't': budget = atof(optarg); break;
 		case 'r': runs = atoi(optarg); break;
 		case 'n': n = atol(optarg); break;
@@ -508,6 +759,7 @@ int main(int argc, char **argv)
 		die("KVM_GET_API_VERSION is not %d", KVM_API_VERSION);
 
 	ops = n;
+	params_set(false);
 	start = now_ns();
 	for (i = 0; i < runs; i++) {
 		if (i && now_ns() - start > budget * 1e9)
@@ -515,14 +767,16 @@ int main(int argc, char **argv)
 		t[i] = run_once(w, n, &ue, &ke) / ops;
 	}
 	runs = i;
+	params_set(true);
 	qsort(t, runs, sizeof(t[0]), cmp);
 	fmt_exits(ues, sizeof(ues), ue);
 	fmt_exits(kes, sizeof(kes), ke);
 	printf("RESULT %s median=%.0f min=%.0f max=%.0f runs=%d ops=%ld uexits=%s kexits=%s\n",
-	       w, runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2,
+	       name ? name : w,
+	       runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2,
 	       t[0], t[runs - 1], runs, ops, ues, kes);
 	return 0;
 usage:
-	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl|mmio|mmiofd\n");
+	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl|mmio|mmiofd|pfault|cow|cs2|cs16|cs64\n");
 	return 2;
 }

@@ -4,15 +4,22 @@
 # make bench: the kvmbench workloads on the distro's KVM and on ckvm, in
 # one boot of each emulated machine (distro modules first, unloaded, then
 # ckvm.ko), side by side: QEMU TCG with AMD SVM (against kvm_amd) and
-# Bochs with Intel VMX (against kvm_intel). The tables also go to
+# Bochs with Intel VMX (against kvm_intel), then the shadow-paging
+# workloads in a QEMU boot without NPT (-cpu max,-npt: both modules
+# shadow the guest's page tables). The tables also go to
 # Documentation/performance.rst.
 #
 # Environment:
 #   BENCH_VENDORS    machines, in order: svm (QEMU) and/or vmx (Bochs);
 #                    default "svm vmx" (a subset leaves the doc alone)
 #   BENCH_WORKLOADS  subset of: out cpuid touch64 touch512 vm slot1 slot100
-#                    slot1000 ioctl mmio mmiofd (default all; a subset leaves
-#                    the doc alone)
+#                    slot1000 ioctl mmio mmiofd pfault cow cs2 cs16 cs64
+#                    (default all; a subset leaves the doc alone)
+#   BENCH_SHADOW     shadow-paging workloads, run in one more QEMU boot with
+#                    -cpu max,-npt (default: the paging workloads, the
+#                    fault ones also with ckvm's oos_shadow=0, and with
+#                    pte_update=0; "" skips that boot; set at all, it
+#                    leaves the doc alone)
 #   BENCH_RUNS       runs per workload (default: kvmbench's, 7; touch64 5,
 #                    touch512 3); median and min/max are over the runs
 #   BENCH_MODULES    module sets in run order (default "kvm ckvm")
@@ -21,7 +28,7 @@
 #                    see its -t)
 #   CPUFLAGS         appended to QEMU's -cpu max (e.g. ",-npt")
 #   NO_DOC=1         do not rewrite Documentation/performance.rst
-#   REPORT_ONLY=1    no machine: redo the table from the last run's logs
+#   REPORT_ONLY=1    no machine: redo the tables from the last run's logs
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -32,12 +39,18 @@ OUT=$HERE/build
 mkdir -p "$OUT"
 gcc -static -O2 -Wall -o "$OUT/kvmbench" "$HERE/kvmbench.c" || exit 1
 
-ALL="out cpuid touch64 touch512 vm slot1 slot100 slot1000 ioctl mmio mmiofd"
+ALL="out cpuid touch64 touch512 vm slot1 slot100 slot1000 ioctl mmio mmiofd pfault cow cs2 cs16 cs64"
+# Shadow paging: the paging workloads on kvm_amd and ckvm without NPT,
+# and ckvm again with its leaf tables kept write-protected (oos_shadow=0),
+# with and without updating the spte on an emulated write (pte_update).
+SHADOW_ALL="pfault pfault+wp pfault+wp-upd cow cow+wp cow+wp-upd cs2 cs16 cs64 touch64"
 workloads=${BENCH_WORKLOADS:-$ALL}
 vendors=${BENCH_VENDORS:-svm vmx}
+shadow=${BENCH_SHADOW-$SHADOW_ALL}
 runs=${BENCH_RUNS:-}
 mods=${BENCH_MODULES:-kvm ckvm}
-cmd="make bench${BENCH_VENDORS:+ BENCH_VENDORS=\"$vendors\"}${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${CONF_CPUFLAGS:+ CPUFLAGS=$CONF_CPUFLAGS}"
+flags0=$CONF_CPUFLAGS
+cmd="make bench${BENCH_VENDORS:+ BENCH_VENDORS=\"$vendors\"}${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_SHADOW+ BENCH_SHADOW=\"$shadow\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${flags0:+ CPUFLAGS=$flags0}"
 
 describe() {
 	case $1 in
@@ -52,6 +65,15 @@ describe() {
 	ioctl) echo "KVM_RUN, immediate_exit=1" ;;
 	mmio) echo "MMIO write exit to userspace" ;;
 	mmiofd) echo "MMIO write to an ioeventfd (kernel)" ;;
+	pfault) echo "guest #PF, handler maps page" ;;
+	pfault+wp) echo "guest #PF, oos_shadow=0" ;;
+	pfault+wp-upd) echo "guest #PF, oos_shadow=0 pte_update=0" ;;
+	cow) echo "guest COW fault (copy 4K, INVLPG)" ;;
+	cow+wp) echo "guest COW fault, oos_shadow=0" ;;
+	cow+wp-upd) echo "guest COW, oos_shadow=0 pte_update=0" ;;
+	cs2) echo "MOV CR3, 2 address spaces" ;;
+	cs16) echo "MOV CR3, 16 address spaces" ;;
+	cs64) echo "MOV CR3, 64 address spaces" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -83,11 +105,25 @@ exits() { # module workload -> "uexits/kexits"
 		if (v["uexits"] == "-" && v["kexits"] == "-") print "n/a"; else print v["uexits"] "/" v["kexits"] }' "$R/parsed" | tail -n1
 }
 
-# One machine: run (unless REPORT_ONLY), then $R/table.
-bench_vendor() {
-	local vendor=$1 t_total t_start
-	R=$OUT/run-$vendor
+# The kvmbench command of a workload name: NAME+wp adds oos_shadow=0,
+# NAME+wp-upd also pte_update=0 (module parameters ckvm alone has).
+bench_cmd() {
+	local w=$1 base=${1%%+*} m=""
+	case $w in
+	*+wp-upd) m="-m oos_shadow=0 -m pte_update=0" ;;
+	*+wp) m="-m oos_shadow=0" ;;
+	esac
+	echo "/bench/kvmbench ${runs:+-r $runs }$m -N $w $base"
+}
+
+# bench_pass NAME VENDOR CPUFLAGS WORKLOADS: one boot of VENDOR's machine
+# (QEMU with -cpu max<CPUFLAGS>, or Bochs), both module sets, unless
+# REPORT_ONLY; then the table in $OUT/run-NAME/table.
+bench_pass() {
+	local name=$1 vendor=$2 flags=$3 wl=$4 t_total t_start m w c k cm km ratio ce ke
+	R=$OUT/run-$name
 	CONF_VENDOR=$vendor
+	CONF_CPUFLAGS=$flags
 	if [ "$vendor" = vmx ]; then
 		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-240}
 	else
@@ -98,11 +134,11 @@ bench_vendor() {
 		mkdir -p "$R"
 		: >"$R/plan"
 		for m in $mods; do
-			for w in $workloads; do
-				echo "$m $w /bench/kvmbench ${runs:+-r $runs }$w" >>"$R/plan"
+			for w in $wl; do
+				echo "$m $w $(bench_cmd "$w")" >>"$R/plan"
 			done
 		done
-		echo "bench $vendor: $(grep -c . "$R/plan") steps" >&2
+		echo "bench $name: $(grep -c . "$R/plan") steps" >&2
 		conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench" || return 1
 		t_start=$(date +%s)
 		conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
@@ -111,8 +147,10 @@ bench_vendor() {
 		date -u '+%F %H:%M UTC' >"$R/date"
 		[ -f "$CONF_CKVM_KO" ] && date -r "$CONF_CKVM_KO" '+%F %T' >"$R/ckvm-date"
 		echo "$CONF_TEST_TIMEOUT" >"$R/timeout"
+		echo "$wl" >"$R/workloads"
 	fi
 	[ -d "$R" ] || { echo "bench: no run in $R" >&2; return 1; }
+	wl=$(cat "$R/workloads" 2>/dev/null || echo "$wl")
 
 	# RESULT lines are in the serial logs between @@B and @@E of each step.
 	cat "$R"/results.* | awk '
@@ -120,7 +158,7 @@ bench_vendor() {
 		/^RESULT / { print mod, $0 }' >"$R/parsed"
 	{
 		printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max] xRUNS" "KVM median [min..max] xRUNS" "ratio" "exits ckvm" "exits KVM"
-		for w in $workloads; do
+		for w in $wl; do
 			c=$(cell ckvm "$w") k=$(cell kvm "$w")
 			cm=${c#*|} km=${k#*|}
 			ratio=-
@@ -129,27 +167,37 @@ bench_vendor() {
 			printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
 		done
 	} >"$R/table"
-	echo "== $vendor"
+	echo "== $name"
 	cat "$R/table"
 	echo
 	echo "exits: to userspace per operation / all exits per operation (vCPU stat \"exits\"; - when not available)"
 	echo "command: $cmd; total $(cat "$R/total" 2>/dev/null || echo "?")s; logs in $R"
 }
 
-# The doc's section for one machine.
-doc_vendor() {
-	local vendor=$1 kvm machine
-	R=$OUT/run-$vendor
+# The doc's section for one pass.
+doc_pass() {
+	local name=$1 vendor=$2 flags=$3 kvm machine title
+	R=$OUT/run-$name
 	if [ "$vendor" = vmx ]; then
 		kvm=kvm_intel
 		machine="Bochs \`\`corei7_haswell_4770\`\` (VMX, EPT, VPID, unrestricted guest), 2 CPUs, 1 GiB"
 	else
 		kvm=kvm_amd
-		machine="QEMU TCG \`\`-accel tcg,thread=single -cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`"
+		machine="$("$CONF_QEMU" --version | head -n1) TCG \`\`-accel tcg,thread=single -cpu max$flags -smp 2 -m 2048\`\`"
 	fi
-	echo "Last run: $vendor (ckvm against $kvm)"
-	echo "Last run: $vendor (ckvm against $kvm)" | tr '[:print:]' '='
+	title="Last run: $name (ckvm against $kvm)"
+	echo "$title"
+	echo "$title" | tr '[:print:]' '='
 	echo
+	if [ "$name" = svm-shadow ]; then
+		echo "Shadow paging: without NPT both modules shadow the guest's page"
+		echo "tables. \`\`+wp\`\`: ckvm with \`\`oos_shadow=0\`\` (the guest's leaf tables stay"
+		echo "write-protected, every PTE write is emulated); \`\`+wp-upd\`\`: also"
+		echo "\`\`pte_update=0\`\` (the seed's update of the spte on an emulated write"
+		echo "turned off). kvm_amd has neither parameter: its column is the same"
+		echo "workload with its defaults."
+		echo
+	fi
 	echo "- date: $(cat "$R/date" 2>/dev/null), $(cat "$R/total" 2>/dev/null) s in all"
 	echo "- command: \`\`$cmd\`\`"
 	echo "- machine: $machine, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
@@ -165,18 +213,33 @@ doc_vendor() {
 	echo
 }
 
-rc=0
+passes=()
 for v in $vendors; do
-	bench_vendor "$v" || rc=1
+	passes+=("$v $v $flags0")
+done
+case " $vendors " in
+*" svm "*) [ -n "$shadow" ] && passes+=("svm-shadow svm ,-npt") ;;
+esac
+
+rc=0
+for p in "${passes[@]}"; do
+	read -r name vendor flags <<<"$p"
+	if [ "$name" = svm-shadow ]; then
+		bench_pass "$name" "$vendor" "$flags" "$shadow" || rc=1
+	else
+		bench_pass "$name" "$vendor" "$flags" "$workloads" || rc=1
+	fi
 done
 
-if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ] && [ -z "${BENCH_VENDORS:-}" ] && [ $rc = 0 ]; then
+if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ] && [ -z "${BENCH_VENDORS:-}" ] &&
+   [ -z "${BENCH_SHADOW+x}" ] && [ $rc = 0 ]; then
 	doc=$REPO/Documentation/performance.rst
 	{
 		cat "$HERE/performance-header.rst"
-		for v in $vendors; do
+		for p in "${passes[@]}"; do
+			read -r name vendor flags <<<"$p"
 			echo
-			doc_vendor "$v"
+			doc_pass "$name" "$vendor" "$flags"
 		done
 	} | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' >"$doc"
 	echo "wrote $doc"

@@ -29,16 +29,25 @@ STATUS = {
     "KVM_SET_USER_MEMORY_REGION": ("done",
         "create, delete, move, flags (KVM_MEM_LOG_DIRTY_PAGES, "
         "KVM_MEM_READONLY); address space 0 only"),
-    "KVM_SET_NR_MMU_PAGES": ("done", "at least 64; binds shadow pages, not "
-        "nested page tables (as KVM's TDP MMU)"),
-    "KVM_GET_NR_MMU_PAGES": ("done", "what was set, else KVM's default "
-        "(2% of the guest pages, at least 64; 0 before the first slot)"),
-    "KVM_CAP_MMU_SHADOW_CACHE_CONTROL": ("done", "KVM_SET/GET_NR_MMU_PAGES"),
+    "KVM_GET_DIRTY_LOG": ("done", "write-protect based (rmap), NPT, EPT "
+        "and shadow paging alike"),
+    "KVM_SET_NR_MMU_PAGES": ("done", "the limit on shadow pages (also the "
+        "direct pages of NPT/EPT); below 64 -EINVAL; LRU pages zapped"),
+    "KVM_GET_NR_MMU_PAGES": ("done", "the limit in force (KVM's default: "
+        "2% of the memslots' pages, at least 64; 0 before the first slot)"),
+    "KVM_SET_TSS_ADDR": ("done", "VMX without unrestricted guest (tdp=0): "
+        "the vm86 TSS's 3 pages (ckvm's own, mapped there with paging off); "
+        "must end below 4 GiB; default 0xfffbd000"),
+    "KVM_SET_IDENTITY_MAP_ADDR": ("done", "kept; ckvm needs no identity "
+        "map (no EPT without unrestricted guest: shadow paging); -EINVAL "
+        "after the first vCPU"),
+    "KVM_CAP_MMU_SHADOW_CACHE_CONTROL": ("done", ""),
+    "KVM_CAP_SET_TSS_ADDR": ("done", ""),
+    "KVM_CAP_SET_IDENTITY_MAP_ADDR": ("done", ""),
     "KVM_CAP_READONLY_MEM": ("done", "reads native, writes KVM_EXIT_MMIO; "
         "the flag cannot change on a slot"),
     "KVM_CAP_EXIT_ON_EMULATION_FAILURE": ("done", "no #UD; the run ends "
         "whatever the CPL"),
-    "KVM_GET_DIRTY_LOG": ("done", "write-protect based"),
     # vCPU fd
     "KVM_RUN": ("done", "immediate_exit (-EINTR, exit_reason kept), "
         "signals (-EINTR, KVM_EXIT_INTR); kvm_run fields below; "
@@ -224,9 +233,9 @@ setting                             KVM 6.1                                     
 ``KVM_CREATE_IRQCHIP``              EEXIST if there is one (also a split one),  same (no split irqchip)
                                     EINVAL once a vCPU exists
 ``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     not offered yet
-``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   not offered yet
-``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       not offered yet
-                                    EINVAL within 3 pages below 4 GiB
+``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   same
+``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same (a new address
+                                    EINVAL within 3 pages below 4 GiB           zaps the shadow pages)
 ``KVM_CAP_PMU_CAPABILITY``          EINVAL once a vCPU exists                   not offered yet
 ``KVM_CAP_X86_NOTIFY_VMEXIT``       EINVAL once a vCPU exists                   not offered yet
 ``KVM_SET_TSC_KHZ`` (VM fd)         never frozen: the default of vCPUs created  not offered yet

@@ -17,12 +17,13 @@
 # failed.
 #
 # Environment:
-#   MACHINES      machines to run (default "svm svm-kvm svm-q10
-#                 svm-kvm-q10 vmx vmx-kvm"; see machines.sh). The *-q10
-#                 machines run Debian 13's QEMU, built on first use by
-#                 qemu-trixie.sh (as root; else they skip). The Intel VMX
-#                 machines boot in Bochs (about 3-4 minutes each);
-#                 MACHINES="svm svm-kvm" for a quick AMD-only run.
+#   MACHINES      machines to run (default all ten of machines.sh: svm,
+#                 svm-kvm, svm-shadow, svm-kvm-shadow, svm-q10,
+#                 svm-kvm-q10, vmx, vmx-kvm, vmx-shadow, vmx-kvm-shadow).
+#                 The *-q10 machines run Debian 13's QEMU, built on first
+#                 use by qemu-trixie.sh (as root; else they skip). The
+#                 Intel VMX machines boot in Bochs (about 3-5 minutes
+#                 each); MACHINES="svm svm-kvm" for a quick AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
@@ -53,7 +54,7 @@ export KDIR
 # shellcheck source=machines.sh
 . "$here/machines.sh"
 
-MACHINES=${MACHINES:-svm svm-kvm svm-q10 svm-kvm-q10 vmx vmx-kvm}
+MACHINES=${MACHINES:-svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm vmx-shadow vmx-kvm-shadow}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 TEST_DIR=${TEST_DIR:-$repo/tools/testing/selftests/ckvm/build}
 export TEST_TIMEOUT VENDOR="${VENDOR:-svm}"

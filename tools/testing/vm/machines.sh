@@ -16,7 +16,7 @@
 # distro's kvm modules. To add a machine: add a case here (and, if it needs
 # a new module set, a case in init); see Documentation/testing.rst.
 
-MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm"
+MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm vmx-shadow vmx-kvm-shadow"
 
 machine_setup() {
 	M_EMU=qemu
@@ -39,6 +39,10 @@ machine_setup() {
 			M_EMU=bochs M_BOOT_GRACE=300 ;;
 	vmx-kvm)	M_DESC="Bochs corei7_haswell_4770, distro kvm_intel (reference)"
 			M_EMU=bochs M_BOOT_GRACE=300 ;;
+	vmx-shadow)	M_DESC="Bochs corei7_haswell_4770, ckvm.ko tdp=0 (shadow MMU, vm86 real mode)"
+			M_EMU=bochs M_BOOT_GRACE=300 M_PARAMS="tdp=0" ;;
+	vmx-kvm-shadow)	M_DESC="Bochs corei7_haswell_4770, distro kvm_intel ept=0 (reference)"
+			M_EMU=bochs M_BOOT_GRACE=300 M_PARAMS="ept=0" ;;
 	*)
 		echo "ckvm: unknown machine '$1' (known: $MACHINES_ALL)" >&2
 		return 1 ;;
