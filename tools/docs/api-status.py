@@ -92,18 +92,17 @@ STATUS = {
         "the signaller's context, irqchip routes from a work item"),
     "KVM_CAP_IRQFD": ("done", ""),
     "KVM_CAP_IRQFD_RESAMPLE": ("done", ""),
-    "KVM_IOEVENTFD": ("partial", "PIO and MMIO, datamatch, no length, "
-        "KVM's checks and errnos; guest MMIO reaches them once the "
-        "instruction emulator is in"),
+    "KVM_IOEVENTFD": ("done", "PIO and MMIO, datamatch, no length, "
+        "KVM's checks and errnos; guest MMIO reaches them through the "
+        "instruction emulator"),
     "KVM_CAP_IOEVENTFD": ("done", ""),
     "KVM_CAP_IOEVENTFD_ANY_LENGTH": ("done", ""),
     "KVM_CAP_IOEVENTFD_NO_LENGTH": ("done", ""),
-    "KVM_REGISTER_COALESCED_MMIO": ("partial", "MMIO and PIO zones; guest "
-        "MMIO reaches the MMIO ones once the instruction emulator is in"),
+    "KVM_REGISTER_COALESCED_MMIO": ("done", "MMIO and PIO zones; guest "
+        "MMIO reaches the MMIO ones through the instruction emulator"),
     "KVM_UNREGISTER_COALESCED_MMIO": ("done", "every zone containing the "
         "range, as KVM"),
-    "KVM_CAP_COALESCED_MMIO": ("partial", "page offset 2; see "
-        "KVM_REGISTER_COALESCED_MMIO"),
+    "KVM_CAP_COALESCED_MMIO": ("done", "page offset 2"),
     "KVM_CAP_COALESCED_PIO": ("done", ""),
     "KVM_GET_LAPIC": ("done", "xAPIC-format ID (no KVM_CAP_X2APIC_API)"),
     "KVM_SET_LAPIC": ("done", ""),
