@@ -9,7 +9,9 @@
  * and counts it in idt_count[]; then it returns, adding idt_skip to the
  * return RIP if idt_skip is set (so a faulting instruction of known length
  * is stepped over; the handler clears idt_skip). For vectors 0x20 and up
- * with idt_eoi set, it writes the x2APIC EOI register first.
+ * with idt_eoi set, it writes the x2APIC EOI register first. A #DB
+ * handler clears DR6 after reading it, and with idt_clear_tf set clears
+ * RFLAGS.TF in the frame (the end of single-stepping).
  *
  * Host side: read the globals with sync_global_from_guest() or have the
  * guest report them with GUEST_SYNC.
@@ -30,7 +32,7 @@ static struct idt_gate64 guest_idt[256] __attribute__((aligned(16)));
 
 volatile uint64_t idt_vector = ~0ULL, idt_error, idt_rip, idt_cr2, idt_dr6;
 volatile uint64_t idt_count[256];
-volatile uint64_t idt_skip, idt_eoi, idt_rflags;
+volatile uint64_t idt_skip, idt_eoi, idt_rflags, idt_clear_tf;
 extern char idt_stubs[];
 
 /*
@@ -81,6 +83,9 @@ asm(".pushsection .text\n"
     "	mov %rcx, idt_dr6(%rip)\n"
     "	mov $0xffff0ff0, %ecx\n"
     "	mov %rcx, %dr6\n"
+    "	cmpq $0, idt_clear_tf(%rip)\n"
+    "	je 2f\n"
+    "	andq $~0x100, 56(%rsp)\n"
     "2:	mov idt_skip(%rip), %rcx\n"
     "	add %rcx, 40(%rsp)\n"
     "	movq $0, idt_skip(%rip)\n"
