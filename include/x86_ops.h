@@ -51,7 +51,10 @@ struct ckvm_x86_ops {
 	void (*set_efer)(struct ckvm_vcpu *vcpu, u64 efer);
 	unsigned long (*get_rflags)(struct ckvm_vcpu *vcpu);
 	void (*set_rflags)(struct ckvm_vcpu *vcpu, unsigned long rflags);
-	/* MSRs kept in the control block; return 1 if not one of them. */
+	/*
+	 * MSRs kept in the control block: 0, 1 if the value is refused,
+	 * CKVM_MSR_UNKNOWN if @index is not one of them.
+	 */
 	int (*get_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 data);
 
@@ -166,6 +169,12 @@ struct ckvm_x86_ops {
 
 	/* How this vendor's nested page tables spell their entries. */
 	const struct ckvm_tdp_format *tdp;
+	/*
+	 * The IA32_MCG_CAP bits this vendor's CPUs define: KVM_X86_SETUP_MCE
+	 * keeps only these (AMD: 8:0, APM vol. 2 9.3.1; Intel: all of the
+	 * supported ones). 0 means no mask.
+	 */
+	u64 mcg_cap_mask;
 };
 
 extern const struct ckvm_x86_ops *ckvm_x86_ops;

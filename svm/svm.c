@@ -614,7 +614,7 @@ static int svm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->sysenter_eip;
 		return 0;
 	default:
-		return 1;
+		return CKVM_MSR_UNKNOWN;
 	}
 }
 
@@ -664,7 +664,7 @@ static int svm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		s->sysenter_eip = (u32)data;
 		return 0;
 	default:
-		return 1;
+		return CKVM_MSR_UNKNOWN;
 	}
 }
 
@@ -1276,4 +1276,6 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.run = svm_run,
 	.handle_exit = svm_handle_exit,
 	.tdp = &npt_format,
+	/* MCG_CAP 63:9 are reserved on AMD: no MCG_SER_P, as kvm_amd. */
+	.mcg_cap_mask = 0x1ff,
 };

@@ -1016,7 +1016,7 @@ static int vmx_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 	i = syscall_msr_index(index);
 	if (i < 0)
-		return 1;
+		return CKVM_MSR_UNKNOWN;
 	*data = vmx->syscall_msrs[i];
 	return 0;
 }
@@ -1072,7 +1072,9 @@ static int vmx_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data)
 		break;
 	default:
 		i = syscall_msr_index(index);
-		if (i < 0 || !syscall_msr_loadable(i, data))
+		if (i < 0)
+			return CKVM_MSR_UNKNOWN;
+		if (!syscall_msr_loadable(i, data))
 			return 1;
 		vmx->syscall_msrs[i] = data;
 		return 0;

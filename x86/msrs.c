@@ -358,6 +358,9 @@ static long setup_mce(struct ckvm_vcpu *vcpu, u64 __user *argp)
 		return -EINVAL;
 	if (cap & ~(CKVM_MCG_CAP_SUPPORTED | MCG_CAP_COUNTS))
 		return -EINVAL;
+	/* Accepted, then trimmed to what the vendor defines, as KVM. */
+	if (ckvm_x86_ops->mcg_cap_mask)
+		cap &= ckvm_x86_ops->mcg_cap_mask;
 	m->mcg_cap = cap;
 	if (cap & MCG_CTL_P)
 		m->mcg_ctl = ~0ULL;

@@ -12,10 +12,13 @@
 #include "ckvm_util.h"
 #include "guest_idt.h"
 #include <asm/kvm_para.h>
+#include <signal.h>
 
 #define NSEC_PER_SEC	1000000000ULL
 #define DR7_RESET	0x400ULL
 #define MSR_IA32_TSC	0x10
+#define HV_X64_MSR_VP_RUNTIME		0x40000010
+#define HV_X64_MSR_TIME_REF_COUNT	0x40000020
 
 struct pvclock_vcpu_time_info {
 	uint32_t version, pad0;
@@ -26,7 +29,7 @@ struct pvclock_vcpu_time_info {
 } __attribute__((packed));
 
 volatile uint32_t watch;
-volatile uint64_t have_avx;
+volatile uint64_t have_avx, g_step;
 
 /* ---- guest ---- */
 
@@ -71,12 +74,16 @@ static void guest_code(uint64_t pvti_gpa)
 	idt_install();
 	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, pvti_gpa | KVM_MSR_ENABLED);
 	/* State to carry over. */
+	/*
+	 * The host set CR4.OSXSAVE and XCR0 = 7 for AVX: QEMU's TCG runs a
+	 * guest's XSETBV itself whatever the intercept says, so the
+	 * hypervisor would never learn of an XCR0 the guest sets.
+	 */
 	if (have_avx) {
-		uint64_t cr4;
+		uint32_t lo, hi;
 
-		asm volatile("mov %%cr4, %0" : "=r"(cr4));
-		asm volatile("mov %0, %%cr4" : : "r"(cr4 | X86_CR4_OSXSAVE));
-		asm volatile("xsetbv" : : "a"(7), "d"(0), "c"(0));
+		asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		GUEST_ASSERT_EQ(lo, 7);
 		asm volatile("vmovdqu %0, %%ymm5" : : "m"(x));
 	} else {
 		asm volatile("movdqu %0, %%xmm5" : : "m"(x));
@@ -92,8 +99,10 @@ static void guest_code(uint64_t pvti_gpa)
 
 	GUEST_SYNC(1);		/* the host moves us to another VM here */
 
+	g_step = 1;
 	tsc1 = g_rdtsc();
 	ns1 = pvclock_read(p);
+	g_step = 2;
 	if (have_avx)
 		asm volatile("vmovdqu %%ymm5, %0" : "=m"(y));
 	else
@@ -118,8 +127,10 @@ static void guest_code(uint64_t pvti_gpa)
 	GUEST_ASSERT(tsc1 > tsc0);
 	GUEST_ASSERT(ns1 >= ns0);
 	/* The watchpoint is armed in the new VM: a write to watch traps. */
+	g_step = 3;
 	before = idt_count[1];
 	watch = 1;
+	g_step = 4;
 	GUEST_SYNC2(2, idt_count[1] - before);
 	GUEST_DONE();
 }
@@ -140,6 +151,7 @@ struct state {
 	struct kvm_vcpu_events events;
 	struct kvm_debugregs dregs;
 	struct kvm_mp_state mp;
+	struct kvm_lapic_state lapic;
 	struct kvm_clock_data clock;
 	void *xsave;
 	int xsave_size;
@@ -166,6 +178,20 @@ static struct kvm_msrs *msr_list_buf(void)
 	return m;
 }
 
+/*
+ * KVM finishes an I/O exit (RIP past the OUT) only at the next KVM_RUN:
+ * run once with immediate_exit first, as QEMU does before it saves.
+ */
+static bool complete_io(struct kvm_vcpu *v)
+{
+	int r;
+
+	v->run->immediate_exit = 1;
+	r = ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+	return r == -1 && errno == EINTR;
+}
+
 static bool save(struct kvm_vcpu *v, struct state *s)
 {
 	bool ok = true;
@@ -177,6 +203,7 @@ static bool save(struct kvm_vcpu *v, struct state *s)
 	s->msrs = msr_list_buf();
 	ok &= !ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events);
 	ok &= !ioctl(v->fd, KVM_GET_MP_STATE, &s->mp);
+	ok &= !ioctl(v->fd, KVM_GET_LAPIC, &s->lapic);
 	ok &= !ioctl(v->fd, KVM_GET_REGS, &s->regs);
 	ok &= !ioctl(v->fd, KVM_GET_XSAVE2, s->xsave);
 	ok &= !ioctl(v->fd, KVM_GET_XCRS, &s->xcrs);
@@ -202,8 +229,51 @@ static bool restore(struct kvm_vcpu *v, struct state *s)
 	ok &= ioctl(v->fd, KVM_SET_MSRS, s->msrs) == (int)s->msrs->nmsrs;
 	ok &= !ioctl(v->fd, KVM_SET_VCPU_EVENTS, &s->events);
 	ok &= !ioctl(v->fd, KVM_SET_MP_STATE, &s->mp);
+	ok &= !ioctl(v->fd, KVM_SET_LAPIC, &s->lapic);
 	ok &= !ioctl(v->fd, KVM_SET_DEBUGREGS, &s->dregs);
 	return ok;
+}
+
+static void on_alarm(int sig __attribute__((unused)))
+{
+}
+
+/*
+ * The first KVM_RUN in the new VM, stopped by SIGALRM if the guest does
+ * not come back within 30 s, to say where it is rather than hang.
+ */
+static int run_bounded(struct kvm_vcpu *v, struct ucall *uc)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kvm_regs regs;
+	int r;
+
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: KVM_RUN -> EINTR */
+	alarm(30);
+	r = ioctl(v->fd, KVM_RUN, 0);
+	alarm(0);
+	if (r == -1 && errno == EINTR) {
+		sync_global_from_guest(v->vm, g_step);
+		sync_global_from_guest(v->vm, idt_count);
+		vcpu_get_regs(v, &regs);
+		sync_global_from_guest(v->vm, idt_vector);
+		sync_global_from_guest(v->vm, idt_rip);
+		ksft_print_msg("the guest did not come back in 30 s: RIP 0x%llx, step %llu, last vector %llu at 0x%llx (%llu times)",
+			       (unsigned long long)regs.rip, (unsigned long long)g_step,
+			       (unsigned long long)idt_vector, (unsigned long long)idt_rip,
+			       (unsigned long long)idt_count[idt_vector & 0xff]);
+		{
+			struct kvm_sregs sr;
+			struct kvm_xcrs x;
+
+			vcpu_get_sregs(v, &sr);
+			ioctl(v->fd, KVM_GET_XCRS, &x);
+			ksft_print_msg("CR0 0x%llx CR4 0x%llx XCR0 0x%llx (%u xcrs)", (unsigned long long)sr.cr0,
+				       (unsigned long long)sr.cr4, (unsigned long long)x.xcrs[0].value, x.nr_xcrs);
+		}
+		return UCALL_NONE;
+	}
+	return get_ucall(v, uc);
 }
 
 static bool have_avx_host(void)
@@ -229,8 +299,10 @@ int main(void)
 	bool same;
 
 	ksft_print_header();
-	ksft_set_plan(11);
+	ksft_set_plan(13);
+	/* As QEMU: the in-kernel irqchip, so the local APIC moves too. */
 	vm = vm_create();
+	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
 	v = vcpu_add(vm, 0, guest_code);
 	pvti = vm_alloc_pages(vm, 1);
 	vcpu_args_set(v, 1, pvti);
@@ -238,11 +310,24 @@ int main(void)
 	sync_global_to_guest(vm, have_avx);
 	ksft_print_msg("guest uses %s", have_avx ? "AVX (ymm5, XCR0 7)" : "SSE (xmm5)");
 
+	if (have_avx) {
+		struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0].value = 7 };
+		struct kvm_sregs sr;
+
+		vcpu_get_sregs(v, &sr);
+		sr.cr4 |= X86_CR4_OSXSAVE;
+		vcpu_set_sregs(v, &sr);
+		TEST_ASSERT(!ioctl(v->fd, KVM_SET_XCRS, &xcrs), "KVM_SET_XCRS");
+	}
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 1, "guest set up");
+	ksft_test_result(complete_io(v), "KVM_RUN with immediate_exit completes the guest's OUT\n");
 	ksft_test_result(save(v, &s), "every state ioctl reads the running guest\n");
+	ksft_print_msg("saved: %u xcrs, XCR0 0x%llx, CR4 0x%llx", s.xcrs.nr_xcrs,
+		       (unsigned long long)s.xcrs.xcrs[0].value, (unsigned long long)s.sregs2.cr4);
 
 	/* A second VM with the guest's memory. */
 	vm2 = vm_create();
+	TEST_ASSERT(!ioctl(vm2->fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
 	memcpy(addr_gpa2hva(vm2, 0), addr_gpa2hva(vm, 0), MAIN_MEM_SIZE);
 	vm2->alloc_next = vm->alloc_next;
 	v2 = vcpu_create(vm2, 0);
@@ -259,8 +344,12 @@ int main(void)
 	for (i = 0; i < s.msrs->nmsrs; i++) {
 		uint32_t idx = s.msrs->entries[i].index;
 
-		/* The TSC kept counting; it is checked by the guest. */
-		if (idx == MSR_IA32_TSC)
+		/*
+		 * The TSC kept counting (the guest checks it), and so did
+		 * the Hyper-V counters that KVM lists (run time, reference).
+		 */
+		if (idx == MSR_IA32_TSC || idx == HV_X64_MSR_VP_RUNTIME ||
+		    idx == HV_X64_MSR_TIME_REF_COUNT)
 			continue;
 		if (s.msrs->entries[i].data != t.msrs->entries[i].data) {
 			ksft_print_msg("MSR 0x%x: 0x%llx, then 0x%llx", idx,
@@ -270,12 +359,15 @@ int main(void)
 		}
 	}
 	ksft_test_result(same, "every MSR of the list the same\n");
+	CHECK_OK(memcmp(&s.lapic, &t.lapic, sizeof(s.lapic)) ? -1 : 0, "KVM_GET_LAPIC the same");
 	ksft_test_result(!memcmp(&s.events, &t.events, sizeof(s.events)) &&
 			 s.mp.mp_state == t.mp.mp_state && !memcmp(&s.xcrs, &t.xcrs, sizeof(s.xcrs)),
 			 "events, MP state and XCRs the same\n");
 
 	kvm_vm_free(vm);
-	TEST_ASSERT(vcpu_run_ucall(v2, &uc) == UCALL_SYNC, "guest in the new VM");
+	TEST_ASSERT(run_bounded(v2, &uc) == UCALL_SYNC, "guest in the new VM");
+	if (uc.args[0] != 2)
+		ksft_print_msg("guest SYNC %llu, want 2", (unsigned long long)uc.args[0]);
 	ksft_test_result(uc.args[0] == 2, "the guest finds its registers, XCR0, DRs, MSRs, TSC and clock\n");
 	/* QEMU does not arm a DR7 that VMRUN loads: see debugregs_test.c. */
 	if (uc.args[1] == 0 && emulator_is_qemu())
