@@ -513,7 +513,7 @@ long ckvm_state_dev_ioctl(unsigned int ioctl, unsigned long arg)
  * ckvm_state_check_extension() - the capabilities of the state files
  * @ext: a KVM_CAP_*.
  *
- * Each is reported exactly as implemented; see Documentation/state.rst.
+ * Each is reported exactly as implemented; see Documentation/api.rst.
  *
  * Return: the capability's value, 0 if not offered.
  */
