@@ -273,7 +273,14 @@ static int run_bounded(struct kvm_vcpu *v, struct ucall *uc)
 		}
 		return UCALL_NONE;
 	}
-	return get_ucall(v, uc);
+	r = get_ucall(v, uc);
+	if (r == UCALL_ABORT)
+		ksft_print_msg("guest assertion failed at %s:%llu: %s (0x%llx vs 0x%llx)",
+			       uc->file, (unsigned long long)uc->line, uc->expr,
+			       (unsigned long long)uc->args[0], (unsigned long long)uc->args[1]);
+	else if (r == UCALL_NONE)
+		ksft_print_msg("exit %s", exit_reason_str(v->run->exit_reason));
+	return r;
 }
 
 static bool have_avx_host(void)
@@ -310,6 +317,19 @@ int main(void)
 	sync_global_to_guest(vm, have_avx);
 	ksft_print_msg("guest uses %s", have_avx ? "AVX (ymm5, XCR0 7)" : "SSE (xmm5)");
 
+	/*
+	 * A TSC far from a new VM's: KVM takes a KVM_SET_MSRS of IA32_TSC
+	 * within a second of the VM's last TSC write for a vCPU being
+	 * synchronized to it, and would keep the new VM's offset.
+	 */
+	{
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e;
+		} m = { .hdr.nmsrs = 1, .e = { .index = MSR_IA32_TSC, .data = 1ULL << 40 } };
+
+		TEST_ASSERT(ioctl(v->fd, KVM_SET_MSRS, &m) == 1, "IA32_TSC");
+	}
 	if (have_avx) {
 		struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0].value = 7 };
 		struct kvm_sregs sr;
