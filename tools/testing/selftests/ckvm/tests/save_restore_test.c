@@ -6,7 +6,10 @@
  * VM's clock are read, a second VM gets the guest's memory and all of
  * it, in QEMU's order, and the guest carries on there: its SSE and AVX
  * registers, XCR0, debug registers and watchpoint, syscall MSRs, TSC and
- * kvmclock must be as it left them. Then the state read back from the
+ * kvmclock must be as it left them, and an NMI pending at the save is
+ * taken there. As QEMU, the VMs have the in-kernel irqchip (the local
+ * APIC moves too), and a KVM_RUN with immediate_exit completes the
+ * guest's pending OUT before the save. Then the state read back from the
  * second VM must equal what was restored.
  */
 #include "ckvm_util.h"
@@ -131,7 +134,7 @@ static void guest_code(uint64_t pvti_gpa)
 	before = idt_count[1];
 	watch = 1;
 	g_step = 4;
-	GUEST_SYNC2(2, idt_count[1] - before);
+	ucall(UCALL_SYNC, 3, 2, idt_count[1] - before, idt_count[2]);
 	GUEST_DONE();
 }
 
@@ -306,7 +309,7 @@ int main(void)
 	bool same;
 
 	ksft_print_header();
-	ksft_set_plan(13);
+	ksft_set_plan(15);
 	/* As QEMU: the in-kernel irqchip, so the local APIC moves too. */
 	vm = vm_create();
 	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
@@ -341,7 +344,10 @@ int main(void)
 	}
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 1, "guest set up");
 	ksft_test_result(complete_io(v), "KVM_RUN with immediate_exit completes the guest's OUT\n");
+	/* An NMI in flight: it must move with the events. */
+	TEST_ASSERT(!ioctl(v->fd, KVM_NMI), "KVM_NMI");
 	ksft_test_result(save(v, &s), "every state ioctl reads the running guest\n");
+	CHECK_EQ(s.events.nmi.pending, 1, "KVM_GET_VCPU_EVENTS has the pending NMI");
 	ksft_print_msg("saved: %u xcrs, XCR0 0x%llx, CR4 0x%llx", s.xcrs.nr_xcrs,
 		       (unsigned long long)s.xcrs.xcrs[0].value, (unsigned long long)s.sregs2.cr4);
 
@@ -386,6 +392,7 @@ int main(void)
 
 	kvm_vm_free(vm);
 	TEST_ASSERT(run_bounded(v2, &uc) == UCALL_SYNC, "guest in the new VM");
+	CHECK_EQ(uc.args[2], 1, "the NMI pending at the save is taken in the new VM");
 	if (uc.args[0] != 2)
 		ksft_print_msg("guest SYNC %llu, want 2", (unsigned long long)uc.args[0]);
 	ksft_test_result(uc.args[0] == 2, "the guest finds its registers, XCR0, DRs, MSRs, TSC and clock\n");
