@@ -51,7 +51,10 @@ struct ckvm_x86_ops {
 	void (*set_efer)(struct ckvm_vcpu *vcpu, u64 efer);
 	unsigned long (*get_rflags)(struct ckvm_vcpu *vcpu);
 	void (*set_rflags)(struct ckvm_vcpu *vcpu, unsigned long rflags);
-	/* MSRs kept in the control block; return 1 if not one of them. */
+	/*
+	 * MSRs kept in the control block: 0, 1 if the value is refused,
+	 * CKVM_MSR_UNKNOWN if @index is not one of them.
+	 */
 	int (*get_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct ckvm_vcpu *vcpu, u32 index, u64 data);
 
@@ -96,6 +99,54 @@ struct ckvm_x86_ops {
 	 * EPT) or, with shadow paging, the CR3 the CPU runs the guest on.
 	 */
 	void (*load_mmu_pgd)(struct ckvm_vcpu *vcpu, hpa_t root);
+	/*
+	 * NMIs (x86/events.c). nmi_allowed: the next entry can deliver an
+	 * NMI (not blocked by a previous NMI, by an STI or MOV SS shadow,
+	 * nothing in the injection slot). inject_nmi: put an NMI in the
+	 * slot; delivering it blocks further NMIs until the guest's IRET.
+	 * enable_nmi_window: exit as soon as an NMI could be delivered.
+	 * get_nmi_mask/set_nmi_mask: the guest's NMI blocking.
+	 */
+	bool (*nmi_allowed)(struct ckvm_vcpu *vcpu);
+	void (*inject_nmi)(struct ckvm_vcpu *vcpu);
+	void (*enable_nmi_window)(struct ckvm_vcpu *vcpu);
+	bool (*get_nmi_mask)(struct ckvm_vcpu *vcpu);
+	void (*set_nmi_mask)(struct ckvm_vcpu *vcpu, bool masked);
+	/*
+	 * The injection slot and the interrupt shadow, for
+	 * KVM_GET/SET_VCPU_EVENTS. get_event describes what the next entry
+	 * delivers (a debug trap a backend keeps apart is first moved into
+	 * the slot, DR6 updated); cancel_event empties the slot. The shadow
+	 * is a mask of KVM_X86_SHADOW_INT_MOV_SS and _STI.
+	 */
+	void (*get_event)(struct ckvm_vcpu *vcpu, struct ckvm_event *ev);
+	void (*cancel_event)(struct ckvm_vcpu *vcpu);
+	u32 (*get_interrupt_shadow)(struct ckvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct ckvm_vcpu *vcpu, u32 mask);
+	/*
+	 * Debug registers (x86/debugreg.c): the guest's DR6 and DR7, which
+	 * the backend keeps (in the control block, or switched itself);
+	 * set_dr_intercept: make MOV to/from DR0-7 exit, or run natively.
+	 */
+	u64 (*get_dr6)(struct ckvm_vcpu *vcpu);
+	void (*set_dr6)(struct ckvm_vcpu *vcpu, u64 val);
+	u64 (*get_dr7)(struct ckvm_vcpu *vcpu);
+	void (*set_dr7)(struct ckvm_vcpu *vcpu, u64 val);
+	void (*set_dr_intercept)(struct ckvm_vcpu *vcpu, bool on);
+	/*
+	 * Optional: the PDPTE registers of PAE paging where the CPU keeps
+	 * them apart from memory (VMX with EPT). Without them x86/ reads the
+	 * PDPTEs from guest memory and drops the ones userspace sets.
+	 */
+	void (*get_pdptrs)(struct ckvm_vcpu *vcpu, u64 pdptrs[4]);
+	void (*set_pdptrs)(struct ckvm_vcpu *vcpu, const u64 pdptrs[4]);
+	/*
+	 * The VM's MSR filter changed (x86/msr_filter.c): of the MSRs the
+	 * backend lets the guest access without an exit, intercept those
+	 * ckvm_msr_allowed() now denies and pass through again those it
+	 * allows. Called before an entry, may sleep.
+	 */
+	void (*msr_filter_changed)(struct ckvm_vcpu *vcpu);
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 
@@ -123,6 +174,12 @@ struct ckvm_x86_ops {
 
 	/* How this vendor's nested page tables spell their entries. */
 	const struct ckvm_tdp_format *tdp;
+	/*
+	 * The IA32_MCG_CAP bits this vendor's CPUs define: KVM_X86_SETUP_MCE
+	 * keeps only these (AMD: 8:0, APM vol. 2 9.3.1; Intel: all of the
+	 * supported ones). 0 means no mask.
+	 */
+	u64 mcg_cap_mask;
 };
 
 extern const struct ckvm_x86_ops *ckvm_x86_ops;

@@ -108,7 +108,8 @@ STATUS = {
     "KVM_SET_LAPIC": ("done", ""),
     "KVM_CAP_MP_STATE": ("done", ""),
     "KVM_ENABLE_CAP": ("partial", "VM fd: KVM_CAP_MAX_VCPU_ID, "
-        "KVM_CAP_MSR_PLATFORM_INFO, KVM_CAP_EXIT_ON_EMULATION_FAILURE"),
+        "KVM_CAP_MSR_PLATFORM_INFO, KVM_CAP_EXIT_ON_EMULATION_FAILURE, "
+        "KVM_CAP_X86_TRIPLE_FAULT_EVENT, KVM_CAP_X86_USER_SPACE_MSR"),
     "KVM_CAP_MSR_PLATFORM_INFO": ("done", "MSR_PLATFORM_INFO starts at 0 "
         "(no CPUID faulting)"),
     "KVM_SET_BOOT_CPU_ID": ("done", "-EINVAL for an id no vCPU can have"),
@@ -119,6 +120,72 @@ STATUS = {
     "KVM_GET_STATS_FD": ("done",
         "VM and vCPU fds; counters below (Binary statistics)"),
     "KVM_CAP_BINARY_STATS_FD": ("done", ""),
+    # the vCPU and VM state API (issue 11 item 1): x86/state.c,
+    # events.c, debugreg.c, kvmclock.c, msrs.c, msr_filter.c; tests
+    # vcpu_state_test, events_test, debugregs_test, kvmclock_test,
+    # msr_state_test, msr_filter_test, save_restore_test
+    "KVM_SET_TSS_ADDR": ("done", "stored (both backends run real mode "
+        "natively); KVM's range check, any time"),
+    "KVM_CAP_SET_TSS_ADDR": ("done", ""),
+    "KVM_SET_IDENTITY_MAP_ADDR": ("done", "before the first vCPU, as KVM"),
+    "KVM_CAP_SET_IDENTITY_MAP_ADDR": ("done", ""),
+    "KVM_GET_FPU": ("done", "from the guest fpstate"),
+    "KVM_SET_FPU": ("done", "MXCSR reserved bits -EINVAL"),
+    "KVM_GET_XSAVE": ("done", "UABI layout, 4 KiB"),
+    "KVM_SET_XSAVE": ("done", "KVM's checks (xstate_bv, MXCSR)"),
+    "KVM_GET_XSAVE2": ("done", "KVM_CAP_XSAVE2 bytes"),
+    "KVM_CAP_XSAVE": ("done", ""),
+    "KVM_CAP_XSAVE2": ("done", "size of the UABI buffer"),
+    "KVM_GET_XCRS": ("done", "XCR0"),
+    "KVM_SET_XCRS": ("done", "XCR0 as XSETBV checks it against guest CPUID"),
+    "KVM_CAP_XCRS": ("done", ""),
+    "KVM_GET_SREGS2": ("done", "with the PDPTEs under PAE paging"),
+    "KVM_SET_SREGS2": ("done", "KVM_SREGS2_FLAGS_PDPTRS_VALID only"),
+    "KVM_CAP_SREGS2": ("done", ""),
+    "KVM_CAP_SYNC_REGS": ("done", "regs, sregs, events"),
+    "KVM_GET_VCPU_EVENTS": ("done", "NMI pending/masked, interrupt shadow, "
+        "SMM fields all 0, triple fault"),
+    "KVM_SET_VCPU_EVENTS": ("partial", "no exception payload "
+        "(KVM_CAP_EXCEPTION_PAYLOAD not offered), no SMM (only 0 taken)"),
+    "KVM_CAP_VCPU_EVENTS": ("done", ""),
+    "KVM_CAP_X86_TRIPLE_FAULT_EVENT": ("done", ""),
+    "KVM_NMI": ("done", "at most two pending, KVM's rule"),
+    "KVM_CAP_USER_NMI": ("done", ""),
+    "KVM_INTERRUPT": ("done", "without an in-kernel irqchip; -ENXIO with "
+        "one, as KVM"),
+    "KVM_GET_DEBUGREGS": ("done", ""),
+    "KVM_SET_DEBUGREGS": ("done", "DR6/DR7 bits 63:32 -EINVAL, flags 0"),
+    "KVM_CAP_DEBUGREGS": ("done", ""),
+    "KVM_SET_SIGNAL_MASK": ("done", "len 8"),
+    "KVM_GET_CLOCK": ("done", "always KVM_CLOCK_REALTIME and "
+        "KVM_CLOCK_HOST_TSC (KVM: only with its master clock); "
+        "KVM_CLOCK_TSC_STABLE when the host TSC is"),
+    "KVM_SET_CLOCK": ("done", "KVM_CLOCK_REALTIME counts the time since"),
+    "KVM_CAP_ADJUST_CLOCK": ("done", "TSC_STABLE | REALTIME | HOST_TSC"),
+    "KVM_KVMCLOCK_CTRL": ("done", "PVCLOCK_GUEST_STOPPED; -EINVAL while "
+        "the guest has no pvclock"),
+    "KVM_CAP_KVMCLOCK_CTRL": ("done", ""),
+    "KVM_GET_TSC_KHZ": ("done", ""),
+    "KVM_SET_TSC_KHZ": ("partial", "the host frequency only (250 ppm): no "
+        "TSC scaling, KVM_CAP_TSC_CONTROL 0"),
+    "KVM_CAP_GET_TSC_KHZ": ("done", ""),
+    "KVM_GET_DEVICE_ATTR": ("partial", "vCPU: KVM_VCPU_TSC_OFFSET; "
+        "/dev/kvm: KVM_X86_XCOMP_GUEST_SUPP"),
+    "KVM_SET_DEVICE_ATTR": ("partial", "vCPU: KVM_VCPU_TSC_OFFSET"),
+    "KVM_HAS_DEVICE_ATTR": ("partial", "as KVM_GET_DEVICE_ATTR"),
+    "KVM_CAP_SYS_ATTRIBUTES": ("done", ""),
+    "KVM_CAP_VCPU_ATTRIBUTES": ("done", ""),
+    "KVM_X86_GET_MCE_CAP_SUPPORTED": ("done", "MCG_CTL_P | MCG_SER_P"),
+    "KVM_X86_SETUP_MCE": ("done", "1-32 banks; MCG_CAP 8:0 on SVM, "
+        "as kvm_amd"),
+    "KVM_X86_SET_MCE": ("partial", "corrected errors logged, uncorrected "
+        "ones #MC or shutdown; no CMCI for a UCNA"),
+    "KVM_CAP_MCE": ("done", "32 banks"),
+    "KVM_X86_SET_MSR_FILTER": ("done", "KVM's checks; x2APIC MSRs and "
+        "KVM_GET/SET_MSRS never filtered"),
+    "KVM_CAP_X86_MSR_FILTER": ("done", ""),
+    "KVM_CAP_X86_USER_SPACE_MSR": ("done", "reasons INVAL, UNKNOWN, "
+        "FILTER"),
     # capabilities
     "KVM_CAP_USER_MEMORY": ("done", ""),
     "KVM_CAP_NR_VCPUS": ("done", "64"),
