@@ -20,6 +20,7 @@
 #include <linux/vmalloc.h>
 
 #include "ckvm.h"
+#include "trace.h"
 
 MODULE_AUTHOR("The ckvm developers");
 MODULE_DESCRIPTION("ckvm: a small KVM-compatible hypervisor");
@@ -284,6 +285,9 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 			goto out;
 		ckvm_arch_memslot_removed(vm, old);
 		memslots_publish(vm, next);
+		trace_ckvm_memslot(CKVM_TRACE_SLOT_DELETE, old->id,
+				   old->base_gfn << PAGE_SHIFT, old->npages,
+				   old->userspace_addr, old->flags);
 		memslot_free(old, NULL);
 		r = 0;
 		goto out;
@@ -341,6 +345,9 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	if (old && old->base_gfn != new->base_gfn)
 		ckvm_arch_memslot_removed(vm, old);
 	memslots_publish(vm, next);
+	trace_ckvm_memslot(old ? CKVM_TRACE_SLOT_MOVE : CKVM_TRACE_SLOT_CREATE,
+			   new->id, new->base_gfn << PAGE_SHIFT, new->npages,
+			   new->userspace_addr, new->flags);
 	if (logging && !(old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES)) &&
 	    !(old && old->base_gfn != new->base_gfn))
 		ckvm_arch_memslot_log_dirty(vm, new);

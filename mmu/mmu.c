@@ -23,6 +23,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 #include "mmu_internal.h"
 
 static struct kmem_cache *mmu_page_cache;
@@ -941,6 +942,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 	int level, r;
 
 	vcpu->stat.arch.pf_taken++;
+	trace_ckvm_page_fault(vcpu->vcpu_id, true, gpa, f->access);
 	slot = ckvm_gfn_to_memslot(vm, gfn);
 	if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 		return ckvm_emulate_mmio_fault(vcpu, f);

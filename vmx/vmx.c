@@ -27,6 +27,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 #include "vmx.h"
 
 #define VMX_NR_VPIDS	(1 << 16)
@@ -1852,6 +1853,7 @@ static int vmx_handle_exit(struct ckvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 reason = vmx->exit_reason;
 
+	trace_ckvm_exit(vcpu, CKVM_ISA_VMX);
 	/*
 	 * An event that virtual-8086 mode was delivering when it exited is
 	 * the guest's real mode's to take, by hand (vmx_queue_exception).

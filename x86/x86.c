@@ -24,6 +24,7 @@
 #include "x86_ops.h"
 #include "cpuid.h"
 #include "irqchip.h"
+#include "trace.h"
 
 const struct ckvm_x86_ops *ckvm_x86_ops;
 static enum cpuhp_state ckvm_cpuhp_state;
@@ -387,11 +388,13 @@ void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu)
 
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu)
 {
+	trace_ckvm_inj_exception(vcpu->vcpu_id, X86_TRAP_GP, true, 0);
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 }
 
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
 {
+	trace_ckvm_inj_exception(vcpu->vcpu_id, X86_TRAP_UD, false, 0);
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
 }
 
@@ -455,6 +458,8 @@ void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e
 		ops->set_cr(vcpu, 2, e->address);
 	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
 		has_error = false;
+	trace_ckvm_inj_exception(vcpu->vcpu_id, e->vector, has_error,
+				 e->error_code);
 	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
 }
 
@@ -832,9 +837,11 @@ int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
 
 	vcpu->stat.arch.msr_exits++;
 	if (ckvm_get_msr(vcpu, index, &data, false)) {
+		trace_ckvm_msr(vcpu->vcpu_id, false, index, 0, true);
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
+	trace_ckvm_msr(vcpu->vcpu_id, false, index, data, false);
 	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
 	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
 	ckvm_x86_ops->skip_instruction(vcpu);
@@ -849,9 +856,11 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 
 	vcpu->stat.arch.msr_exits++;
 	if (ckvm_set_msr(vcpu, index, data, false)) {
+		trace_ckvm_msr(vcpu->vcpu_id, true, index, data, true);
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
+	trace_ckvm_msr(vcpu->vcpu_id, true, index, data, false);
 	ckvm_x86_ops->skip_instruction(vcpu);
 	return 1;
 }
@@ -1115,6 +1124,7 @@ static void inject_pending_irq(struct ckvm_vcpu *vcpu)
 		return;
 	}
 	ckvm_lapic_ack(vcpu, vector);
+	trace_ckvm_inj_virq(vcpu->vcpu_id, vector);
 	ops->inject_irq(vcpu, vector);
 }
 
@@ -1196,6 +1206,7 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	if (unlikely(hw_breakpoint_active()))
 		set_debugreg(0, 7);
 
+	trace_ckvm_entry(vcpu);
 	ops->run(vcpu);
 	vcpu->stat.arch.exits++;
 
