@@ -540,6 +540,7 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	struct ckvm_memslots *slots;
 	int i;
 
+	ckvm_stats_debugfs_vm_remove(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 
@@ -949,9 +950,14 @@ static int ckvm_dev_create_vm(unsigned long type)
 	vm = ckvm_vm_create(type);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
+	/* Held across: the fd may be closed as soon as it is installed. */
+	ckvm_vm_get(vm);
 	fd = anon_inode_getfd("kvm-vm", &ckvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		ckvm_vm_put(vm);
+	else
+		ckvm_stats_debugfs_vm_add(vm, fd);
+	ckvm_vm_put(vm);
 	return fd;
 }
 
@@ -1001,6 +1007,7 @@ static int __init ckvm_init(void)
 	if (r)
 		goto err_arch;
 
+	ckvm_stats_debugfs_init();
 	/* A taken minor means another KVM module is loaded. */
 	r = misc_register(&ckvm_dev);
 	if (r == -EBUSY)
@@ -1012,6 +1019,7 @@ static int __init ckvm_init(void)
 	return 0;
 
 err_misc:
+	ckvm_stats_debugfs_exit();
 	ckvm_arch_exit();
 err_arch:
 	ckvm_irqfd_exit();
@@ -1023,6 +1031,7 @@ err_irqfd:
 static void __exit ckvm_exit(void)
 {
 	misc_deregister(&ckvm_dev);
+	ckvm_stats_debugfs_exit();
 	ckvm_arch_exit();
 	ckvm_irqfd_exit();
 	preempt_notifier_dec();

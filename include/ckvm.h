@@ -144,6 +144,10 @@ struct ckvm {
 	int nr_vcpus;
 	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
 	struct ckvm_vm_stat stat;
+	/* The debugfs view of the counters (stats.c); NULL without one. */
+	struct dentry *debugfs_dentry;
+	void *debugfs_files;
+	struct list_head debugfs_link;
 	struct ckvm_arch arch;
 };
 
@@ -258,5 +262,9 @@ void ckvm_vm_put(struct ckvm *vm);
 /* KVM_GET_STATS_FD (stats.c): a new read-only fd, or -errno. */
 int ckvm_vm_stats_fd(struct ckvm *vm);
 int ckvm_vcpu_stats_fd(struct ckvm_vcpu *vcpu);
+void ckvm_stats_debugfs_init(void);
+void ckvm_stats_debugfs_exit(void);
+void ckvm_stats_debugfs_vm_add(struct ckvm *vm, int fd);
+void ckvm_stats_debugfs_vm_remove(struct ckvm *vm);
 
 #endif
