@@ -39,10 +39,8 @@
 #define CKVM_RUN_MMAP_PAGES	3
 static_assert(CKVM_RUN_MMAP_PAGES - 1 == KVM_COALESCED_MMIO_PAGE_OFFSET);
 
-typedef u64 gpa_t;
-typedef u64 gfn_t;
-typedef u64 hpa_t;
-typedef u64 gva_t;
+/* gpa_t, gfn_t, hpa_t, gva_t: the kernel's (6.12's uapi kvm.h includes it). */
+#include <linux/kvm_types.h>
 
 #include "x86.h"
 

@@ -826,12 +826,12 @@ bool host_maps_large(struct mm_struct *mm, unsigned long hva)
 	pud = READ_ONCE(*pud_offset(&p4d, hva));
 	if (!pud_present(pud))
 		goto out;
-	if (pud_large(pud)) {
+	if (pud_leaf(pud)) {
 		large = true;
 		goto out;
 	}
 	pmd = READ_ONCE(*pmd_offset(&pud, hva));
-	large = pmd_present(pmd) && pmd_large(pmd);
+	large = pmd_present(pmd) && pmd_leaf(pmd);
 out:
 	local_irq_restore(flags);
 	return large;

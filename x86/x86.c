@@ -1267,7 +1267,7 @@ static int run_request_read(struct ckvm_vcpu *vcpu, struct run_request *req)
 	u64 valid_regs = READ_ONCE(run->kvm_valid_regs);
 	u64 dirty_regs = READ_ONCE(run->kvm_dirty_regs);
 
-	req->immediate_exit = READ_ONCE(run->immediate_exit);
+	req->immediate_exit = ckvm_run_immediate_exit(run);
 	req->cr8 = READ_ONCE(run->cr8);
 	if ((valid_regs | dirty_regs) & ~(u64)CKVM_SYNC_REGS_VALID)
 		return -EINVAL;
