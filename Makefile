@@ -22,7 +22,7 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh \
-	deb deb-check
+	deb deb-check check-6.12
 
 all: module
 
@@ -71,3 +71,7 @@ deb:
 # install it in a fresh Debian 12 root, test its DKMS-built ckvm.ko
 deb-check: deps
 	tools/testing/deb-check.sh
+
+# W=1, sparse and the DKMS package against Debian's 6.12 headers (in a root)
+check-6.12: deps
+	tools/testing/k612-build.sh
