@@ -69,9 +69,11 @@ TRACE_EVENT(ckvm_exit,
 		__field(u32, error_code)
 	),
 	TP_fast_assign(
-		u64 info[5];
+		u64 info[5] = { 0 };
 
-		ckvm_x86_ops->get_exit_info(vcpu, info);
+		/* Optional in x86_ops; both backends have it. */
+		if (ckvm_x86_ops->get_exit_info)
+			ckvm_x86_ops->get_exit_info(vcpu, info);
 		__entry->vcpu_id = vcpu->vcpu_id;
 		__entry->isa = isa;
 		/* VMX: bits 31:16 are flags (entry failure, enclave mode). */
