@@ -8,6 +8,9 @@
 #   make run        boot the emulated machine and run the demo guest
 #   make check-fresh  make run + make check in a freshly bootstrapped
 #                   Debian 12 root (what CI runs; needs root)
+#   make deb        the DKMS package, build/deb/ckvm-dkms_<version>_all.deb
+#   make deb-check  install it in a fresh Debian 12 root, test the module
+#                   DKMS built there (needs root)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -18,7 +21,8 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 VENDOR ?= svm
 export KDIR VENDOR
 
-.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh
+.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh \
+	deb deb-check check-6.12
 
 all: module
 
@@ -59,3 +63,15 @@ conformance: deps
 
 bench: deps
 	tools/bench/run.sh
+
+# build/deb/ckvm-dkms_<version>_all.deb (tools/packaging/mkdeb.sh)
+deb:
+	tools/packaging/mkdeb.sh
+
+# install it in a fresh Debian 12 root, test its DKMS-built ckvm.ko
+deb-check: deps
+	tools/testing/deb-check.sh
+
+# W=1, sparse and the DKMS package against Debian's 6.12 headers (in a root)
+check-6.12: deps
+	tools/testing/k612-build.sh

@@ -20,6 +20,7 @@
 #include <linux/vmalloc.h>
 
 #include "ckvm.h"
+#include "trace.h"
 
 MODULE_AUTHOR("The ckvm developers");
 MODULE_DESCRIPTION("ckvm: a small KVM-compatible hypervisor");
@@ -284,6 +285,9 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 			goto out;
 		ckvm_arch_memslot_removed(vm, old);
 		memslots_publish(vm, next);
+		trace_ckvm_memslot(CKVM_TRACE_SLOT_DELETE, old->id,
+				   old->base_gfn << PAGE_SHIFT, old->npages,
+				   old->userspace_addr, old->flags);
 		memslot_free(old, NULL);
 		r = 0;
 		goto out;
@@ -341,6 +345,9 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	if (old && old->base_gfn != new->base_gfn)
 		ckvm_arch_memslot_removed(vm, old);
 	memslots_publish(vm, next);
+	trace_ckvm_memslot(old ? CKVM_TRACE_SLOT_MOVE : CKVM_TRACE_SLOT_CREATE,
+			   new->id, new->base_gfn << PAGE_SHIFT, new->npages,
+			   new->userspace_addr, new->flags);
 	if (logging && !(old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES)) &&
 	    !(old && old->base_gfn != new->base_gfn))
 		ckvm_arch_memslot_log_dirty(vm, new);
@@ -533,6 +540,7 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	struct ckvm_memslots *slots;
 	int i;
 
+	ckvm_stats_debugfs_vm_remove(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 
@@ -991,9 +999,14 @@ static int ckvm_dev_create_vm(unsigned long type)
 	vm = ckvm_vm_create(type);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
+	/* Held across: the fd may be closed as soon as it is installed. */
+	ckvm_vm_get(vm);
 	fd = anon_inode_getfd("kvm-vm", &ckvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		ckvm_vm_put(vm);
+	else
+		ckvm_stats_debugfs_vm_add(vm, fd);
+	ckvm_vm_put(vm);
 	return fd;
 }
 
@@ -1043,6 +1056,7 @@ static int __init ckvm_init(void)
 	if (r)
 		goto err_arch;
 
+	ckvm_stats_debugfs_init();
 	/* A taken minor means another KVM module is loaded. */
 	r = misc_register(&ckvm_dev);
 	if (r == -EBUSY)
@@ -1054,6 +1068,7 @@ static int __init ckvm_init(void)
 	return 0;
 
 err_misc:
+	ckvm_stats_debugfs_exit();
 	ckvm_arch_exit();
 err_arch:
 	ckvm_irqfd_exit();
@@ -1065,6 +1080,7 @@ err_irqfd:
 static void __exit ckvm_exit(void)
 {
 	misc_deregister(&ckvm_dev);
+	ckvm_stats_debugfs_exit();
 	ckvm_arch_exit();
 	ckvm_irqfd_exit();
 	preempt_notifier_dec();

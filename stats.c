@@ -223,3 +223,213 @@ int ckvm_vcpu_stats_fd(struct ckvm_vcpu *vcpu)
 		 vcpu->vcpu_id);
 	return stats_fd_create(vcpu->vm, &vcpu_kind, id, &vcpu->stat);
 }
+
+/*
+ * The debugfs view: /sys/kernel/debug/kvm/, laid out as KVM lays it out,
+ * which is what kvm_stat's debugfs provider (kvm_stat -d) and other tools
+ * written for KVM read:
+ *
+ *	kvm/<counter>			the sum over every VM (and vCPU)
+ *	kvm/<pid>-<fd>/<counter>	one VM: its counter, or the sum over
+ *					its vCPUs for a vCPU counter
+ *
+ * <pid> is the VM's creator, <fd> its VM file descriptor. One file per
+ * counter of the binary statistics, VM counters then vCPU counters, read
+ * only (KVM lets a write of 0 clear one; ckvm does not). If the directory
+ * is taken (the distro's kvm.ko is loaded), ckvm goes without it.
+ */
+#include <linux/debugfs.h>
+
+/* One counter: which struct it is in (VM or vCPU) and where. */
+struct stats_field {
+	const char *name;
+	bool vcpu;
+	size_t offset;		/* of the u64 in the stats struct */
+};
+
+/* A counter file: its field, of one VM, or of all VMs (@vm NULL). */
+struct stats_dentry {
+	struct ckvm *vm;
+	const struct stats_field *field;
+};
+
+static struct stats_field *stats_fields;
+static unsigned int nr_stats_fields;
+static struct stats_dentry *stats_global;
+static struct dentry *stats_debugfs_root;
+/* Every VM that has a debugfs directory, for the sums. */
+static LIST_HEAD(stats_vms);
+static DEFINE_MUTEX(stats_vms_lock);
+
+static u64 field_of_vm(struct ckvm *vm, const struct stats_field *f)
+{
+	const u64 *data;
+	u64 sum = 0;
+	int i, n;
+
+	if (!f->vcpu) {
+		data = (const u64 *)&vm->stat;
+		return READ_ONCE(data[f->offset / sizeof(u64)]);
+	}
+	/* Pairs with the release that publishes a new vCPU. */
+	n = smp_load_acquire(&vm->nr_vcpus);
+	for (i = 0; i < n; i++) {
+		data = (const u64 *)&vm->vcpus[i]->stat;
+		sum += READ_ONCE(data[f->offset / sizeof(u64)]);
+	}
+	return sum;
+}
+
+static int stats_debugfs_get(void *data, u64 *val)
+{
+	struct stats_dentry *d = data;
+	struct ckvm *vm;
+
+	if (d->vm) {
+		*val = field_of_vm(d->vm, d->field);
+		return 0;
+	}
+	*val = 0;
+	mutex_lock(&stats_vms_lock);
+	list_for_each_entry(vm, &stats_vms, debugfs_link)
+		*val += field_of_vm(vm, d->field);
+	mutex_unlock(&stats_vms_lock);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(stats_debugfs_fops, stats_debugfs_get, NULL, "%llu\n");
+
+static void add_fields(const struct stats_kind *kind, bool vcpu,
+		       unsigned int *i)
+{
+	unsigned int j;
+
+	for (j = 0; j < kind->n; j++, (*i)++) {
+		stats_fields[*i].name = kind->desc[j].name;
+		stats_fields[*i].vcpu = vcpu;
+		stats_fields[*i].offset = kind->desc[j].offset;
+	}
+	for (j = 0; j < kind->arch->n; j++, (*i)++) {
+		stats_fields[*i].name = kind->arch->desc[j].name;
+		stats_fields[*i].vcpu = vcpu;
+		stats_fields[*i].offset = kind->arch_offset +
+					  kind->arch->desc[j].offset;
+	}
+}
+
+static void create_files(struct dentry *dir, struct stats_dentry *d,
+			 struct ckvm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_stats_fields; i++) {
+		d[i].vm = vm;
+		d[i].field = &stats_fields[i];
+		debugfs_create_file_unsafe(stats_fields[i].name, 0444, dir,
+					   &d[i], &stats_debugfs_fops);
+	}
+}
+
+/**
+ * ckvm_stats_debugfs_init() - create /sys/kernel/debug/kvm and its sums
+ *
+ * Called once at module load. Failing to create the directory is not an
+ * error: ckvm then runs without its debugfs view (the functions below do
+ * nothing).
+ */
+void ckvm_stats_debugfs_init(void)
+{
+	unsigned int i = 0;
+	struct dentry *root;
+
+	nr_stats_fields = vm_kind.n + vm_kind.arch->n +
+			  vcpu_kind.n + vcpu_kind.arch->n;
+	stats_fields = kcalloc(nr_stats_fields, sizeof(*stats_fields),
+			       GFP_KERNEL);
+	stats_global = kcalloc(nr_stats_fields, sizeof(*stats_global),
+			       GFP_KERNEL);
+	if (!stats_fields || !stats_global)
+		goto fail;
+	add_fields(&vm_kind, false, &i);
+	add_fields(&vcpu_kind, true, &i);
+
+	/* debugfs_create_dir() returns an ERR_PTR when the name is taken. */
+	root = debugfs_create_dir("kvm", NULL);
+	if (IS_ERR(root)) {
+		pr_info("ckvm: /sys/kernel/debug/kvm exists (kvm.ko loaded?): no debugfs statistics\n");
+		goto fail;
+	}
+	stats_debugfs_root = root;
+	create_files(root, stats_global, NULL);
+	return;
+fail:
+	kfree(stats_fields);
+	kfree(stats_global);
+	stats_fields = NULL;
+	stats_global = NULL;
+}
+
+/**
+ * ckvm_stats_debugfs_exit() - remove /sys/kernel/debug/kvm
+ *
+ * At module unload, when no VM is left.
+ */
+void ckvm_stats_debugfs_exit(void)
+{
+	debugfs_remove_recursive(stats_debugfs_root);
+	stats_debugfs_root = NULL;
+	kfree(stats_fields);
+	kfree(stats_global);
+}
+
+/**
+ * ckvm_stats_debugfs_vm_add() - give a new VM its <pid>-<fd> directory
+ * @vm: the VM; the caller holds a reference.
+ * @fd: its VM file descriptor, for the name.
+ *
+ * Without memory the VM just has no directory (and counts in no sum).
+ */
+void ckvm_stats_debugfs_vm_add(struct ckvm *vm, int fd)
+{
+	char name[32];
+	struct dentry *dir;
+
+	if (!stats_debugfs_root)
+		return;
+	vm->debugfs_files = kcalloc(nr_stats_fields,
+				    sizeof(struct stats_dentry),
+				    GFP_KERNEL_ACCOUNT);
+	if (!vm->debugfs_files)
+		return;
+	snprintf(name, sizeof(name), "%d-%d", vm->pid, fd);
+	dir = debugfs_create_dir(name, stats_debugfs_root);
+	if (IS_ERR(dir)) {
+		kfree(vm->debugfs_files);
+		vm->debugfs_files = NULL;
+		return;
+	}
+	vm->debugfs_dentry = dir;
+	create_files(dir, vm->debugfs_files, vm);
+	mutex_lock(&stats_vms_lock);
+	list_add_tail(&vm->debugfs_link, &stats_vms);
+	mutex_unlock(&stats_vms_lock);
+}
+
+/**
+ * ckvm_stats_debugfs_vm_remove() - remove a VM's directory
+ * @vm: the VM, being destroyed (no references left).
+ *
+ * debugfs_remove_recursive() waits for reads in progress, so the VM may
+ * be freed after this returns.
+ */
+void ckvm_stats_debugfs_vm_remove(struct ckvm *vm)
+{
+	if (!vm->debugfs_files)
+		return;
+	mutex_lock(&stats_vms_lock);
+	list_del(&vm->debugfs_link);
+	mutex_unlock(&stats_vms_lock);
+	debugfs_remove_recursive(vm->debugfs_dentry);
+	kfree(vm->debugfs_files);
+	vm->debugfs_files = NULL;
+}

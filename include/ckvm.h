@@ -40,10 +40,8 @@
 #define CKVM_RUN_MMAP_PAGES	3
 static_assert(CKVM_RUN_MMAP_PAGES - 1 == KVM_COALESCED_MMIO_PAGE_OFFSET);
 
-typedef u64 gpa_t;
-typedef u64 gfn_t;
-typedef u64 hpa_t;
-typedef u64 gva_t;
+/* gpa_t, gfn_t, hpa_t, gva_t: the kernel's (6.12's uapi kvm.h includes it). */
+#include <linux/kvm_types.h>
 
 /*
  * vcpu->requests bits, acted on just before the next guest entry. The
@@ -157,6 +155,10 @@ struct ckvm {
 	int nr_vcpus;
 	struct ckvm_vcpu *vcpus[CKVM_MAX_VCPUS];
 	struct ckvm_vm_stat stat;
+	/* The debugfs view of the counters (stats.c); NULL without one. */
+	struct dentry *debugfs_dentry;
+	void *debugfs_files;
+	struct list_head debugfs_link;
 	struct ckvm_arch arch;
 };
 
@@ -268,5 +270,9 @@ void ckvm_vm_put(struct ckvm *vm);
 /* KVM_GET_STATS_FD (stats.c): a new read-only fd, or -errno. */
 int ckvm_vm_stats_fd(struct ckvm *vm);
 int ckvm_vcpu_stats_fd(struct ckvm_vcpu *vcpu);
+void ckvm_stats_debugfs_init(void);
+void ckvm_stats_debugfs_exit(void);
+void ckvm_stats_debugfs_vm_add(struct ckvm *vm, int fd);
+void ckvm_stats_debugfs_vm_remove(struct ckvm *vm);
 
 #endif

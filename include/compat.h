@@ -7,10 +7,42 @@
 #ifndef CKVM_COMPAT_H
 #define CKVM_COMPAT_H
 
-#include <linux/eventfd.h>
 #include <linux/version.h>
+
+/*
+ * The host's NMI entry that VMX calls on the kernel stack for an NMI that
+ * caused an exit (vmx/vmenter.S): exported for kvm_intel, renamed after
+ * 6.1. Usable from assembly.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define CKVM_HOST_NMI_ENTRY	asm_exc_nmi_kvm_vmx
+#else
+#define CKVM_HOST_NMI_ENTRY	asm_exc_nmi_noist
+#endif
+
+#ifndef __ASSEMBLY__
+#include <linux/eventfd.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+
+/*
+ * 6.3 made smp_send_reschedule() a call site of the ipi_send_cpu
+ * tracepoint, which a module must declare itself.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#include <trace/events/ipi.h>
+#endif
+
+/*
+ * Later kernels (6.12's headers have it; 6.1's do not) name kvm_run's
+ * immediate_exit immediate_exit__unsafe in kernel code, so that it is not
+ * read without care: userspace may change it at any time. Read it once.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define ckvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define ckvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
 
 /* Add 1 to an eventfd's counter and wake its readers (6.8 dropped @n). */
 static inline void ckvm_eventfd_signal(struct eventfd_ctx *ctx)
@@ -44,4 +76,5 @@ static inline void ckvm_fpu_copy_to_uabi(struct fpu_guest *gfpu, void *buf,
 	x->header.xfeatures &= xfeatures;
 }
 
+#endif /* !__ASSEMBLY__ */
 #endif

@@ -23,6 +23,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 #include "mmu_internal.h"
 
 static struct kmem_cache *mmu_page_cache;
@@ -825,12 +826,12 @@ bool host_maps_large(struct mm_struct *mm, unsigned long hva)
 	pud = READ_ONCE(*pud_offset(&p4d, hva));
 	if (!pud_present(pud))
 		goto out;
-	if (pud_large(pud)) {
+	if (pud_leaf(pud)) {
 		large = true;
 		goto out;
 	}
 	pmd = READ_ONCE(*pmd_offset(&pud, hva));
-	large = pmd_present(pmd) && pmd_large(pmd);
+	large = pmd_present(pmd) && pmd_leaf(pmd);
 out:
 	local_irq_restore(flags);
 	return large;
@@ -941,6 +942,7 @@ int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f)
 	int level, r;
 
 	vcpu->stat.arch.pf_taken++;
+	trace_ckvm_page_fault(vcpu->vcpu_id, true, gpa, f->access);
 	slot = ckvm_gfn_to_memslot(vm, gfn);
 	if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 		return ckvm_emulate_mmio_fault(vcpu, f);

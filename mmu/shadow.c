@@ -24,6 +24,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 #include "mmu_internal.h"
 #include "../x86/cpuid.h"
 
@@ -921,6 +922,7 @@ int ckvm_mmu_page_fault(struct ckvm_vcpu *vcpu, gva_t addr, u32 error_code)
 	u32 access = 0;
 
 	vcpu->stat.arch.pf_taken++;
+	trace_ckvm_page_fault(vcpu->vcpu_id, false, addr, error_code);
 	if (error_code & X86_PF_WRITE)
 		access |= CKVM_ACC_WRITE;
 	if (error_code & X86_PF_USER)

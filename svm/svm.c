@@ -18,6 +18,7 @@
 #include "ckvm.h"
 #include "x86_ops.h"
 #include "x86_state.h"
+#include "trace.h"
 
 static_assert(sizeof(struct vmcb_control_area) == 0x400);
 static_assert(offsetof(struct vmcb, save) == 0x400);
@@ -1337,6 +1338,7 @@ static int svm_handle_exit(struct ckvm_vcpu *vcpu)
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 	u32 code = c->exit_code;
 
+	trace_ckvm_exit(vcpu, CKVM_ISA_SVM);
 	if (code == (u32)SVM_EXIT_ERR)
 		return ckvm_exit_fail_entry(vcpu, code);
 	if (c->exit_code_hi || code >= ARRAY_SIZE(svm_exit_handlers) ||

@@ -11,6 +11,7 @@
 #include "ckvm.h"
 #include "x86_ops.h"
 #include "x86_state.h"
+#include "trace.h"
 #include "vmx.h"
 
 /*
@@ -246,6 +247,7 @@ int ckvm_vmx_handle_exit(struct ckvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 reason = vmx->exit_reason;
 
+	trace_ckvm_exit(vcpu, CKVM_ISA_VMX);
 	/*
 	 * An event that virtual-8086 mode was delivering when it exited is
 	 * the guest's real mode's to take, by hand (vmx_queue_exception).

@@ -12,6 +12,8 @@
 #include <asm/segment.h>
 #include <asm/unwind_hints.h>
 
+#include "compat.h"
+
 #define REG(r)	(__VCPU_REGS_##r * 8)
 
 /*
@@ -142,7 +144,7 @@ SYM_FUNC_START(ckvm_vmx_do_nmi_irqoff)
 	push	%rbp
 	pushf
 	push	$__KERNEL_CS
-	call	asm_exc_nmi_noist
+	call	CKVM_HOST_NMI_ENTRY
 	/* IRET restored RSP already; objtool needs to see it done. */
 	mov	%rbp, %rsp
 	pop	%rbp

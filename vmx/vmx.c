@@ -28,6 +28,7 @@
 #include "ckvm.h"
 #include "x86_ops.h"
 #include "x86_state.h"
+#include "trace.h"
 #include "vmx.h"
 
 #define VMX_NR_VPIDS	(1 << 16)
@@ -279,7 +280,7 @@ static int setup_vmcs_config(void)
 
 		rdmsrl(MSR_IA32_VMX_MISC, misc);
 		ticks = ((u64)tsc_khz * 1000 / HZ) >>
-			(misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+			vmx_misc_preemption_timer_rate(misc);
 		c->preempt_ticks = clamp_t(u64, ticks, 1, U32_MAX);
 	}
 

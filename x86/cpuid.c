@@ -18,6 +18,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 #include "cpuid.h"
 #include "x86_state.h"
 
@@ -479,6 +480,7 @@ int ckvm_emulate_cpuid(struct ckvm_vcpu *vcpu)
 		ecx = e->ecx;
 		edx = e->edx;
 	}
+	trace_ckvm_cpuid(vcpu->vcpu_id, function, index, eax, ebx, ecx, edx, !!e);
 	regs[VCPU_REGS_RAX] = eax;
 	regs[VCPU_REGS_RBX] = ebx;
 	regs[VCPU_REGS_RCX] = ecx;

@@ -37,6 +37,7 @@
 #include "x86_ops.h"
 #include "irqchip.h"
 #include "x86_state.h"
+#include "trace.h"
 
 /*
  * The PIC is in the kernel when the VM has an in-kernel irqchip; userspace
@@ -110,6 +111,7 @@ void ckvm_inject_events(struct ckvm_vcpu *vcpu)
 
 	if (arch->irq_queued) {
 		if (ops->interrupt_allowed(vcpu)) {
+			trace_ckvm_inj_virq(vcpu->vcpu_id, arch->irq_vector);
 			ops->inject_irq(vcpu, arch->irq_vector);
 			arch->irq_queued = false;
 		} else {
@@ -128,6 +130,7 @@ void ckvm_inject_events(struct ckvm_vcpu *vcpu)
 		return;
 	}
 	ckvm_lapic_ack(vcpu, vector);
+	trace_ckvm_inj_virq(vcpu->vcpu_id, vector);
 	ops->inject_irq(vcpu, vector);
 }
 

@@ -31,6 +31,7 @@
 #include "ckvm.h"
 #include "irqchip.h"
 #include "x86_ops.h"
+#include "trace.h"
 
 /* The emulator numbers segments as ckvm does (the encoding's order). */
 static_assert((int)X86EMUL_SEG_ES == (int)CKVM_SEG_ES &&
@@ -398,6 +399,9 @@ static int emulator_mmio(struct ckvm_vcpu *vcpu, gpa_t gpa, unsigned int len,
 		if (!write && mmio_read_cached(em, gpa, n, p))
 			goto next;
 		if (!mmio_in_kernel(vcpu, gpa, n, p, write)) {
+			trace_ckvm_mmio(vcpu->vcpu_id, write ?
+					CKVM_TRACE_MMIO_WRITE : CKVM_TRACE_MMIO_READ,
+					n, gpa, p);
 			if (write || !mmio_read_slot(em))
 				goto next;
 			/* Keep it: a run after this one must not read again. */
@@ -409,6 +413,8 @@ static int emulator_mmio(struct ckvm_vcpu *vcpu, gpa_t gpa, unsigned int len,
 		if (write) {
 			if (WARN_ON_ONCE(em->nr_writes == CKVM_MMIO_WRITES))
 				return X86EMUL_UNHANDLEABLE;
+			trace_ckvm_mmio(vcpu->vcpu_id, CKVM_TRACE_MMIO_WRITE, n,
+					gpa, p);
 			f = &em->writes[em->nr_writes++];
 			f->gpa = gpa;
 			f->len = n;
@@ -417,6 +423,8 @@ static int emulator_mmio(struct ckvm_vcpu *vcpu, gpa_t gpa, unsigned int len,
 		}
 		if (!mmio_read_slot(em))
 			return X86EMUL_UNHANDLEABLE;
+		trace_ckvm_mmio(vcpu->vcpu_id, CKVM_TRACE_MMIO_READ_UNSATISFIED,
+				n, gpa, NULL);
 		em->pending.gpa = gpa;
 		em->pending.len = n;
 		em->read_pending = true;
@@ -825,6 +833,8 @@ static int complete_emulated_mmio(struct ckvm_vcpu *vcpu)
 		*f = em->pending;
 		f->stamp = 0;
 		memcpy(f->data, run->mmio.data, f->len);
+		trace_ckvm_mmio(vcpu->vcpu_id, CKVM_TRACE_MMIO_READ, f->len,
+				f->gpa, f->data);
 		/* Userspace moved RIP elsewhere: the instruction is abandoned. */
 		if (vcpu->arch.regs[VCPU_REGS_RIP] != em->rip)
 			return 1;

@@ -13,6 +13,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "trace.h"
 
 static unsigned long addr_mask(const struct ckvm_pio *p)
 {
@@ -108,6 +109,9 @@ static int complete_pio(struct ckvm_vcpu *vcpu)
 	/* Userspace moved RIP elsewhere: the instruction is abandoned. */
 	if (regs[VCPU_REGS_RIP] != vcpu->arch.pio_rip)
 		return 1;
+	if (p->in)
+		trace_ckvm_pio(vcpu->vcpu_id, false, p->port, p->size, p->count,
+			       vcpu->pio_data);
 	if (p->string)
 		return complete_string(vcpu);
 	if (p->in) {
@@ -208,6 +212,9 @@ int ckvm_emulate_pio(struct ckvm_vcpu *vcpu, const struct ckvm_pio *pio)
 		memcpy(vcpu->pio_data, &vcpu->arch.regs[VCPU_REGS_RAX], p->size);
 	}
 
+	if (!p->in)
+		trace_ckvm_pio(vcpu->vcpu_id, true, p->port, p->size, p->count,
+			       vcpu->pio_data);
 	vcpu->arch.pio_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	if (!pio_in_kernel(vcpu, p))
 		return complete_pio(vcpu);

@@ -27,6 +27,7 @@
 #include "cpuid.h"
 #include "irqchip.h"
 #include "x86_state.h"
+#include "trace.h"
 
 const struct ckvm_x86_ops *ckvm_x86_ops;
 static enum cpuhp_state ckvm_cpuhp_state;
@@ -416,11 +417,13 @@ void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu)
 
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu)
 {
+	trace_ckvm_inj_exception(vcpu->vcpu_id, X86_TRAP_GP, true, 0);
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 }
 
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
 {
+	trace_ckvm_inj_exception(vcpu->vcpu_id, X86_TRAP_UD, false, 0);
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
 }
 
@@ -484,6 +487,8 @@ void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e
 		ops->set_cr(vcpu, 2, e->address);
 	if (!(ops->get_cr(vcpu, 0) & X86_CR0_PE))
 		has_error = false;
+	trace_ckvm_inj_exception(vcpu->vcpu_id, e->vector, has_error,
+				 e->error_code);
 	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
 }
 
@@ -901,9 +906,11 @@ int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
 	if (r) {
 		if (ckvm_msr_user_exit(vcpu, index, false, 0, r))
 			return 0;
+		trace_ckvm_msr(vcpu->vcpu_id, false, index, 0, true);
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
+	trace_ckvm_msr(vcpu->vcpu_id, false, index, data, false);
 	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
 	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
 	ckvm_x86_ops->skip_instruction(vcpu);
@@ -925,9 +932,11 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 	if (r) {
 		if (ckvm_msr_user_exit(vcpu, index, true, data, r))
 			return 0;
+		trace_ckvm_msr(vcpu->vcpu_id, true, index, data, true);
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
+	trace_ckvm_msr(vcpu->vcpu_id, true, index, data, false);
 	ckvm_x86_ops->skip_instruction(vcpu);
 	return 1;
 }
@@ -1276,6 +1285,7 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	/* Host breakpoints off; the guest's DR0-3 in when it needs them. */
 	ckvm_debugreg_before_entry(vcpu);
 
+	trace_ckvm_entry(vcpu);
 	ops->run(vcpu);
 	vcpu->stat.arch.exits++;
 
@@ -1340,7 +1350,7 @@ static int run_request_read(struct ckvm_vcpu *vcpu, struct run_request *req)
 
 	req->valid_regs = READ_ONCE(run->kvm_valid_regs);
 	req->dirty_regs = READ_ONCE(run->kvm_dirty_regs);
-	req->immediate_exit = READ_ONCE(run->immediate_exit);
+	req->immediate_exit = ckvm_run_immediate_exit(run);
 	req->irq_window = ckvm_want_irq_window(vcpu,
 			READ_ONCE(run->request_interrupt_window));
 	req->cr8 = READ_ONCE(run->cr8);

@@ -39,6 +39,8 @@
 #                 + STALL_GRACE seconds (default 60) is declared hung
 #   SKIP_HOST=1   skip the host checks (the module is still built)
 #   CONFORMANCE=0 skip tools/testing/conformance/check.sh
+#   CKVM_KO_FILE  test this ckvm.ko in the machines instead of the one
+#                 built here (tools/testing/deb-check.sh: DKMS's)
 # Logs: build/host/*.log, build/vm/<machine>/{console,results}.log (all
 # boots; console.N.log, results.N.log per boot).
 set -uo pipefail
@@ -209,6 +211,11 @@ fi
 
 ko=none
 [ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+# CKVM_KO_FILE: test this ckvm.ko instead (built elsewhere: DKMS, deb-check).
+if [ -n "${CKVM_KO_FILE:-}" ]; then
+	[ -f "$CKVM_KO_FILE" ] || { echo "ckvm: CKVM_KO_FILE=$CKVM_KO_FILE not found" >&2; exit 1; }
+	ko=$CKVM_KO_FILE
+fi
 
 MAX_BOOTS=${MAX_BOOTS:-6}
 stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))

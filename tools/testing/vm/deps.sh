@@ -46,6 +46,7 @@ isolinux              /usr/lib/ISOLINUX/isolinux.bin
 syslinux-common       /usr/lib/syslinux/modules/bios/ldlinux.c32
 xorriso               xorriso
 debootstrap           debootstrap
+dpkg                  dpkg-deb
 "
 
 # Lines of the table as "package item..." without blank lines.
