@@ -511,6 +511,8 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	struct ckvm_memslots *slots;
 	int i;
 
+	/* Devices that kick vCPUs (timers) stop before the vCPUs go. */
+	ckvm_arch_vm_pre_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 

@@ -23,6 +23,7 @@
 #include "ckvm.h"
 #include "cpuid.h"
 #include "irqchip.h"
+#include "x86_ops.h"
 
 /* What the version register reports: version 0x14, six LVT entries. */
 #define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
@@ -235,6 +236,38 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
 	return irq->dest == lapic_id(apic);
 }
 
+/*
+ * INIT and SIPI (SDM 10.6.1, 8.4.4): a CPU takes them whether or not its
+ * APIC is software-enabled. INIT resets it (its thread does so before
+ * its next entry); the level de-assert form of INIT (trigger level,
+ * level 0) does nothing on CPUs since the Pentium 4, nor in KVM. A SIPI
+ * is kept with its vector for a CPU in wait-for-SIPI, which ignores it
+ * otherwise. Any context.
+ */
+static bool lapic_accept_event(struct ckvm_lapic *apic, const struct ckvm_irq *irq)
+{
+	struct ckvm_vcpu *vcpu = apic->vcpu;
+
+	switch (irq->delivery) {
+	case APIC_DM_INIT:
+		if (irq->level && !irq->assert)
+			return false;
+		set_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events);
+		break;
+	case APIC_DM_STARTUP:
+		WRITE_ONCE(vcpu->arch.sipi_vector, irq->vector);
+		/* The vector before the bit: the vCPU reads them the other way. */
+		smp_wmb();
+		set_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events);
+		break;
+	default:
+		return false;
+	}
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	ckvm_vcpu_kick(vcpu);
+	return true;
+}
+
 /**
  * ckvm_lapic_deliver() - deliver an interrupt message to the local APICs
  * @vm: the VM.
@@ -242,10 +275,13 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
  * @irq: the message.
  *
  * To every local APIC it addresses (lowest priority: to the first one;
- * KVM's arbitration is no more precise than that). Any context, also
- * hard interrupts: it only sets IRR/TMR bits and kicks. A delivery mode
- * ckvm does not emulate yet (NMI, SMI, INIT, SIPI, ExtINT) is dropped
- * with a rate-limited message.
+ * KVM's arbitration is no more precise than that) that is hardware-
+ * enabled. Fixed and lowest-priority interrupts set IRR (a software-
+ * disabled APIC drops them); INIT and SIPI are events for the vCPU
+ * (lapic_accept_event()). Any context, also hard interrupts: it only
+ * sets bits and kicks. NMI and SMI are dropped with a rate-limited
+ * message (ckvm has no SMM; NMI delivery comes with the vCPU event
+ * state), as is ExtINT in a message (as KVM: only LINT0 takes it).
  *
  * Return: how many local APICs took it (a disabled one does not), or -1
  * if the VM has none (no vCPU yet), as KVM counts for KVM_IRQ_LINE_STATUS
@@ -257,10 +293,22 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 	struct ckvm_lapic *from = src ? to_lapic(src) : NULL;
 	/* Pairs with vCPU creation's release: vcpus[i < nr] are whole. */
 	int i, n = 0, nr = smp_load_acquire(&vm->nr_vcpus);
+	bool event;
 
 	if (!nr)
 		return -1;
-	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST) {
+	switch (irq->delivery) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
+		event = false;
+		break;
+	case APIC_DM_INIT:
+	case APIC_DM_STARTUP:
+		event = true;
+		break;
+	case APIC_DM_EXTINT:
+		return 0;
+	default:
 		pr_warn_ratelimited("ckvm: delivery mode %#x (vector %#x) is not emulated\n",
 				    irq->delivery, irq->vector);
 		return 0;
@@ -270,12 +318,42 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 
 		if (!apic || !lapic_match(apic, from, irq))
 			continue;
+		if (event) {
+			if ((READ_ONCE(apic->vcpu->arch.apic_base) &
+			     MSR_IA32_APICBASE_ENABLE) &&
+			    lapic_accept_event(apic, irq))
+				n++;
+			continue;
+		}
 		if (lapic_accept(apic, irq->vector, irq->level))
 			n++;
 		if (n && irq->delivery == APIC_DM_LOWEST)
 			break;
 	}
 	return n;
+}
+
+/**
+ * ckvm_lapic_accepts_extint() - does the vCPU take the PIC's INT output?
+ * @vcpu: the vCPU.
+ *
+ * Through LINT0 when its LVT entry is unmasked in ExtINT mode, or when the
+ * APIC is hardware-disabled: LINT0 is then the processor's INTR pin (SDM
+ * 11.4.3). Any context: it reads a register and the APIC base.
+ *
+ * Return: true if it takes it.
+ */
+bool ckvm_lapic_accepts_extint(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 lvt0;
+
+	if (!apic)
+		return false;
+	if (!(READ_ONCE(vcpu->arch.apic_base) & MSR_IA32_APICBASE_ENABLE))
+		return true;
+	lvt0 = reg_read(apic, APIC_LVT0);
+	return (lvt0 & (APIC_LVT_MASKED | APIC_MODE_MASK)) == APIC_DM_EXTINT;
 }
 
 /* The vector to inject next, or -1: the highest IRR above the PPR. */
@@ -308,8 +386,7 @@ static void lapic_eoi(struct ckvm_lapic *apic)
 	if (vec < 0)
 		return;
 	*reg_ptr(apic, APIC_ISR + (vec >> 5) * 0x10) &= ~BIT(vec & 31);
-	if (vec_test(apic, APIC_TMR, vec))
-		ckvm_ioapic_eoi(apic->vcpu->vm, vec);
+	ckvm_irqchip_eoi(apic->vcpu, vec, vec_test(apic, APIC_TMR, vec));
 }
 
 /*
@@ -324,6 +401,8 @@ static void lapic_send_ipi(struct ckvm_lapic *apic, u32 icr, u32 dest)
 		.logical = icr & APIC_DEST_LOGICAL,
 		.delivery = icr & APIC_MODE_MASK,
 		.vector = icr & APIC_VECTOR_MASK,
+		.level = icr & APIC_INT_LEVELTRIG,
+		.assert = icr & APIC_INT_ASSERT,
 		.shorthand = icr & APIC_DEST_ALLBUT,	/* both shorthand bits */
 	};
 
@@ -366,6 +445,21 @@ static void lapic_reset(struct ckvm_lapic *apic)
 	reg_write(apic, APIC_LVT0,
 		  (vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
 		  APIC_DM_EXTINT : APIC_LVT_MASKED);
+}
+
+/*
+ * INIT (SDM 10.4.7.3): the local APIC is as after power-up but for its
+ * APIC ID; the APIC base MSR, and with it the mode, is not the APIC's and
+ * stays (an x2APIC keeps its logical ID, which follows from the ID).
+ */
+static void lapic_init_reset(struct ckvm_lapic *apic)
+{
+	u32 id = reg_read(apic, APIC_ID);
+
+	lapic_reset(apic);
+	reg_write(apic, APIC_ID, id);
+	if (x2apic_mode(apic))
+		reg_write(apic, APIC_LDR, x2apic_ldr(apic->vcpu->vcpu_id));
 }
 
 /* A software-disabled APIC masks every LVT entry (SDM 11.4.7.2). */
@@ -567,6 +661,47 @@ static int lapic_reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
 	default:
 		/* Read-only (version, PPR, ISR, TMR, IRR, count) or reserved. */
 		return 1;
+	}
+}
+
+/**
+ * ckvm_lapic_accept_events() - act on the INIT and SIPI sent to the vCPU
+ * @vcpu: the vCPU, in its own thread, loaded; it has a local APIC.
+ *
+ * INIT (SDM 8.4, 10.4.7.3): the CPU is reset as ckvm_vcpu_init_event()
+ * says, its local APIC to its power-up state but for the APIC ID and the
+ * APIC base MSR; the BSP then runs at the reset vector, an AP waits for
+ * a SIPI (KVM_MP_STATE_INIT_RECEIVED). SIPI to a CPU in wait-for-SIPI:
+ * it starts in real mode at vector * 0x1000 (CS = vector << 8, IP = 0);
+ * any other CPU ignores it. As KVM: ckvm has no SMM or nested
+ * virtualization, where INIT would be held back.
+ */
+void ckvm_lapic_accept_events(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct kvm_segment cs;
+	u8 vector;
+
+	if (!READ_ONCE(vcpu->arch.apic_events))
+		return;
+	if (test_and_clear_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events)) {
+		ckvm_vcpu_init_event(vcpu);
+		lapic_init_reset(to_lapic(vcpu));
+		vcpu->arch.mp_state =
+			(vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
+			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (test_and_clear_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events) &&
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+		/* The bit before the vector (pairs with lapic_accept_event()). */
+		smp_rmb();
+		vector = READ_ONCE(vcpu->arch.sipi_vector);
+		ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
+		cs.selector = vector << 8;
+		cs.base = (u64)vector << 12;
+		ops->set_segment(vcpu, &cs, CKVM_SEG_CS);
+		vcpu->arch.regs[VCPU_REGS_RIP] = 0;
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 	}
 }
 

@@ -165,6 +165,12 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	/* The in-kernel PIT (x86/i8254.c) and the split irqchip. */
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
 	default:
 		return 0;
@@ -225,6 +231,11 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	if (r)
 		ckvm_mmu_vm_destroy(vm);
 	return r;
+}
+
+void ckvm_arch_vm_pre_destroy(struct ckvm *vm)
+{
+	ckvm_pit_free(vm);
 }
 
 void ckvm_arch_vm_destroy(struct ckvm *vm)
@@ -290,7 +301,15 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 	/* Under vm->lock, like KVM_SET_BOOT_CPU_ID. */
 	if (vcpu->vcpu_id == vcpu->vm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
-	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	/*
+	 * As KVM: with an in-kernel irqchip only the BSP runs at once; the
+	 * APs wait for the INIT and SIPI the BSP sends them.
+	 */
+	vcpu->arch.mp_state = vcpu->vm->arch.irqchip &&
+			      !(vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
+			      KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE;
+	vcpu->arch.pending_extint = -1;
+	vcpu->arch.pending_ioapic_eoi = -1;
 	/* A new vCPU's TSC starts at 0. */
 	set_tsc_offset(vcpu, -rdtsc());
 	/* Under vm->lock: KVM_CREATE_IRQCHIP cannot come in between. */
@@ -832,24 +851,92 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 }
 
 /*
- * Without an in-kernel local APIC every vCPU is simply runnable, and that
- * is the only state userspace may set (KVM's rule without an irqchip).
- * With one it may also be halted. The INIT/SIPI states need INIT and
- * SIPI delivery, which ckvm does not emulate yet.
+ * MSRs an INIT leaves as they are (SDM 9.1, table 9-1: INIT changes no
+ * MSR but EFER, which it clears, as KVM does) and which the backend's
+ * reset of its control block would lose.
+ */
+static const u32 init_kept_msrs[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_CR_PAT,
+};
+
+/**
+ * ckvm_vcpu_init_event() - the processor's response to INIT
+ * @vcpu: the vCPU, in its own thread, loaded.
+ *
+ * SDM 9.1 (table 9-1) and KVM's INIT: the registers, segments, control
+ * registers (CR0 but its CD and NW bits), EFER and the event state are as
+ * after RESET; the MSRs (but EFER), XCR0, the TSC and the x87/SSE state
+ * are kept. The local APIC is the caller's (x86/lapic.c).
+ */
+void ckvm_vcpu_init_event(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	u64 kept[ARRAY_SIZE(init_kept_msrs)];
+	u64 cr0 = ops->get_cr(vcpu, 0) & (X86_CR0_CD | X86_CR0_NW);
+	u64 xcr0 = vcpu->arch.xcr0, ucode = vcpu->arch.ucode_rev;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		if (ops->get_msr(vcpu, init_kept_msrs[i], &kept[i]))
+			kept[i] = 0;
+	ckvm_vcpu_reset(vcpu);
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		ops->set_msr(vcpu, init_kept_msrs[i], kept[i]);
+	ops->set_cr(vcpu, 0, X86_CR0_ET | cr0);
+	vcpu->arch.xcr0 = xcr0;
+	vcpu->arch.ucode_rev = ucode;
+	ckvm_mmu_reset_cpu_role(vcpu);
+	ops->flush_tlb(vcpu);
+}
+
+/*
+ * KVM_GET_MP_STATE / KVM_SET_MP_STATE. Without an in-kernel local APIC
+ * every vCPU is simply runnable, and that is the only state userspace may
+ * set (KVM's rule). With one, also the states of x86/lapic.c: HALTED,
+ * UNINITIALIZED (waits for INIT), INIT_RECEIVED (waits for SIPI),
+ * SIPI_RECEIVED (kept as INIT_RECEIVED with the SIPI pending, the vector
+ * from KVM_SET_VCPU_EVENTS, as KVM) and AP_RESET_HOLD (as HALTED). A
+ * read first acts on INIT and SIPI already sent, as KVM's does.
  */
 static long ckvm_vcpu_mp_state(struct ckvm_vcpu *vcpu,
 			       struct kvm_mp_state __user *argp, bool set)
 {
-	struct kvm_mp_state mp = { .mp_state = vcpu->arch.mp_state };
+	struct kvm_mp_state mp;
 
-	if (!set)
+	if (!set) {
+		if (vcpu->arch.lapic) {
+			ckvm_vcpu_load(vcpu);
+			ckvm_lapic_accept_events(vcpu);
+			ckvm_vcpu_put(vcpu);
+		}
+		mp.mp_state = vcpu->arch.mp_state;
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
-	    !(mp.mp_state == KVM_MP_STATE_HALTED && vcpu->arch.lapic))
+	switch (mp.mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+		break;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		if (vcpu->arch.lapic)
+			break;
+		fallthrough;
+	default:
 		return -EINVAL;
-	vcpu->arch.mp_state = mp.mp_state;
+	}
+	if (mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events);
+	} else {
+		vcpu->arch.mp_state = mp.mp_state;
+	}
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
 	return 0;
 }
 
@@ -883,6 +970,8 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 			return -EINVAL;
 		WRITE_ONCE(vm->arch.exit_on_emulation_error, cap->args[0]);
 		return 0;
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return ckvm_irqchip_enable_split(vm, cap->args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -964,6 +1053,14 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 	case KVM_IRQ_LINE_STATUS:
 	case KVM_SIGNAL_MSI:
 		return ckvm_irqchip_vm_ioctl(vm, ioctl, arg);
+	case KVM_CREATE_PIT:
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		return ckvm_pit_vm_ioctl(vm, ioctl, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -978,22 +1075,30 @@ static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
 }
 
 /*
- * Queue the local APIC's highest pending interrupt for the next entry, or,
- * if the guest cannot take it now, ask for an exit when it can.
+ * Queue the irqchip's pending interrupt (ExtINT, else the local APIC's
+ * highest) for the next entry, or, if the guest cannot take it now, ask
+ * for an exit when it can.
  */
 static void inject_pending_irq(struct ckvm_vcpu *vcpu)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-	int vector = ckvm_lapic_pending_vector(vcpu);
+	int vector;
 
-	if (vector < 0)
+	if (!ckvm_cpu_has_interrupt(vcpu))
 		return;
 	if (!ops->interrupt_allowed(vcpu)) {
 		ops->enable_irq_window(vcpu);
 		return;
 	}
-	ckvm_lapic_ack(vcpu, vector);
-	ops->inject_irq(vcpu, vector);
+	vector = ckvm_cpu_get_interrupt(vcpu);
+	if (vector >= 0)
+		ops->inject_irq(vcpu, vector);
+	/*
+	 * Another one waits (an ExtINT and an APIC interrupt at once): exit
+	 * as soon as the guest can take it, after the one injected now.
+	 */
+	if (ckvm_cpu_has_interrupt(vcpu))
+		ops->enable_irq_window(vcpu);
 }
 
 /*
@@ -1009,8 +1114,27 @@ static bool vcpu_can_wake(struct ckvm_vcpu *vcpu)
 
 	if (ops->event_queued(vcpu))
 		return true;
-	return ckvm_lapic_pending_vector(vcpu) >= 0 &&
-	       ops->interrupt_allowed(vcpu);
+	/* An INIT resets a halted CPU. */
+	if (test_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events))
+		return true;
+	return ckvm_cpu_has_interrupt(vcpu) && ops->interrupt_allowed(vcpu);
+}
+
+static bool vcpu_has_apic_event(struct ckvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->arch.apic_events);
+}
+
+/*
+ * Wait-for-SIPI (and KVM_MP_STATE_UNINITIALIZED, which waits for INIT):
+ * the vCPU sleeps until an INIT or SIPI is sent to it, or a signal comes.
+ */
+static void vcpu_wait_event(struct ckvm_vcpu *vcpu, int *srcu_idx)
+	__must_hold(&vcpu->vm->srcu)
+{
+	srcu_read_unlock(&vcpu->vm->srcu, *srcu_idx);
+	ckvm_vcpu_block(vcpu, vcpu_has_apic_event);
+	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
 }
 
 /* HLT with an in-kernel irqchip: sleep until an interrupt can be taken. */
@@ -1035,6 +1159,13 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH)) {
 		ops->flush_tlb(vcpu);
 		vcpu->stat.arch.tlb_flush++;
+	}
+	/* Split irqchip: the userspace IOAPIC hears of an EOI first. */
+	if (unlikely(vcpu->arch.pending_ioapic_eoi >= 0)) {
+		vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+		vcpu->run->eoi.vector = vcpu->arch.pending_ioapic_eoi;
+		vcpu->arch.pending_ioapic_eoi = -1;
+		return 0;
 	}
 	/* Cleared before looking, so an interrupt arriving later aborts entry. */
 	ckvm_check_request(vcpu, CKVM_REQ_EVENT);
@@ -1178,6 +1309,23 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 
+	/*
+	 * As KVM: an AP that has never had an INIT (KVM_MP_STATE_UNINITIALIZED,
+	 * how an in-kernel irqchip's APs start) waits for one, acts on it
+	 * and returns -EAGAIN; the next KVM_RUN waits for the SIPI.
+	 */
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
+		vcpu_wait_event(vcpu, &idx);
+		ckvm_lapic_accept_events(vcpu);
+		r = -EAGAIN;
+		if (signal_pending(current)) {
+			vcpu->stat.arch.signal_exits++;
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+		}
+		goto out;
+	}
+
 	/* Finish the exit userspace just handled, even on immediate_exit. */
 	complete = vcpu->arch.complete_userspace_io;
 	if (complete) {
@@ -1198,8 +1346,15 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 			r = -EINTR;
 			break;
 		}
-		if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED) {
+		if (vcpu->arch.lapic && READ_ONCE(vcpu->arch.apic_events))
+			ckvm_lapic_accept_events(vcpu);
+		switch (vcpu->arch.mp_state) {
+		case KVM_MP_STATE_HALTED:
+		case KVM_MP_STATE_AP_RESET_HOLD:
 			vcpu_halt(vcpu, &idx);
+			continue;
+		case KVM_MP_STATE_INIT_RECEIVED:
+			vcpu_wait_event(vcpu, &idx);
 			continue;
 		}
 		r = vcpu_enter_guest(vcpu, &idx);

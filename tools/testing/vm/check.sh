@@ -185,10 +185,13 @@ fi
 kernel=$("$here/kver.sh" --kernel)
 kernel_rc=$?
 
-tests=()
-if [ -d "$TEST_DIR" ]; then
-	for t in $(ls "$TEST_DIR" | LC_ALL=C sort); do
-		f=$TEST_DIR/$t
+# select_tests DIR: the test programs of DIR matching TESTS, into tests[].
+select_tests() {
+	local t f hit pat
+	tests=()
+	[ -d "$1" ] || return 0
+	for t in $(ls "$1" | LC_ALL=C sort); do
+		f=$1/$t
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		if [ -n "${TESTS:-}" ]; then
 			hit=0
@@ -200,17 +203,22 @@ if [ -d "$TEST_DIR" ]; then
 		fi
 		tests+=("$f")
 	done
-fi
+}
+select_tests "$TEST_DIR"
+sel_tests=("${tests[@]}")
 ntests=${#tests[@]}
 if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
 	echo "ckvm: warning: TESTS='$TESTS' matches no program in $TEST_DIR"
 fi
+# The QEMU machines' tests: one program per QEMU boot configuration
+# (qemu-payload.sh), built on first use.
+qemu_payload=build/qemu
+qemu_payload_rc=
 
 ko=none
 [ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
 
 MAX_BOOTS=${MAX_BOOTS:-6}
-stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))
 
 # boot_watch INITRD CONSOLE RESULTS TIMEOUT FIRST_TEST: boot the machine
 # ($m, $M_CPUFLAGS) and watch the results port: a machine whose results
@@ -299,8 +307,32 @@ for m in $MACHINES; do
 		machine_line "$m" 0 1 0
 		continue
 	fi
+	trees=()
+	tests=("${sel_tests[@]}")
+	if [ "$M_PAYLOAD" = qemu ]; then
+		if [ -z "$qemu_payload_rc" ]; then
+			"$here/qemu-payload.sh" "$qemu_payload" >build/host/qemu-payload.log 2>&1
+			qemu_payload_rc=$?
+		fi
+		if [ "$qemu_payload_rc" -ne 0 ]; then
+			echo "FAIL: machine $m: qemu-payload.sh failed (build/host/qemu-payload.log)"
+			show 20 <build/host/qemu-payload.log
+			machine_line "$m" 0 1 0
+			continue
+		fi
+		select_tests "$qemu_payload/tests"
+		trees=(-t "$qemu_payload/tree")
+	fi
+	ntests=${#tests[@]}
+	if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
+		say "machine $m: no test program matches TESTS, not booted"
+		continue
+	fi
+	mtt=${M_TEST_TIMEOUT:-$TEST_TIMEOUT}
+	[ "$mtt" -lt "$TEST_TIMEOUT" ] && mtt=$TEST_TIMEOUT
+	stall=$((mtt + ${STALL_GRACE:-60}))
 	say "machine $m: $M_DESC, $ntests test program(s)"
-	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$TEST_TIMEOUT" -p "$M_PARAMS" \
+	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$mtt" -p "$M_PARAMS" "${trees[@]}" \
 		"$dir/initramfs.cpio.gz" "${tests[@]}" >"$dir/mkinitramfs.log" 2>&1; then
 		echo "FAIL: machine $m: mkinitramfs failed"
 		show 20 <"$dir/mkinitramfs.log"
@@ -308,7 +340,7 @@ for m in $MACHINES; do
 		continue
 	fi
 	# A slow emulator (Bochs) gets its boot time on top.
-	mtmo=${MACHINE_TIMEOUT:-$((180 + M_BOOT_GRACE + ntests * TEST_TIMEOUT))}
+	mtmo=${MACHINE_TIMEOUT:-$((180 + M_BOOT_GRACE + ntests * mtt))}
 	[ -z "${MACHINE_TIMEOUT:-}" ] && [ "$mtmo" -gt $((900 + M_BOOT_GRACE)) ] &&
 		mtmo=$((900 + M_BOOT_GRACE))
 	start=$(date +%s)
