@@ -635,6 +635,52 @@ static int ckvm_vcpu_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK: the signals blocked while KVM_RUN runs (NULL: the
+ * thread's own mask then). The mask is a kernel sigset_t: any other
+ * length is -EINVAL. SIGKILL and SIGSTOP cannot be blocked.
+ */
+static long ckvm_vcpu_set_sigmask(struct ckvm_vcpu *vcpu,
+				  struct kvm_signal_mask __user *argp)
+{
+	struct kvm_signal_mask hdr;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, argp->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+/*
+ * KVM_RUN with the vCPU's signal mask in force, if it has one: a signal
+ * blocked there stays pending and does not stop the guest; the thread's
+ * mask comes back before returning, so one that arrived is delivered on
+ * the way out.
+ */
+static long ckvm_vcpu_run(struct ckvm_vcpu *vcpu)
+{
+	sigset_t saved;
+	long r;
+
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+	r = ckvm_arch_vcpu_run(vcpu);
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
 static long ckvm_vcpu_ioctl(struct file *file, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -651,7 +697,10 @@ static long ckvm_vcpu_ioctl(struct file *file, unsigned int ioctl,
 		if (arg)
 			break;
 		vcpu->stat.run_ioctls++;
-		r = ckvm_arch_vcpu_run(vcpu);
+		r = ckvm_vcpu_run(vcpu);
+		break;
+	case KVM_SET_SIGNAL_MASK:
+		r = ckvm_vcpu_set_sigmask(vcpu, (void __user *)arg);
 		break;
 	case KVM_GET_STATS_FD:
 		r = ckvm_vcpu_stats_fd(vcpu);

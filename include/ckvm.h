@@ -17,6 +17,7 @@
 #include <linux/preempt.h>
 #include <linux/rcuwait.h>
 #include <linux/refcount.h>
+#include <linux/signal.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
 
@@ -63,6 +64,16 @@ struct ckvm_memslot {
 struct ckvm_memslots {
 	int nr;
 	struct ckvm_memslot *slots[];
+};
+
+/*
+ * vcpu->requests bits, acted on just before the next guest entry. The
+ * architecture numbers its own from CKVM_REQ_ARCH_BASE (x86.h).
+ */
+enum {
+	CKVM_REQ_TLB_FLUSH,
+	CKVM_REQ_EVENT,		/* an interrupt may have become pending */
+	CKVM_REQ_ARCH_BASE = 8,
 };
 
 #include "x86.h"
@@ -153,11 +164,6 @@ enum {
 	CKVM_EXITING_GUEST_MODE,
 };
 
-/* vcpu->requests bits, acted on just before the next guest entry. */
-enum {
-	CKVM_REQ_TLB_FLUSH,
-	CKVM_REQ_EVENT,		/* an interrupt may have become pending */
-};
 
 struct ckvm_vcpu {
 	struct ckvm *vm;
@@ -171,6 +177,9 @@ struct ckvm_vcpu {
 	struct kvm_run *run;		/* page 0 of the mmap */
 	void *pio_data;			/* page 1 of the mmap */
 	struct preempt_notifier preempt_notifier;
+	/* KVM_SET_SIGNAL_MASK: blocked signals while in KVM_RUN. */
+	sigset_t sigset;
+	bool sigset_active;
 	struct ckvm_vcpu_stat stat;
 	struct ckvm_vcpu_arch arch;
 };

@@ -143,6 +143,7 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 		       const struct ckvm_irq *irq);
 int ckvm_lapic_pending_vector(struct ckvm_vcpu *vcpu);
 bool ckvm_lapic_accepts_extint(struct ckvm_vcpu *vcpu);
+void ckvm_lapic_lint0_nmi(struct ckvm_vcpu *vcpu);
 void ckvm_lapic_accept_events(struct ckvm_vcpu *vcpu);
 void ckvm_lapic_ack(struct ckvm_vcpu *vcpu, int vector);
 u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu);

@@ -19,6 +19,16 @@
 /* KVM's made-up microcode revision (Intel guests): no check takes it for real. */
 #define CKVM_UCODE_REV	0x100000000ULL
 
+/* x86's vcpu->requests bits (after the core's, ckvm.h). */
+enum {
+	/* Rewrite the pvclock page (x86/kvmclock.c). */
+	CKVM_REQ_CLOCK_UPDATE = CKVM_REQ_ARCH_BASE,
+	/* Add the time the thread waited for a CPU to the steal-time page. */
+	CKVM_REQ_STEAL_UPDATE,
+	/* The MSR filter changed: update the backend's MSR intercepts. */
+	CKVM_REQ_MSR_FILTER_CHANGED,
+};
+
 /* Index of the guest GPRs in arch.regs[]: the instruction encoding order. */
 enum ckvm_reg {
 	VCPU_REGS_RAX = __VCPU_REGS_RAX,
@@ -148,6 +158,86 @@ struct ckvm_vcpu_arch_stat {
 	u64 insn_emulation_fail;	/* ... that could not be */
 };
 
+/*
+ * Bits of vcpu->arch.switch_db_regs (x86/debugreg.c): why the guest's
+ * DR0-3 are in the CPU around an entry. BP_ENABLED: the guest's DR7
+ * enables a breakpoint, so they are loaded before every entry. WONT_EXIT:
+ * the guest accessed a debug register; MOV DR no longer exits, and the
+ * registers are read back after the next exit (then MOV DR exits again).
+ */
+#define CKVM_DEBUGREG_BP_ENABLED	BIT(0)
+#define CKVM_DEBUGREG_WONT_EXIT		BIT(1)
+
+/* What the injection slot of the control block holds (ckvm_x86_ops.get_event). */
+enum ckvm_event_type {
+	CKVM_EVENT_NONE,
+	CKVM_EVENT_EXCEPTION,	/* hardware exception, maybe an error code */
+	CKVM_EVENT_NMI,
+	CKVM_EVENT_INTR,	/* external interrupt */
+	/*
+	 * INTn, INT3, INTO, INT1 re-injected after an exit: RIP still points
+	 * at the instruction, which raises it again if the event is dropped.
+	 */
+	CKVM_EVENT_SOFT,
+};
+
+struct ckvm_event {
+	enum ckvm_event_type type;
+	u8 vector;
+	bool has_error;
+	u32 error_code;
+};
+
+/* The pvclock of one vCPU (x86/kvmclock.c): MSR_KVM_SYSTEM_TIME(_NEW). */
+struct ckvm_pvclock {
+	u64 msr;		/* as last written, 0 when off */
+	gpa_t gpa;		/* of its struct pvclock_vcpu_time_info */
+	bool enabled;
+	bool guest_stopped;	/* KVM_KVMCLOCK_CTRL: tell the guest once */
+	u32 version;		/* even; odd while the page is written */
+};
+
+/* MSR_KVM_STEAL_TIME of one vCPU (x86/kvmclock.c). */
+struct ckvm_steal_time {
+	u64 msr;		/* as last written, 0 when off */
+	u64 last_run_delay;	/* the thread's sched_info.run_delay, ns */
+	u32 version;
+	bool enabled;
+};
+
+/* Machine-check banks KVM_CAP_MCE reports: KVM's KVM_MAX_MCE_BANKS. */
+#define CKVM_MAX_MCE_BANKS	32
+/* Variable-range MTRR pairs (MTRRcap.VCNT), as QEMU and KVM use. */
+#define CKVM_NR_VAR_MTRR	8
+
+/*
+ * MSRs that only store what the guest or userspace wrote and have no
+ * effect on the host (x86/msrs.c): the MTRRs (EPT and NPT map guest
+ * memory write-back whatever they say), MISC_ENABLE, HWCR, and the
+ * machine-check registers of KVM_X86_SETUP_MCE.
+ */
+struct ckvm_msr_state {
+	u64 mtrr_deftype;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[2 * CKVM_NR_VAR_MTRR];	/* base, mask, base, ... */
+	u64 misc_enable;
+	u64 power_ctl;
+	u64 hwcr;
+	u64 mcg_cap;		/* KVM_X86_SETUP_MCE; 0: no machine check */
+	u64 mcg_status;
+	u64 mcg_ctl;
+	u64 mce_banks[CKVM_MAX_MCE_BANKS * 4];	/* CTL, STATUS, ADDR, MISC */
+};
+
+struct ckvm_msr_filter;
+
+/*
+ * ckvm_get_msr() and friends return 0 (done), 1 (refused: #GP), or: no
+ * handler knows the MSR; the MSR filter denies the guest's access.
+ */
+#define CKVM_MSR_UNKNOWN	2
+#define CKVM_MSR_FILTERED	3
+
 struct ckvm_arch {
 	struct ckvm_mmu mmu;
 	u32 bsp_vcpu_id;	/* KVM_SET_BOOT_CPU_ID; vm->lock */
@@ -161,6 +251,34 @@ struct ckvm_arch {
 	struct ckvm_irqchip *irqchip;
 	/* KVM_CREATE_PIT2's (x86/i8254.c); NULL: the PIT is userspace's. */
 	struct ckvm_pit *pit;
+	/*
+	 * KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR (x86/state.c): three
+	 * pages and one page of guest memory a VMX backend without
+	 * unrestricted guest may use for real mode; under vm->lock.
+	 */
+	gpa_t tss_addr;
+	gpa_t ept_identity_map_addr;
+	bool tss_addr_set;
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT enabled: KVM_VCPUEVENT_VALID_TRIPLE_FAULT. */
+	bool triple_fault_event;
+	/* KVM_SET_TSC_KHZ on the VM: the TSC frequency of new vCPUs; vm->lock. */
+	u32 default_tsc_khz;
+	/*
+	 * The kvmclock (x86/kvmclock.c): guest ns = host ns at the master
+	 * snapshot + kvmclock_offset + the TSC ticks since, at the host's
+	 * TSC frequency. Under pvclock_lock.
+	 */
+	spinlock_t pvclock_lock;
+	u64 master_tsc;		/* host TSC of the snapshot */
+	u64 master_ns;		/* CLOCK_MONOTONIC_RAW of the snapshot */
+	s64 kvmclock_offset;
+	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW), last written */
+	/* vCPU 0's guest enabled MSR_KVM_SYSTEM_TIME: no stable bit (KVM). */
+	bool old_kvmclock;
+	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* to exit for. */
+	u32 user_space_msr_mask;
+	/* KVM_X86_SET_MSR_FILTER (x86/msr_filter.c); RCU, under vm->lock. */
+	struct ckvm_msr_filter __rcu *msr_filter;
 	void *vendor;
 };
 
@@ -200,6 +318,28 @@ struct ckvm_vcpu_arch {
 	bool has_run;		/* KVM_RUN was called at least once */
 	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */
 	int (*complete_userspace_io)(struct ckvm_vcpu *vcpu);
+	/* Debug registers (x86/debugreg.c); DR6 and DR7 are the backend's. */
+	unsigned long db[4];
+	u8 switch_db_regs;	/* CKVM_DEBUGREG_* */
+	/*
+	 * Events (x86/events.c). nmi_queued counts NMIs raised from any
+	 * context (KVM_NMI, the local APIC) and not yet moved to
+	 * nmi_pending, which the vCPU's own thread owns; irq_vector is an
+	 * external interrupt given to this vCPU (KVM_INTERRUPT, or acked
+	 * from the local APIC) that waits for the injection slot.
+	 */
+	atomic_t nmi_queued;
+	u8 nmi_pending;		/* 0, 1 or 2 (one blocked, one latched) */
+	bool irq_queued;
+	u8 irq_vector;
+	bool triple_fault_pending;	/* KVM_VCPUEVENT_VALID_TRIPLE_FAULT */
+	/* A userspace MSR exit in flight (x86/msr_filter.c). */
+	bool msr_exit_read;
+	/* TSC frequency (KVM_GET/SET_TSC_KHZ), kHz. */
+	u32 tsc_khz;
+	struct ckvm_pvclock pvclock;
+	struct ckvm_steal_time steal;
+	struct ckvm_msr_state msrs;
 	void *vendor;
 };
 

@@ -91,6 +91,54 @@ struct ckvm_x86_ops {
 	bool (*interrupt_allowed)(struct ckvm_vcpu *vcpu);
 	void (*inject_irq)(struct ckvm_vcpu *vcpu, u8 vector);
 	void (*enable_irq_window)(struct ckvm_vcpu *vcpu);
+	/*
+	 * NMIs (x86/events.c). nmi_allowed: the next entry can deliver an
+	 * NMI (not blocked by a previous NMI, by an STI or MOV SS shadow,
+	 * nothing in the injection slot). inject_nmi: put an NMI in the
+	 * slot; delivering it blocks further NMIs until the guest's IRET.
+	 * enable_nmi_window: exit as soon as an NMI could be delivered.
+	 * get_nmi_mask/set_nmi_mask: the guest's NMI blocking.
+	 */
+	bool (*nmi_allowed)(struct ckvm_vcpu *vcpu);
+	void (*inject_nmi)(struct ckvm_vcpu *vcpu);
+	void (*enable_nmi_window)(struct ckvm_vcpu *vcpu);
+	bool (*get_nmi_mask)(struct ckvm_vcpu *vcpu);
+	void (*set_nmi_mask)(struct ckvm_vcpu *vcpu, bool masked);
+	/*
+	 * The injection slot and the interrupt shadow, for
+	 * KVM_GET/SET_VCPU_EVENTS. get_event describes what the next entry
+	 * delivers (a debug trap a backend keeps apart is first moved into
+	 * the slot, DR6 updated); cancel_event empties the slot. The shadow
+	 * is a mask of KVM_X86_SHADOW_INT_MOV_SS and _STI.
+	 */
+	void (*get_event)(struct ckvm_vcpu *vcpu, struct ckvm_event *ev);
+	void (*cancel_event)(struct ckvm_vcpu *vcpu);
+	u32 (*get_interrupt_shadow)(struct ckvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct ckvm_vcpu *vcpu, u32 mask);
+	/*
+	 * Debug registers (x86/debugreg.c): the guest's DR6 and DR7, which
+	 * the backend keeps (in the control block, or switched itself);
+	 * set_dr_intercept: make MOV to/from DR0-7 exit, or run natively.
+	 */
+	u64 (*get_dr6)(struct ckvm_vcpu *vcpu);
+	void (*set_dr6)(struct ckvm_vcpu *vcpu, u64 val);
+	u64 (*get_dr7)(struct ckvm_vcpu *vcpu);
+	void (*set_dr7)(struct ckvm_vcpu *vcpu, u64 val);
+	void (*set_dr_intercept)(struct ckvm_vcpu *vcpu, bool on);
+	/*
+	 * Optional: the PDPTE registers of PAE paging where the CPU keeps
+	 * them apart from memory (VMX with EPT). Without them x86/ reads the
+	 * PDPTEs from guest memory and drops the ones userspace sets.
+	 */
+	void (*get_pdptrs)(struct ckvm_vcpu *vcpu, u64 pdptrs[4]);
+	void (*set_pdptrs)(struct ckvm_vcpu *vcpu, const u64 pdptrs[4]);
+	/*
+	 * The VM's MSR filter changed (x86/msr_filter.c): of the MSRs the
+	 * backend lets the guest access without an exit, intercept those
+	 * ckvm_msr_allowed() now denies and pass through again those it
+	 * allows. Called before an entry, may sleep.
+	 */
+	void (*msr_filter_changed)(struct ckvm_vcpu *vcpu);
 	/* Flush this vCPU's guest TLB entries before its next entry. */
 	void (*flush_tlb)(struct ckvm_vcpu *vcpu);
 

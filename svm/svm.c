@@ -17,6 +17,7 @@
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "x86_state.h"
 
 static_assert(sizeof(struct vmcb_control_area) == 0x400);
 static_assert(offsetof(struct vmcb, save) == 0x400);
@@ -46,6 +47,16 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u64 asid_generation;		/* 0: needs a new ASID */
 	int asid_cpu;			/* the CPU its ASID belongs to */
+	/*
+	 * NMI blocking, which SVM does not show the hypervisor: set when an
+	 * NMI is injected, cleared once the guest's IRET (intercepted) has
+	 * completed, i.e. at the first exit with RIP elsewhere (APM 15.20).
+	 */
+	bool nmi_masked;
+	bool awaiting_iret;
+	u64 iret_rip;
+	/* Own MSR permission map once an MSR filter needs one; else msrpm. */
+	void *msrpm;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -92,8 +103,11 @@ static const u32 passthrough_msrs[] = {
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 };
 
-/* Clear both intercept bits of @msr in the permission map (APM 15.11). */
-static void msrpm_allow(u32 msr)
+/*
+ * Set the read and write intercept bits of @msr in the permission map
+ * @pm (APM 15.11): two bits an MSR, read then write.
+ */
+static void msrpm_set(void *pm, u32 msr, bool read, bool write)
 {
 	static const u32 base[] = { 0, 0xc0000000, 0xc0010000 };
 	int i;
@@ -102,12 +116,17 @@ static void msrpm_allow(u32 msr)
 		if (msr >= base[i] && msr < base[i] + 0x2000) {
 			u32 bit = (i * 0x800 * 8) + (msr - base[i]) * 2;
 
-			__clear_bit(bit, msrpm);
-			__clear_bit(bit + 1, msrpm);
+			__assign_bit(bit, pm, read);
+			__assign_bit(bit + 1, pm, write);
 			return;
 		}
 	}
 	WARN_ON_ONCE(1);
+}
+
+static void msrpm_allow(u32 msr)
+{
+	msrpm_set(msrpm, msr, false, false);
 }
 
 static void svm_free_cpu_pages(void)
@@ -265,7 +284,7 @@ static void init_vmcb_control(struct svm_vcpu *svm)
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		set_intercept(c, intercepts[i]);
 	c->iopm_base_pa = __pa(iopm);
-	c->msrpm_base_pa = __pa(msrpm);
+	c->msrpm_base_pa = __pa(svm->msrpm ?: msrpm);
 	/* Guest IF masks only virtual interrupts: host ones always exit. */
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
@@ -311,6 +330,8 @@ static void svm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	s->rflags = X86_EFLAGS_FIXED;
 	s->g_pat = CKVM_PAT_RESET;
 	svm->asid_generation = 0;
+	svm->nmi_masked = false;
+	svm->awaiting_iret = false;
 	/* The revision kvm_amd shows its guests; ours show the same. */
 	vcpu->arch.ucode_rev = 0x01000065;
 }
@@ -341,6 +362,8 @@ static void svm_vcpu_free(struct ckvm_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 
 	free_page((unsigned long)svm->vmcb);
+	if (svm->msrpm)
+		free_pages((unsigned long)svm->msrpm, get_order(MSRPM_SIZE));
 	kfree(svm);
 }
 
@@ -750,6 +773,194 @@ static bool svm_event_queued(struct ckvm_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->control.event_inj & SVM_EVTINJ_VALID;
 }
 
+/* EVENTINJ as x86/ names it (APM 15.20). */
+static void svm_get_event(struct ckvm_vcpu *vcpu, struct ckvm_event *ev)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+	u32 inj = c->event_inj;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!(inj & SVM_EVTINJ_VALID))
+		return;
+	ev->vector = inj & SVM_EVTINJ_VEC_MASK;
+	switch (inj & SVM_EVTINJ_TYPE_MASK) {
+	case SVM_EVTINJ_TYPE_INTR:
+		ev->type = CKVM_EVENT_INTR;
+		break;
+	case SVM_EVTINJ_TYPE_NMI:
+		ev->type = CKVM_EVENT_NMI;
+		break;
+	case SVM_EVTINJ_TYPE_EXEPT:
+		ev->type = CKVM_EVENT_EXCEPTION;
+		ev->has_error = inj & SVM_EVTINJ_VALID_ERR;
+		ev->error_code = c->event_inj_err;
+		break;
+	default:
+		ev->type = CKVM_EVENT_SOFT;
+		break;
+	}
+}
+
+static void svm_cancel_event(struct ckvm_vcpu *vcpu)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = 0;
+}
+
+/* One shadow bit: it stands for both STI and MOV SS (APM 15.21.5). */
+static u32 svm_get_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	if (to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK)
+		return KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS;
+	return 0;
+}
+
+static void svm_set_interrupt_shadow(struct ckvm_vcpu *vcpu, u32 mask)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	if (mask & (KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS))
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	else
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+/* ---- NMIs ---- */
+
+static void svm_set_nmi_mask(struct ckvm_vcpu *vcpu, bool masked)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->nmi_masked = masked;
+	svm->awaiting_iret = false;
+	if (masked)
+		set_intercept(&svm->vmcb->control, INTERCEPT_IRET);
+	else
+		clear_intercept(&svm->vmcb->control, INTERCEPT_IRET);
+}
+
+static bool svm_get_nmi_mask(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->nmi_masked;
+}
+
+/*
+ * An NMI, the shadow (MOV SS blocks NMIs; an STI shadow may, and both
+ * are one bit here) and the slot hold the next one off.
+ */
+static bool svm_nmi_allowed(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	return !svm->nmi_masked && !(c->event_inj & SVM_EVTINJ_VALID) &&
+	       !(c->int_state & SVM_INTERRUPT_SHADOW_MASK);
+}
+
+/* Delivering the NMI blocks NMIs until the guest's handler returns. */
+static void svm_inject_nmi(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = X86_TRAP_NMI | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI;
+	svm_set_nmi_mask(vcpu, true);
+}
+
+/*
+ * While NMIs are blocked the IRET intercept brings the vCPU out. When
+ * only the shadow or the slot holds the NMI off, the next exit will do:
+ * SVM has no NMI-window intercept (KVM single-steps the guest there).
+ */
+static void svm_enable_nmi_window(struct ckvm_vcpu *vcpu)
+{
+}
+
+/*
+ * The guest's IRET is about to end its NMI handler: let it run, and
+ * take NMIs again once RIP has moved past it (svm_complete_interrupts).
+ */
+static int handle_iret(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	clear_intercept(&svm->vmcb->control, INTERCEPT_IRET);
+	svm->awaiting_iret = true;
+	svm->iret_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	return 1;
+}
+
+/* ---- debug registers ---- */
+
+static u64 svm_get_dr6(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.dr6;
+}
+
+static void svm_set_dr6(struct ckvm_vcpu *vcpu, u64 val)
+{
+	to_svm(vcpu)->vmcb->save.dr6 = val;
+}
+
+static u64 svm_get_dr7(struct ckvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.dr7;
+}
+
+static void svm_set_dr7(struct ckvm_vcpu *vcpu, u64 val)
+{
+	to_svm(vcpu)->vmcb->save.dr7 = val;
+}
+
+/* Reads and writes of DR0-7: word INTERCEPT_DR, bits 0-7 and 16-23. */
+#define DR_INTERCEPTS	0x00ff00ff
+
+static void svm_set_dr_intercept(struct ckvm_vcpu *vcpu, bool on)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	if (on)
+		c->intercepts[INTERCEPT_DR] |= DR_INTERCEPTS;
+	else
+		c->intercepts[INTERCEPT_DR] &= ~DR_INTERCEPTS;
+}
+
+/* ---- MSR filter ---- */
+
+/*
+ * The guest's own copy of the permission map, made the first time a
+ * filter denies a passed-through MSR: those the filter denies exit
+ * (ckvm_emulate_rdmsr/wrmsr then apply it), the others stay native.
+ */
+static void svm_msr_filter_changed(struct ckvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	bool deny[ARRAY_SIZE(passthrough_msrs)][2], any = false;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++) {
+		deny[i][0] = !ckvm_msr_allowed(vcpu, passthrough_msrs[i],
+					       KVM_MSR_FILTER_READ);
+		deny[i][1] = !ckvm_msr_allowed(vcpu, passthrough_msrs[i],
+					       KVM_MSR_FILTER_WRITE);
+		any |= deny[i][0] || deny[i][1];
+	}
+	if (!svm->msrpm) {
+		if (!any)
+			return;
+		svm->msrpm = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT,
+						      get_order(MSRPM_SIZE));
+		if (!svm->msrpm) {
+			/* Keep exiting for all of them rather than none. */
+			pr_warn_ratelimited("ckvm: no memory for an MSR filter\n");
+			return;
+		}
+		memcpy(svm->msrpm, msrpm, MSRPM_SIZE);
+		svm->vmcb->control.msrpm_base_pa = __pa(svm->msrpm);
+	}
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_set(svm->msrpm, passthrough_msrs[i], deny[i][0],
+			  deny[i][1]);
+}
+
 /*
  * DecodeAssists (APM 15.33): on #NPF and intercepted #PF the CPU stores up
  * to 15 bytes it fetched at CS:RIP, 0 when the fetch itself faulted.
@@ -830,6 +1041,11 @@ static void svm_complete_interrupts(struct svm_vcpu *svm)
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
 
+	if (svm->awaiting_iret &&
+	    svm->vcpu->arch.regs[VCPU_REGS_RIP] != svm->iret_rip) {
+		svm->nmi_masked = false;
+		svm->awaiting_iret = false;
+	}
 	c->event_inj = 0;
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
@@ -983,6 +1199,9 @@ static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[SVM_EXIT_MWAIT]	= ckvm_exit_inject_ud,
 	[SVM_EXIT_XSETBV]	= ckvm_emulate_xsetbv,
 	[SVM_EXIT_NPF]		= handle_npf,
+	[SVM_EXIT_IRET]		= handle_iret,
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= ckvm_exit_dr_access,
+	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= ckvm_exit_dr_access,
 };
 
 static int svm_handle_exit(struct ckvm_vcpu *vcpu)
@@ -1035,6 +1254,21 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
 	.queue_debug_trap = svm_queue_debug_trap,
 	.event_queued = svm_event_queued,
+	.nmi_allowed = svm_nmi_allowed,
+	.inject_nmi = svm_inject_nmi,
+	.enable_nmi_window = svm_enable_nmi_window,
+	.get_nmi_mask = svm_get_nmi_mask,
+	.set_nmi_mask = svm_set_nmi_mask,
+	.get_event = svm_get_event,
+	.cancel_event = svm_cancel_event,
+	.get_interrupt_shadow = svm_get_interrupt_shadow,
+	.set_interrupt_shadow = svm_set_interrupt_shadow,
+	.get_dr6 = svm_get_dr6,
+	.set_dr6 = svm_set_dr6,
+	.get_dr7 = svm_get_dr7,
+	.set_dr7 = svm_set_dr7,
+	.set_dr_intercept = svm_set_dr_intercept,
+	.msr_filter_changed = svm_msr_filter_changed,
 	.get_insn_bytes = svm_get_insn_bytes,
 	.get_insn_len = svm_get_insn_len,
 	.get_exit_info = svm_get_exit_info,

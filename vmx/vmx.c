@@ -21,11 +21,13 @@
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 #include <asm/tsc.h>
 #include <asm/vmx.h>
 
 #include "ckvm.h"
 #include "x86_ops.h"
+#include "x86_state.h"
 #include "vmx.h"
 
 #define VMX_NR_VPIDS	(1 << 16)
@@ -91,7 +93,18 @@ struct vmx_vcpu {
 	 */
 	u64 pending_dbg;
 	bool irq_window;		/* exit when the guest can take an IRQ */
+	bool nmi_window;		/* exit when it can take an NMI */
+	bool dr_exiting;		/* MOV DR exits (x86/debugreg.c) */
 	u32 proc_ctl;			/* CPU_BASED_VM_EXEC_CONTROL as written */
+	/*
+	 * The guest's DR6, which VMX leaves in the CPU: loaded before an
+	 * entry when it is not the host's DR6_RESERVED, read back after
+	 * every exit (a #DB in the guest changes it without an exit).
+	 */
+	u64 dr6;
+	/* Own MSR bitmap once an MSR filter needs one; else msr_bitmap. */
+	unsigned long *msr_bitmap;
+	bool msr_bitmap_dirty;		/* MSR_BITMAP to rewrite */
 
 	/* The event the next entry delivers (VM_ENTRY_INTR_INFO_FIELD). */
 	u32 event_inj;
@@ -264,7 +277,8 @@ static int setup_vmcs_config(void)
 		return -EIO;
 	}
 
-	if (adjust_controls(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+	if (adjust_controls(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+			    PIN_BASED_VIRTUAL_NMIS,
 			    PIN_BASED_VMX_PREEMPTION_TIMER,
 			    true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 					MSR_IA32_VMX_PINBASED_CTLS, &c->pin) ||
@@ -273,11 +287,12 @@ static int setup_vmcs_config(void)
 			    CPU_BASED_MONITOR_EXITING | CPU_BASED_RDPMC_EXITING |
 			    CPU_BASED_CR8_LOAD_EXITING |
 			    CPU_BASED_CR8_STORE_EXITING |
+			    CPU_BASED_MOV_DR_EXITING |
 			    CPU_BASED_USE_TSC_OFFSETTING |
 			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 					MSR_IA32_VMX_PROCBASED_CTLS, &c->proc)) {
-		pr_err("ckvm: this CPU's VMX lacks external-interrupt, NMI, HLT, I/O, MSR-bitmap or CR8 exiting\n");
+		pr_err("ckvm: this CPU's VMX lacks external-interrupt, NMI, HLT, I/O, MSR-bitmap, CR8 or MOV-DR exiting, or virtual NMIs\n");
 		return -EIO;
 	}
 	if (adjust_controls(SECONDARY_EXEC_ENABLE_EPT |
@@ -290,21 +305,24 @@ static int setup_vmcs_config(void)
 		return -EIO;
 	}
 	if (adjust_controls(VM_EXIT_HOST_ADDR_SPACE_SIZE |
-			    VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_EFER,
+			    VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_EFER |
+			    VM_EXIT_SAVE_DEBUG_CONTROLS,
 			    VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_PAT,
 			    true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 					MSR_IA32_VMX_EXIT_CTLS, &c->exit) ||
-	    adjust_controls(VM_ENTRY_LOAD_IA32_EFER, VM_ENTRY_LOAD_IA32_PAT,
+	    adjust_controls(VM_ENTRY_LOAD_IA32_EFER |
+			    VM_ENTRY_LOAD_DEBUG_CONTROLS, VM_ENTRY_LOAD_IA32_PAT,
 			    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 					MSR_IA32_VMX_ENTRY_CTLS, &c->entry)) {
-		pr_err("ckvm: this CPU's VMX cannot switch IA32_EFER on entry and exit\n");
+		pr_err("ckvm: this CPU's VMX cannot switch IA32_EFER and DR7 on entry and exit\n");
 		return -EIO;
 	}
 	/* The interrupt window of the in-kernel irqchip, set per entry. */
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 			   MSR_IA32_VMX_PROCBASED_CTLS, msr);
-	if (!((msr >> 32) & CPU_BASED_INTR_WINDOW_EXITING)) {
-		pr_err("ckvm: this CPU's VMX lacks interrupt-window exiting\n");
+	if (!((msr >> 32) & CPU_BASED_INTR_WINDOW_EXITING) ||
+	    !((msr >> 32) & CPU_BASED_NMI_WINDOW_EXITING)) {
+		pr_err("ckvm: this CPU's VMX lacks interrupt-window or NMI-window exiting\n");
 		return -EIO;
 	}
 	/* Never acknowledge interrupts on exit: the host takes them itself. */
@@ -357,8 +375,11 @@ static int setup_vmcs_config(void)
 	return 0;
 }
 
-/* Intercept every MSR except @allowed: bitmap of reads, then of writes. */
-static void msr_bitmap_allow(u32 msr)
+/*
+ * Whether RDMSR and WRMSR of @msr exit, in the MSR bitmap @bm (SDM
+ * 24.6.9): bitmaps of reads, then of writes, each low MSRs then high.
+ */
+static void msr_bitmap_set(unsigned long *bm, u32 msr, bool read, bool write)
 {
 	unsigned long bit;
 
@@ -368,8 +389,14 @@ static void msr_bitmap_allow(u32 msr)
 		bit = 1024 * 8 + (msr - 0xc0000000);
 	else
 		return (void)WARN_ON_ONCE(1);
-	__clear_bit(bit, msr_bitmap);			/* read */
-	__clear_bit(bit + 2048 * 8, msr_bitmap);	/* write */
+	__assign_bit(bit, bm, read);
+	__assign_bit(bit + 2048 * 8, bm, write);
+}
+
+/* Intercept every MSR except @allowed. */
+static void msr_bitmap_allow(u32 msr)
+{
+	msr_bitmap_set(msr_bitmap, msr, false, false);
 }
 
 /* The MSRs whose guest values the VMCS or vmx_run() switches. */
@@ -590,6 +617,9 @@ static void vmx_vcpu_reset(struct ckvm_vcpu *vcpu)
 	vmx->interruptibility = 0;
 	vmx->pending_dbg = 0;
 	vmx->irq_window = false;
+	vmx->nmi_window = false;
+	vmx->dr_exiting = true;
+	vmx->dr6 = DR6_RESERVED;
 	vmx->event_inj = 0;
 	vmx->event_inj_err = 0;
 	vmx->event_inj_len = 0;
@@ -649,6 +679,7 @@ static void vmx_vcpu_free(struct ckvm_vcpu *vcpu)
 	vmx_clear_remote(vmx);
 	vpid_free(vmx->vpid);
 	free_page((unsigned long)vmx->vmcs);
+	free_page((unsigned long)vmx->msr_bitmap);
 	kfree(vmx);
 }
 
@@ -670,7 +701,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
-	vmcs_write(MSR_BITMAP, __pa(msr_bitmap));
+	vmcs_write(MSR_BITMAP, __pa(vmx->msr_bitmap ?: msr_bitmap));
 	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu->vm));
 	if (vmcs_conf.has_vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
@@ -1125,6 +1156,205 @@ static bool vmx_event_queued(struct ckvm_vcpu *vcpu)
 }
 
 /*
+ * The VM-entry interruption information as x86/ names it (SDM 24.8.3);
+ * with nothing there, a pending debug trap is reported as the #DB it
+ * becomes.
+ */
+static void vmx_get_event(struct ckvm_vcpu *vcpu, struct ckvm_event *ev)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 inj = vmx->event_inj;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!(inj & INTR_INFO_VALID_MASK)) {
+		if (vmx->pending_dbg) {
+			ev->type = CKVM_EVENT_EXCEPTION;
+			ev->vector = X86_TRAP_DB;
+		}
+		return;
+	}
+	ev->vector = inj & INTR_INFO_VECTOR_MASK;
+	switch (inj & INTR_INFO_INTR_TYPE_MASK) {
+	case INTR_TYPE_EXT_INTR:
+		ev->type = CKVM_EVENT_INTR;
+		break;
+	case INTR_TYPE_NMI_INTR:
+		ev->type = CKVM_EVENT_NMI;
+		break;
+	case INTR_TYPE_HARD_EXCEPTION:
+		ev->type = CKVM_EVENT_EXCEPTION;
+		ev->has_error = inj & INTR_INFO_DELIVER_CODE_MASK;
+		ev->error_code = vmx->event_inj_err;
+		break;
+	default:
+		ev->type = CKVM_EVENT_SOFT;
+		break;
+	}
+}
+
+/*
+ * Empty the slot. A pending debug trap goes too, its status bits moved
+ * into DR6 as its delivery would have (B0-B3 replaced, BS added): if
+ * userspace puts the #DB back, it is injected as an exception, which
+ * leaves DR6 alone.
+ */
+static void vmx_cancel_event(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (vmx->pending_dbg)
+		vmx->dr6 = (vmx->dr6 & ~(u64)DR_TRAP_BITS) | vmx->pending_dbg;
+	vmx->pending_dbg = 0;
+	vmx->event_inj = 0;
+	vmx->event_inj_len = 0;
+}
+
+static u32 vmx_get_interrupt_shadow(struct ckvm_vcpu *vcpu)
+{
+	u32 i = to_vmx(vcpu)->interruptibility, mask = 0;
+
+	if (i & GUEST_INTR_STATE_STI)
+		mask |= KVM_X86_SHADOW_INT_STI;
+	if (i & GUEST_INTR_STATE_MOV_SS)
+		mask |= KVM_X86_SHADOW_INT_MOV_SS;
+	return mask;
+}
+
+static void vmx_set_interrupt_shadow(struct ckvm_vcpu *vcpu, u32 mask)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	if (mask & KVM_X86_SHADOW_INT_STI)
+		vmx->interruptibility |= GUEST_INTR_STATE_STI;
+	if (mask & KVM_X86_SHADOW_INT_MOV_SS)
+		vmx->interruptibility |= GUEST_INTR_STATE_MOV_SS;
+}
+
+/* ---- NMIs: virtual NMIs, the CPU tracks the blocking (SDM 25.3) ---- */
+
+static bool vmx_get_nmi_mask(struct ckvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->interruptibility & GUEST_INTR_STATE_NMI;
+}
+
+static void vmx_set_nmi_mask(struct ckvm_vcpu *vcpu, bool masked)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (masked)
+		vmx->interruptibility |= GUEST_INTR_STATE_NMI;
+	else
+		vmx->interruptibility &= ~GUEST_INTR_STATE_NMI;
+}
+
+/* VM entry refuses an NMI with blocking by NMI, STI or MOV SS (26.3.1.5). */
+static bool vmx_nmi_allowed(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return !(vmx->event_inj & INTR_INFO_VALID_MASK) && !vmx->pending_dbg &&
+	       !(vmx->interruptibility & (GUEST_INTR_STATE_STI |
+					  GUEST_INTR_STATE_MOV_SS |
+					  GUEST_INTR_STATE_NMI));
+}
+
+static void vmx_inject_nmi(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->event_inj = X86_TRAP_NMI | INTR_TYPE_NMI_INTR |
+				  INTR_INFO_VALID_MASK;
+}
+
+/* NMI-window exiting (SDM 25.2): off again in its exit handler. */
+static void vmx_enable_nmi_window(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->nmi_window = true;
+}
+
+static int handle_nmi_window(struct ckvm_vcpu *vcpu)
+{
+	to_vmx(vcpu)->nmi_window = false;
+	return 1;
+}
+
+/* ---- debug registers, PDPTEs ---- */
+
+static u64 vmx_get_dr6(struct ckvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->dr6;
+}
+
+static void vmx_set_dr6(struct ckvm_vcpu *vcpu, u64 val)
+{
+	to_vmx(vcpu)->dr6 = val;
+}
+
+static u64 vmx_get_dr7(struct ckvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->dr7;
+}
+
+static void vmx_set_dr7(struct ckvm_vcpu *vcpu, u64 val)
+{
+	to_vmx(vcpu)->dr7 = val;
+	to_vmx(vcpu)->state_dirty = true;
+}
+
+static void vmx_set_dr_intercept(struct ckvm_vcpu *vcpu, bool on)
+{
+	to_vmx(vcpu)->dr_exiting = on;
+}
+
+static void vmx_get_pdptrs(struct ckvm_vcpu *vcpu, u64 pdptrs[4])
+{
+	memcpy(pdptrs, to_vmx(vcpu)->pdptrs, sizeof(to_vmx(vcpu)->pdptrs));
+}
+
+static void vmx_set_pdptrs(struct ckvm_vcpu *vcpu, const u64 pdptrs[4])
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	memcpy(vmx->pdptrs, pdptrs, sizeof(vmx->pdptrs));
+	vmx->state_dirty = true;
+}
+
+/* ---- MSR filter ---- */
+
+/*
+ * The guest's own MSR bitmap, made the first time a filter denies a
+ * passed-through MSR: those the filter denies exit (ckvm_emulate_rdmsr
+ * and wrmsr then apply it), the others stay native.
+ */
+static void vmx_msr_filter_changed(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool deny[ARRAY_SIZE(passthrough_msrs)][2], any = false;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++) {
+		deny[i][0] = !ckvm_msr_allowed(vcpu, passthrough_msrs[i],
+					       KVM_MSR_FILTER_READ);
+		deny[i][1] = !ckvm_msr_allowed(vcpu, passthrough_msrs[i],
+					       KVM_MSR_FILTER_WRITE);
+		any |= deny[i][0] || deny[i][1];
+	}
+	if (!vmx->msr_bitmap) {
+		if (!any)
+			return;
+		vmx->msr_bitmap = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+		if (!vmx->msr_bitmap) {
+			pr_warn_ratelimited("ckvm: no memory for an MSR filter\n");
+			return;
+		}
+		memcpy(vmx->msr_bitmap, msr_bitmap, PAGE_SIZE);
+		vmx->msr_bitmap_dirty = true;
+	}
+	for (i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msr_bitmap_set(vmx->msr_bitmap, passthrough_msrs[i],
+			       deny[i][0], deny[i][1]);
+}
+
+/*
  * The VM-exit instruction length, for the exits caused by executing an
  * instruction (SDM 28.2.5). EPT violations are not among them: there it
  * is undefined, and 0 is returned.
@@ -1329,8 +1559,8 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	unsigned long *regs = vcpu->arch.regs;
 	u16 ds_sel, es_sel, fs_sel, gs_sel, ldt_sel;
-	unsigned long fs_base, host_kgs, debugctl;
-	u32 intr_info;
+	unsigned long fs_base, host_kgs, debugctl, dr6_in, dr6;
+	u32 intr_info, proc;
 	int i, fail;
 
 	if (vmx->need_flush) {
@@ -1365,10 +1595,22 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event_inj);
 	if (vmx->event_inj_len)
 		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->event_inj_len);
-	if (unlikely((vmx->proc_ctl & CPU_BASED_INTR_WINDOW_EXITING) !=
-		     (vmx->irq_window ? CPU_BASED_INTR_WINDOW_EXITING : 0))) {
-		vmx->proc_ctl ^= CPU_BASED_INTR_WINDOW_EXITING;
-		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx->proc_ctl);
+	proc = vmx->proc_ctl & ~(CPU_BASED_INTR_WINDOW_EXITING |
+				 CPU_BASED_NMI_WINDOW_EXITING |
+				 CPU_BASED_MOV_DR_EXITING);
+	if (vmx->irq_window)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	if (vmx->nmi_window)
+		proc |= CPU_BASED_NMI_WINDOW_EXITING;
+	if (vmx->dr_exiting)
+		proc |= CPU_BASED_MOV_DR_EXITING;
+	if (unlikely(proc != vmx->proc_ctl)) {
+		vmx->proc_ctl = proc;
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	}
+	if (unlikely(vmx->msr_bitmap_dirty)) {
+		vmcs_write(MSR_BITMAP, __pa(vmx->msr_bitmap));
+		vmx->msr_bitmap_dirty = false;
 	}
 	if (vmcs_conf.preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_conf.preempt_ticks);
@@ -1394,7 +1636,24 @@ static void vmx_run(struct ckvm_vcpu *vcpu)
 		if (vmx->syscall_msrs[i] != vc->host_syscall_msrs[i])
 			wrmsrl(syscall_msrs[i], vmx->syscall_msrs[i]);
 
+	/*
+	 * The guest's DR6 in, if it is not the host's: the value the CPU
+	 * made of it (reserved bits read as 1) is what a change is judged
+	 * against after the exit.
+	 */
+	dr6_in = DR6_RESERVED;
+	if (unlikely(vmx->dr6 != DR6_RESERVED)) {
+		set_debugreg(vmx->dr6, 6);
+		get_debugreg(dr6_in, 6);
+	}
+
 	fail = ckvm_vmx_vmenter(regs, vmx->launched, HOST_RSP);
+
+	get_debugreg(dr6, 6);
+	if (unlikely(dr6 != dr6_in))
+		vmx->dr6 = dr6;
+	if (unlikely(dr6 != DR6_RESERVED))
+		set_debugreg(DR6_RESERVED, 6);
 
 	vmx->cr2 = native_read_cr2();
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
@@ -1598,6 +1857,8 @@ static int (*const vmx_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
 	[EXIT_REASON_INIT_SIGNAL]		= ckvm_exit_reenter,
 	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_interrupt_window,
+	[EXIT_REASON_NMI_WINDOW]		= handle_nmi_window,
+	[EXIT_REASON_DR_ACCESS]			= ckvm_exit_dr_access,
 	[EXIT_REASON_CPUID]			= ckvm_emulate_cpuid,
 	[EXIT_REASON_HLT]			= ckvm_emulate_halt,
 	[EXIT_REASON_INVD]			= ckvm_emulate_invd,
@@ -1680,6 +1941,23 @@ const struct ckvm_x86_ops ckvm_vmx_ops = {
 	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
 	.queue_debug_trap = vmx_queue_debug_trap,
 	.event_queued = vmx_event_queued,
+	.nmi_allowed = vmx_nmi_allowed,
+	.inject_nmi = vmx_inject_nmi,
+	.enable_nmi_window = vmx_enable_nmi_window,
+	.get_nmi_mask = vmx_get_nmi_mask,
+	.set_nmi_mask = vmx_set_nmi_mask,
+	.get_event = vmx_get_event,
+	.cancel_event = vmx_cancel_event,
+	.get_interrupt_shadow = vmx_get_interrupt_shadow,
+	.set_interrupt_shadow = vmx_set_interrupt_shadow,
+	.get_dr6 = vmx_get_dr6,
+	.set_dr6 = vmx_set_dr6,
+	.get_dr7 = vmx_get_dr7,
+	.set_dr7 = vmx_set_dr7,
+	.set_dr_intercept = vmx_set_dr_intercept,
+	.get_pdptrs = vmx_get_pdptrs,
+	.set_pdptrs = vmx_set_pdptrs,
+	.msr_filter_changed = vmx_msr_filter_changed,
 	.get_insn_len = vmx_get_insn_len,
 	.get_exit_info = vmx_get_exit_info,
 	.flush_tlb = vmx_flush_tlb,

@@ -19,6 +19,7 @@
 #include "ckvm.h"
 #include "x86_ops.h"
 #include "cpuid.h"
+#include "x86_state.h"
 
 /* The bit of a feature flag within its CPUID register. */
 #define F(name)		BIT(X86_FEATURE_##name & 31)
@@ -29,7 +30,8 @@
 			 F(F16C) | F(RDRAND))
 #define CPUID_1_EDX	(F(FPU) | F(VME) | F(DE) | F(PSE) | F(TSC) | \
 			 F(MSR) | F(PAE) | F(MCE) | F(CX8) | F(APIC) | \
-			 F(SEP) | F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | \
+			 F(SEP) | F(MTRR) | F(PGE) | F(MCA) | F(CMOV) | \
+			 F(PAT) | F(PSE36) | \
 			 F(CLFLUSH) | F(MMX) | F(FXSR) | F(XMM) | F(XMM2))
 #define CPUID_7_EBX	(F(FSGSBASE) | F(BMI1) | F(AVX2) | F(SMEP) | \
 			 F(BMI2) | F(ERMS) | F(INVPCID) | F(AVX512F) | \
@@ -137,7 +139,8 @@ int ckvm_cpuid_init(void)
 
 	/*
 	 * The hypervisor leaves: KVM's signature, so guests and tools know
-	 * where they run, and no paravirtual features (0x40000001 all 0).
+	 * where they run, and the paravirtual features ckvm implements
+	 * (x86/kvmclock.c).
 	 */
 	e = &supported[supported_nent++];
 	memset(e, 0, sizeof(*e));
@@ -149,6 +152,7 @@ int ckvm_cpuid_init(void)
 	e = &supported[supported_nent++];
 	memset(e, 0, sizeof(*e));
 	e->function = KVM_CPUID_FEATURES;
+	e->eax = ckvm_kvmclock_cpuid_features();
 
 	e = add_leaf(0x80000000, 0, 0);
 	e->eax = max_ext;
@@ -262,6 +266,32 @@ u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu)
 	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 1, 0);
 
 	return e ? e->eax : 0x600;
+}
+
+/**
+ * ckvm_cpuid_supported_xcr0() - the XSAVE features ckvm virtualises
+ *
+ * Return: the XCR0 bits a guest may have (KVM_GET_SUPPORTED_CPUID 0xD).
+ */
+u64 ckvm_cpuid_supported_xcr0(void)
+{
+	return supported_xcr0;
+}
+
+/**
+ * ckvm_guest_is_amd() - does the guest's CPUID say AMD (or Hygon)?
+ * @vcpu: the vCPU, under vcpu->mutex.
+ *
+ * Return: true for the vendor strings AuthenticAMD and HygonGenuine.
+ */
+bool ckvm_guest_is_amd(struct ckvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(vcpu, 0, 0);
+
+	return e && ((e->ebx == 0x68747541 && e->ecx == 0x444d4163 &&
+		      e->edx == 0x69746e65) ||
+		     (e->ebx == 0x6f677948 && e->ecx == 0x656e6975 &&
+		      e->edx == 0x6e65476e));
 }
 
 /* XCR0 bits the guest may set: what its CPUID says, within what ckvm can. */

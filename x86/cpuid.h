@@ -13,6 +13,8 @@ long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp
 long ckvm_vcpu_get_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
 u32 ckvm_cpuid_signature(struct ckvm_vcpu *vcpu);
 u64 ckvm_cpuid_guest_xcr0(struct ckvm_vcpu *vcpu);
+u64 ckvm_cpuid_supported_xcr0(void);
+bool ckvm_guest_is_amd(struct ckvm_vcpu *vcpu);
 bool ckvm_cr4_valid(struct ckvm_vcpu *vcpu, u64 cr4);
 u64 ckvm_reserved_gpa_bits(struct ckvm_vcpu *vcpu);
 u64 ckvm_apic_base_reserved(struct ckvm_vcpu *vcpu);

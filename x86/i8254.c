@@ -157,6 +157,7 @@ static void pit_expired(struct kthread_work *work)
 {
 	struct ckvm_pit *pit = container_of(work, struct ckvm_pit, expired);
 	struct ckvm *vm = pit->vm;
+	int i, nr;
 
 	if (atomic_read(&pit->reinject)) {
 		/* Nobody can take it: forget the ticks, as KVM's mask notifier. */
@@ -171,6 +172,10 @@ static void pit_expired(struct kthread_work *work)
 	}
 	ckvm_set_irq(vm, CKVM_PIT_IRQ_SOURCE_ID, 0, 1, false);
 	ckvm_set_irq(vm, CKVM_PIT_IRQ_SOURCE_ID, 0, 0, false);
+	/* KVM's virtual wire: the tick is also an NMI on LINT0 in NMI mode. */
+	nr = smp_load_acquire(&vm->nr_vcpus);	/* pairs with vCPU creation */
+	for (i = 0; i < nr; i++)
+		ckvm_lapic_lint0_nmi(vm->vcpus[i]);
 }
 
 /* The guest's EOI of GSI 0: the next waiting tick may go. */

@@ -24,6 +24,7 @@
 #include "cpuid.h"
 #include "irqchip.h"
 #include "x86_ops.h"
+#include "x86_state.h"
 
 /* What the version register reports: version 0x14, six LVT entries. */
 #define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
@@ -237,18 +238,22 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
 }
 
 /*
- * INIT and SIPI (SDM 10.6.1, 8.4.4): a CPU takes them whether or not its
- * APIC is software-enabled. INIT resets it (its thread does so before
- * its next entry); the level de-assert form of INIT (trigger level,
- * level 0) does nothing on CPUs since the Pentium 4, nor in KVM. A SIPI
- * is kept with its vector for a CPU in wait-for-SIPI, which ignores it
- * otherwise. Any context.
+ * NMI, INIT and SIPI (SDM 10.6.1, 8.4.4): a CPU takes them whether or
+ * not its APIC is software-enabled. An NMI is queued for the vCPU
+ * (x86/events.c), which delivers it when NMIs are not blocked. INIT
+ * resets it (its thread does so before its next entry); the level
+ * de-assert form of INIT (trigger level, level 0) does nothing on CPUs
+ * since the Pentium 4, nor in KVM. A SIPI is kept with its vector for a
+ * CPU in wait-for-SIPI, which ignores it otherwise. Any context.
  */
 static bool lapic_accept_event(struct ckvm_lapic *apic, const struct ckvm_irq *irq)
 {
 	struct ckvm_vcpu *vcpu = apic->vcpu;
 
 	switch (irq->delivery) {
+	case APIC_DM_NMI:
+		ckvm_vcpu_queue_nmi(vcpu);	/* makes the request, kicks */
+		return true;
 	case APIC_DM_INIT:
 		if (irq->level && !irq->assert)
 			return false;
@@ -277,11 +282,11 @@ static bool lapic_accept_event(struct ckvm_lapic *apic, const struct ckvm_irq *i
  * To every local APIC it addresses (lowest priority: to the first one;
  * KVM's arbitration is no more precise than that) that is hardware-
  * enabled. Fixed and lowest-priority interrupts set IRR (a software-
- * disabled APIC drops them); INIT and SIPI are events for the vCPU
+ * disabled APIC drops them); NMI, INIT and SIPI are events for the vCPU
  * (lapic_accept_event()). Any context, also hard interrupts: it only
- * sets bits and kicks. NMI and SMI are dropped with a rate-limited
- * message (ckvm has no SMM; NMI delivery comes with the vCPU event
- * state), as is ExtINT in a message (as KVM: only LINT0 takes it).
+ * sets bits and kicks. SMI is dropped with a rate-limited message (ckvm
+ * has no SMM); so is ExtINT in a message (silently, as KVM: only LINT0
+ * takes it).
  *
  * Return: how many local APICs took it (a disabled one does not), or -1
  * if the VM has none (no vCPU yet), as KVM counts for KVM_IRQ_LINE_STATUS
@@ -302,6 +307,7 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 	case APIC_DM_LOWEST:
 		event = false;
 		break;
+	case APIC_DM_NMI:
 	case APIC_DM_INIT:
 	case APIC_DM_STARTUP:
 		event = true;
@@ -331,6 +337,27 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 			break;
 	}
 	return n;
+}
+
+/**
+ * ckvm_lapic_lint0_nmi() - the PIT's tick on LINT0 in NMI mode
+ * @vcpu: a vCPU of the VM; any context.
+ *
+ * KVM's virtual wire for the old NMI watchdogs: each tick of the
+ * in-kernel PIT also reaches every local APIC whose LVT0 is unmasked in
+ * NMI mode (SDM 11.5.1: LINT0 with delivery mode NMI), as an NMI. In
+ * ExtINT mode LINT0 takes the PIC's output instead (ckvm_pic_*); in the
+ * other modes nothing happens (KVM delivers only NMI this way).
+ */
+void ckvm_lapic_lint0_nmi(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	if (!apic || !(READ_ONCE(vcpu->arch.apic_base) & MSR_IA32_APICBASE_ENABLE))
+		return;
+	if ((reg_read(apic, APIC_LVT0) & (APIC_LVT_MASKED | APIC_MODE_MASK)) ==
+	    APIC_DM_NMI)
+		ckvm_vcpu_queue_nmi(vcpu);
 }
 
 /**

@@ -10,11 +10,13 @@
 #include <linux/module.h>
 #include <linux/reboot.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/xcr.h>
 #include <asm/hw_breakpoint.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/reboot.h>
@@ -24,6 +26,7 @@
 #include "x86_ops.h"
 #include "cpuid.h"
 #include "irqchip.h"
+#include "x86_state.h"
 
 const struct ckvm_x86_ops *ckvm_x86_ops;
 static enum cpuhp_state ckvm_cpuhp_state;
@@ -88,6 +91,12 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->enable_irq_window ||
 	    !ops->skip_instruction || !ops->clear_interrupt_shadow ||
 	    !ops->queue_debug_trap || !ops->event_queued ||
+	    !ops->nmi_allowed || !ops->inject_nmi || !ops->enable_nmi_window ||
+	    !ops->get_nmi_mask || !ops->set_nmi_mask || !ops->get_event ||
+	    !ops->cancel_event || !ops->get_interrupt_shadow ||
+	    !ops->set_interrupt_shadow || !ops->get_dr6 || !ops->set_dr6 ||
+	    !ops->get_dr7 || !ops->set_dr7 || !ops->set_dr_intercept ||
+	    !ops->msr_filter_changed ||
 	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
 		pr_err("ckvm: backend %s lacks a mandatory operation\n",
@@ -124,6 +133,9 @@ int ckvm_arch_init(void)
 		return r;
 	host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	r = ckvm_cpuid_init();
+	if (r)
+		return r;
+	r = ckvm_kvmclock_init();
 	if (r)
 		return r;
 	r = ops->hardware_setup();
@@ -173,7 +185,7 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return 1;
 	default:
-		return 0;
+		return ckvm_state_check_extension(ext);
 	}
 }
 
@@ -224,6 +236,7 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	int r;
 
 	vm->arch.guest_reads_platform_info = true;	/* KVM's default */
+	ckvm_kvmclock_vm_init(vm);
 	r = ckvm_mmu_vm_init(vm, ckvm_x86_ops->tdp);
 	if (r)
 		return r;
@@ -241,6 +254,7 @@ void ckvm_arch_vm_pre_destroy(struct ckvm *vm)
 void ckvm_arch_vm_destroy(struct ckvm *vm)
 {
 	ckvm_irqchip_free(vm);
+	ckvm_msr_filter_free(vm);
 	ckvm_x86_ops->vm_destroy(vm);
 	ckvm_mmu_vm_destroy(vm);
 }
@@ -262,10 +276,19 @@ void ckvm_arch_get_dirty_log(struct ckvm *vm, struct ckvm_memslot *slot,
 	ckvm_mmu_get_dirty_log(vm, slot, out);
 }
 
-static void set_tsc_offset(struct ckvm_vcpu *vcpu, u64 offset)
+/**
+ * ckvm_set_tsc_offset() - set the guest's TSC to the host's plus @offset
+ * @vcpu: the vCPU, under vcpu->mutex (or being created).
+ * @offset: added to the host TSC, in ticks (wraps as the TSC does).
+ *
+ * The pvclock page, which holds a guest TSC value, is rewritten before
+ * the next entry.
+ */
+void ckvm_set_tsc_offset(struct ckvm_vcpu *vcpu, u64 offset)
 {
 	vcpu->arch.tsc_offset = offset;
 	ckvm_x86_ops->set_tsc_offset(vcpu, offset);
+	ckvm_make_request(vcpu, CKVM_REQ_CLOCK_UPDATE);
 }
 
 /* The architectural state after RESET (KVM's definition, SDM 9.1.1). */
@@ -281,6 +304,9 @@ static void ckvm_vcpu_reset(struct ckvm_vcpu *vcpu)
 	arch->ucode_rev = CKVM_UCODE_REV;	/* a backend may override it */
 	arch->complete_userspace_io = NULL;
 	ckvm_x86_ops->vcpu_reset(vcpu);
+	ckvm_debugreg_reset(vcpu);
+	ckvm_events_reset(vcpu);
+	ckvm_kvmclock_vcpu_reset(vcpu);
 	ckvm_mmu_reset_cpu_role(vcpu);
 	/* The TSC keeps counting through a reset: the offset stays. */
 	ckvm_x86_ops->set_tsc_offset(vcpu, arch->tsc_offset);
@@ -310,8 +336,10 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 			      KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE;
 	vcpu->arch.pending_extint = -1;
 	vcpu->arch.pending_ioapic_eoi = -1;
+	ckvm_msrs_reset(vcpu);
+	ckvm_kvmclock_vcpu_create(vcpu);
 	/* A new vCPU's TSC starts at 0. */
-	set_tsc_offset(vcpu, -rdtsc());
+	ckvm_set_tsc_offset(vcpu, -rdtsc());
 	/* Under vm->lock: KVM_CREATE_IRQCHIP cannot come in between. */
 	if (vcpu->vm->arch.irqchip) {
 		r = ckvm_lapic_create(vcpu);
@@ -339,6 +367,7 @@ void ckvm_arch_vcpu_load(struct ckvm_vcpu *vcpu, int cpu)
 {
 	ckvm_x86_ops->vcpu_load(vcpu, cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
+	ckvm_kvmclock_vcpu_load(vcpu);
 }
 
 void ckvm_arch_vcpu_put(struct ckvm_vcpu *vcpu)
@@ -501,20 +530,35 @@ int ckvm_exit_unexpected(struct ckvm_vcpu *vcpu, u64 exit_code)
 	return 0;
 }
 
+/**
+ * ckvm_xcr0_valid() - may XCR0 hold @xcr0 for this guest?
+ * @vcpu: the vCPU, whose CPUID decides the features it has.
+ * @xcr0: the value.
+ *
+ * The rules of XSETBV (SDM vol. 2): features the guest has, x87 always
+ * on, AVX needs SSE, the AVX-512 states all or none and with AVX. The
+ * same for the guest's XSETBV and for KVM_SET_XCRS, as in KVM.
+ *
+ * Return: true if @xcr0 is valid.
+ */
+bool ckvm_xcr0_valid(struct ckvm_vcpu *vcpu, u64 xcr0)
+{
+	u64 allowed = ckvm_cpuid_guest_xcr0(vcpu);
+
+	return !(xcr0 & ~allowed) && (xcr0 & XFEATURE_MASK_FP) &&
+	       !((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) &&
+	       !((xcr0 & XFEATURE_MASK_AVX512) &&
+		 (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) &&
+	       !((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM));
+}
+
 int ckvm_emulate_xsetbv(struct ckvm_vcpu *vcpu)
 {
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
 	u64 xcr0 = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
 		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
-	u64 allowed = ckvm_cpuid_guest_xcr0(vcpu);
 
-	/* SDM XSETBV: x87 always on, AVX needs SSE, AVX-512 all or none. */
-	if (index != XCR_XFEATURE_ENABLED_MASK || (xcr0 & ~allowed) ||
-	    !(xcr0 & XFEATURE_MASK_FP) ||
-	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
-	    ((xcr0 & XFEATURE_MASK_AVX512) &&
-	     (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) ||
-	    ((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM))) {
+	if (index != XCR_XFEATURE_ENABLED_MASK || !ckvm_xcr0_valid(vcpu, xcr0)) {
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
@@ -622,10 +666,15 @@ static bool efer_valid(struct ckvm_vcpu *vcpu, u64 efer)
 	return !(efer & ~ok);
 }
 
-/* @host: KVM_GET_MSRS from userspace rather than the guest's RDMSR. */
+/*
+ * @host: KVM_GET_MSRS from userspace rather than the guest's RDMSR.
+ * Returns 0, 1 (refused), or CKVM_MSR_UNKNOWN.
+ */
 static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data,
 			bool host)
 {
+	int r;
+
 	switch (index) {
 	case MSR_EFER:
 		*data = ckvm_x86_ops->get_efer(vcpu);
@@ -649,9 +698,13 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data,
 		return 0;
 	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
 		return ckvm_x2apic_msr_read(vcpu, index, data);
-	default:
-		return ckvm_x86_ops->get_msr(vcpu, index, data);
 	}
+	r = ckvm_msrs_get(vcpu, index, data, host);
+	if (r == CKVM_MSR_UNKNOWN)
+		r = ckvm_kvmclock_get_msr(vcpu, index, data);
+	if (r == CKVM_MSR_UNKNOWN)
+		r = ckvm_x86_ops->get_msr(vcpu, index, data);
+	return r;
 }
 
 /*
@@ -661,6 +714,7 @@ static int ckvm_get_msr(struct ckvm_vcpu *vcpu, u32 index, u64 *data,
 static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 old;
+	int r;
 
 	if (check_msr_addr(vcpu, index, &data))
 		return 1;
@@ -688,10 +742,10 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		 * moves IA32_TSC_ADJUST by the same amount (SDM 17.17.3).
 		 */
 		if (host) {
-			set_tsc_offset(vcpu, data - rdtsc());
+			ckvm_set_tsc_offset(vcpu, data - rdtsc());
 		} else {
 			old = vcpu->arch.tsc_offset;
-			set_tsc_offset(vcpu, data - rdtsc());
+			ckvm_set_tsc_offset(vcpu, data - rdtsc());
 			vcpu->arch.tsc_adjust += vcpu->arch.tsc_offset - old;
 		}
 		return 0;
@@ -700,7 +754,7 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (!ckvm_cpuid_has(vcpu, 7, 1, X86_FEATURE_TSC_ADJUST & 31))
 			return 0;
 		if (!host)
-			set_tsc_offset(vcpu, vcpu->arch.tsc_offset +
+			ckvm_set_tsc_offset(vcpu, vcpu->arch.tsc_offset +
 					     data - vcpu->arch.tsc_adjust);
 		vcpu->arch.tsc_adjust = data;
 		return 0;
@@ -727,18 +781,33 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
 		return ckvm_x2apic_msr_write(vcpu, index, data);
-	default:
-		return ckvm_x86_ops->set_msr(vcpu, index, data);
 	}
+	r = ckvm_msrs_set(vcpu, index, data, host);
+	if (r == CKVM_MSR_UNKNOWN)
+		r = ckvm_kvmclock_set_msr(vcpu, index, data, host);
+	if (r == CKVM_MSR_UNKNOWN)
+		r = ckvm_x86_ops->set_msr(vcpu, index, data);
+	return r;
 }
 
+/*
+ * The guest's RDMSR and WRMSR: the MSR filter first, then the kernel's
+ * handlers; what they refuse, do not know or the filter denies goes to
+ * userspace if it asked (KVM_CAP_X86_USER_SPACE_MSR), else #GP.
+ */
 int ckvm_emulate_rdmsr(struct ckvm_vcpu *vcpu)
 {
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
-	u64 data;
+	u64 data = 0;
+	int r;
 
 	vcpu->stat.arch.msr_exits++;
-	if (ckvm_get_msr(vcpu, index, &data, false)) {
+	r = CKVM_MSR_FILTERED;
+	if (ckvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_READ))
+		r = ckvm_get_msr(vcpu, index, &data, false);
+	if (r) {
+		if (ckvm_msr_user_exit(vcpu, index, false, 0, r))
+			return 0;
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
@@ -754,8 +823,15 @@ int ckvm_emulate_wrmsr(struct ckvm_vcpu *vcpu)
 	u64 data = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
 		   (u32)vcpu->arch.regs[VCPU_REGS_RAX];
 
+	int r;
+
 	vcpu->stat.arch.msr_exits++;
-	if (ckvm_set_msr(vcpu, index, data, false)) {
+	r = CKVM_MSR_FILTERED;
+	if (ckvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
+		r = ckvm_set_msr(vcpu, index, data, false);
+	if (r) {
+		if (ckvm_msr_user_exit(vcpu, index, true, data, r))
+			return 0;
 		ckvm_inject_gp(vcpu);
 		return 1;
 	}
@@ -769,6 +845,13 @@ static const u32 msrs_to_save[] = {
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_CR_PAT, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_UCODE_REV,
 	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_PLATFORM_INFO,
+	/* x86/kvmclock.c; MSR_KVM_STEAL_TIME last: see ckvm_dev_msr_list() */
+	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	/* x86/msrs.c */
+	MSR_IA32_MISC_ENABLE, MSR_IA32_POWER_CTL, MSR_K7_HWCR,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
+	MSR_KVM_STEAL_TIME,
 };
 
 /*
@@ -946,16 +1029,17 @@ long ckvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_SUPPORTED_CPUID:
 		return ckvm_dev_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
+		/* Steal time, the last entry, needs the host's sched_info. */
 		return ckvm_dev_msr_list((void __user *)arg, msrs_to_save,
-					 ARRAY_SIZE(msrs_to_save));
+					 ARRAY_SIZE(msrs_to_save) -
+					 !sched_info_on());
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 		return ckvm_dev_msr_list((void __user *)arg, feature_msrs,
 					 ARRAY_SIZE(feature_msrs));
 	case KVM_GET_MSRS:
 		return ckvm_msr_io(NULL, (void __user *)arg, false);
 	default:
-		/* KVM's answer to an ioctl /dev/kvm does not know. */
-		return -EINVAL;
+		return ckvm_state_dev_ioctl(ioctl, arg);
 	}
 }
 
@@ -973,7 +1057,7 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return ckvm_irqchip_enable_split(vm, cap->args[0]);
 	default:
-		return -EINVAL;
+		return ckvm_state_enable_cap(vm, cap);
 	}
 }
 
@@ -1062,7 +1146,7 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 	case KVM_REINJECT_CONTROL:
 		return ckvm_pit_vm_ioctl(vm, ioctl, arg);
 	default:
-		return -ENOTTY;
+		return ckvm_state_vm_ioctl(vm, ioctl, arg);
 	}
 }
 
@@ -1075,49 +1159,15 @@ static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
 }
 
 /*
- * Queue the irqchip's pending interrupt (ExtINT, else the local APIC's
- * highest) for the next entry, or, if the guest cannot take it now, ask
- * for an exit when it can.
- */
-static void inject_pending_irq(struct ckvm_vcpu *vcpu)
-{
-	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-	int vector;
-
-	if (!ckvm_cpu_has_interrupt(vcpu))
-		return;
-	if (!ops->interrupt_allowed(vcpu)) {
-		ops->enable_irq_window(vcpu);
-		return;
-	}
-	vector = ckvm_cpu_get_interrupt(vcpu);
-	if (vector >= 0)
-		ops->inject_irq(vcpu, vector);
-	/*
-	 * Another one waits (an ExtINT and an APIC interrupt at once): exit
-	 * as soon as the guest can take it, after the one injected now.
-	 */
-	if (ckvm_cpu_has_interrupt(vcpu))
-		ops->enable_irq_window(vcpu);
-}
-
-/*
- * A halted vCPU runs again for an interrupt it can take now, and for an
- * event already queued for the next entry (an exception, a re-injected
- * interrupt, a single-step trap): delivering an event ends the halt, and
- * while one is queued no interrupt is allowed, so waiting for one would
- * wait forever.
+ * A halted vCPU runs again for an event that ends the halt: one already
+ * queued for the next entry (an exception, a re-injected interrupt, a
+ * single-step trap: while one is queued no interrupt is allowed, so
+ * waiting for one would wait forever), an NMI or an interrupt it can
+ * take, an INIT (x86/events.c).
  */
 static bool vcpu_can_wake(struct ckvm_vcpu *vcpu)
 {
-	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-
-	if (ops->event_queued(vcpu))
-		return true;
-	/* An INIT resets a halted CPU. */
-	if (test_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events))
-		return true;
-	return ckvm_cpu_has_interrupt(vcpu) && ops->interrupt_allowed(vcpu);
+	return ckvm_events_wake(vcpu);
 }
 
 static bool vcpu_has_apic_event(struct ckvm_vcpu *vcpu)
@@ -1148,14 +1198,30 @@ static void vcpu_halt(struct ckvm_vcpu *vcpu, int *srcu_idx)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 }
 
+/*
+ * A triple fault userspace made pending (KVM_SET_VCPU_EVENTS with
+ * KVM_CAP_X86_TRIPLE_FAULT_EVENT) or KVM_X86_SET_MCE raised: the vCPU
+ * shuts down instead of entering, as KVM's KVM_REQ_TRIPLE_FAULT. Its
+ * state stays as it is (userspace may still read it).
+ */
+static int vcpu_triple_fault(struct ckvm_vcpu *vcpu)
+{
+	vcpu->arch.triple_fault_pending = false;
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
 /* One guest entry; returns what the exit handler returned (see x86_ops.h). */
-static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
+static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
+			    bool irq_window)
 	__must_hold(&vcpu->vm->srcu)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct ckvm_lapic *lapic = vcpu->arch.lapic;
 	bool swap_xcr0;
 
+	if (unlikely(vcpu->arch.triple_fault_pending))
+		return vcpu_triple_fault(vcpu);
 	if (ckvm_check_request(vcpu, CKVM_REQ_TLB_FLUSH)) {
 		ops->flush_tlb(vcpu);
 		vcpu->stat.arch.tlb_flush++;
@@ -1167,13 +1233,18 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 		vcpu->arch.pending_ioapic_eoi = -1;
 		return 0;
 	}
+	if (ckvm_check_request(vcpu, CKVM_REQ_MSR_FILTER_CHANGED))
+		ops->msr_filter_changed(vcpu);
+	ckvm_kvmclock_before_entry(vcpu);
 	/* Cleared before looking, so an interrupt arriving later aborts entry. */
 	ckvm_check_request(vcpu, CKVM_REQ_EVENT);
-	if (lapic) {
-		/* CR8 is the guest's view of TPR[7:4]. */
+	/* CR8 is the guest's view of TPR[7:4]. */
+	if (lapic)
 		ops->set_cr(vcpu, 8, ckvm_lapic_get_tpr(vcpu) >> 4);
-		inject_pending_irq(vcpu);
-	}
+	ckvm_inject_events(vcpu);
+	/* Userspace has an interrupt to give: exit as soon as it can. */
+	if (irq_window && !vcpu->arch.irq_queued && vcpu->arch.pending_extint < 0)
+		ops->enable_irq_window(vcpu);
 
 	preempt_disable();
 	local_irq_disable();
@@ -1195,18 +1266,16 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
 		    (ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE);
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
-	/* Host breakpoints must not fire on the way in. */
-	if (unlikely(hw_breakpoint_active()))
-		set_debugreg(0, 7);
+	/* Host breakpoints off; the guest's DR0-3 in when it needs them. */
+	ckvm_debugreg_before_entry(vcpu);
 
 	ops->run(vcpu);
 	vcpu->stat.arch.exits++;
 
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
-	/* The exit left DR7 at its reset value; the guest may have DR0-3. */
-	if (unlikely(hw_breakpoint_active()))
-		hw_breakpoint_restore();
+	/* The guest's DR0-3 out if it used them; the host's back. */
+	ckvm_debugreg_after_exit(vcpu);
 	WRITE_ONCE(vcpu->mode, CKVM_OUTSIDE_GUEST_MODE);
 	local_irq_enable();
 	preempt_enable();
@@ -1230,53 +1299,67 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx)
  *
  * immediate_exit	non-zero: finish a pending exit, then return -EINTR
  *			instead of entering the guest.
- * kvm_valid_regs,	KVM_SYNC_X86_* bits: any bit that KVM_CHECK_EXTENSION
+ * kvm_valid_regs,	KVM_SYNC_X86_* bits: a bit that KVM_CHECK_EXTENSION
  * kvm_dirty_regs	(KVM_CAP_SYNC_REGS) does not report is -EINVAL, as in
- *			KVM. ckvm syncs no registers yet, so that is every
- *			bit: a VMM that does not ask for the capability hears
- *			about it rather than losing its registers silently.
+ *			KVM. The dirty sets are loaded from the sync-regs
+ *			area (copied once) before anything runs, the valid
+ *			ones stored there when KVM_RUN returns, also after
+ *			an error (x86/state.c).
  * cr8			without an in-kernel local APIC the task priority is
  *			userspace's: loaded into CR8 by every KVM_RUN (bits
  *			63:4 set: -EINVAL) and written back on return, as in
  *			KVM. With one, KVM ignores it and so does ckvm.
+ * request_interrupt_window
+ *			without an in-kernel PIC: userspace has an interrupt
+ *			for the guest; KVM_RUN returns KVM_EXIT_IRQ_WINDOW_OPEN
+ *			as soon as a KVM_INTERRUPT would be delivered (after
+ *			at least one entry, as KVM). KVM checks nothing in it.
  *
- * Not read: request_interrupt_window (KVM checks nothing in it; ckvm has
- * no KVM_INTERRUPT and no KVM_EXIT_IRQ_WINDOW_OPEN yet) and padding1 (KVM
- * checks none of it). Completing an exit reads only the kernel's own
- * record of it (vcpu->arch.pio) and, once, the data bytes of the port I/O
- * page (x86/pio.c), never the exit fields of kvm_run.
+ * Not read: padding1 (KVM checks none of it). Completing an exit reads
+ * only the kernel's own record of it (vcpu->arch.pio) and, once, the
+ * data the exit asked userspace for (the port I/O page, kvm_run.mmio,
+ * kvm_run.msr), never the other exit fields of kvm_run.
  */
-#define CKVM_SYNC_REGS_VALID	0	/* what KVM_CAP_SYNC_REGS would report */
-
 struct run_request {
 	bool immediate_exit;
+	bool irq_window;
 	u64 cr8;
+	u64 valid_regs, dirty_regs;
 };
 
 static int run_request_read(struct ckvm_vcpu *vcpu, struct run_request *req)
 {
 	struct kvm_run *run = vcpu->run;
-	u64 valid_regs = READ_ONCE(run->kvm_valid_regs);
-	u64 dirty_regs = READ_ONCE(run->kvm_dirty_regs);
 
+	req->valid_regs = READ_ONCE(run->kvm_valid_regs);
+	req->dirty_regs = READ_ONCE(run->kvm_dirty_regs);
 	req->immediate_exit = READ_ONCE(run->immediate_exit);
+	req->irq_window = ckvm_want_irq_window(vcpu,
+			READ_ONCE(run->request_interrupt_window));
 	req->cr8 = READ_ONCE(run->cr8);
-	if ((valid_regs | dirty_regs) & ~(u64)CKVM_SYNC_REGS_VALID)
+	if ((req->valid_regs | req->dirty_regs) & ~(u64)KVM_SYNC_X86_VALID_FIELDS) {
+		/* KVM still stores the valid sets it knows. */
+		req->valid_regs &= KVM_SYNC_X86_VALID_FIELDS;
 		return -EINVAL;
+	}
 	if (!vcpu->arch.lapic && (req->cr8 & ~0xfULL))
 		return -EINVAL;
 	return 0;
 }
 
 /* What every KVM_RUN reports on return, as KVM's post_kvm_run_save(). */
-static void run_report(struct ckvm_vcpu *vcpu)
+static void run_report(struct ckvm_vcpu *vcpu, const struct run_request *req)
 {
 	struct kvm_run *run = vcpu->run;
 
+	if (req->valid_regs)
+		ckvm_sync_regs_out(vcpu, req->valid_regs);
 	run->if_flag = !!(ckvm_x86_ops->get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->cr8 = vcpu->arch.lapic ? ckvm_lapic_get_tpr(vcpu) >> 4 :
 				      ckvm_x86_ops->get_cr(vcpu, 8);
 	run->apic_base = vcpu->arch.apic_base;
+	run->ready_for_interrupt_injection =
+		ckvm_ready_for_interrupt_injection(vcpu);
 }
 
 int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
@@ -1291,6 +1374,11 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	run->flags = 0;
 	if (r)
 		goto report;
+	if (req.dirty_regs) {
+		r = ckvm_sync_regs_in(vcpu, req.dirty_regs);
+		if (r)
+			goto report;
+	}
 	/* Only a change: VMX rewrites its guest state after a set_cr(). */
 	if (!vcpu->arch.lapic && req.cr8 != ckvm_x86_ops->get_cr(vcpu, 8))
 		ckvm_x86_ops->set_cr(vcpu, 8, req.cr8);
@@ -1357,9 +1445,14 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 			vcpu_wait_event(vcpu, &idx);
 			continue;
 		}
-		r = vcpu_enter_guest(vcpu, &idx);
+		r = vcpu_enter_guest(vcpu, &idx, req.irq_window);
 		if (r <= 0)
 			break;
+		if (req.irq_window && ckvm_ready_for_interrupt_injection(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
 		if (need_resched()) {
 			srcu_read_unlock(&vcpu->vm->srcu, idx);
 			cond_resched();
@@ -1371,14 +1464,19 @@ out:
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
 	vcpu->arch.has_run = true;
 report:
-	run_report(vcpu);
+	run_report(vcpu, &req);
 	ckvm_vcpu_put(vcpu);
 	return r;
 }
 
 /* ---- register ioctls ---- */
 
-static void get_regs(struct ckvm_vcpu *vcpu, struct kvm_regs *regs)
+/**
+ * ckvm_get_regs() - KVM_GET_REGS
+ * @vcpu: the vCPU, loaded, under vcpu->mutex.
+ * @regs: filled in.
+ */
+void ckvm_get_regs(struct ckvm_vcpu *vcpu, struct kvm_regs *regs)
 {
 	unsigned long *r = vcpu->arch.regs;
 
@@ -1402,7 +1500,12 @@ static void get_regs(struct ckvm_vcpu *vcpu, struct kvm_regs *regs)
 	regs->rflags = ckvm_x86_ops->get_rflags(vcpu);
 }
 
-static void set_regs(struct ckvm_vcpu *vcpu, const struct kvm_regs *regs)
+/**
+ * ckvm_set_regs() - KVM_SET_REGS
+ * @vcpu: the vCPU, loaded, under vcpu->mutex.
+ * @regs: the registers; every value is taken (RFLAGS bit 1 forced on).
+ */
+void ckvm_set_regs(struct ckvm_vcpu *vcpu, const struct kvm_regs *regs)
 {
 	unsigned long *r = vcpu->arch.regs;
 
@@ -1441,10 +1544,16 @@ static struct kvm_segment *sregs_segment(struct kvm_sregs *s, int i)
 	return segs[i];
 }
 
-static void get_sregs(struct ckvm_vcpu *vcpu, struct kvm_sregs *sregs)
+/**
+ * ckvm_get_sregs() - KVM_GET_SREGS
+ * @vcpu: the vCPU, loaded, under vcpu->mutex.
+ * @sregs: filled in; interrupt_bitmap has the bit of the external
+ *	   interrupt being delivered, if any (KVM's rule).
+ */
+void ckvm_get_sregs(struct ckvm_vcpu *vcpu, struct kvm_sregs *sregs)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
-	int i;
+	int i, irq;
 
 	memset(sregs, 0, sizeof(*sregs));
 	for (i = 0; i < ARRAY_SIZE(sregs_seg); i++)
@@ -1459,6 +1568,9 @@ static void get_sregs(struct ckvm_vcpu *vcpu, struct kvm_sregs *sregs)
 					ops->get_cr(vcpu, 8);
 	sregs->efer = ops->get_efer(vcpu);
 	sregs->apic_base = vcpu->arch.apic_base;
+	irq = ckvm_events_injected_irq(vcpu);
+	if (irq >= 0)
+		__set_bit(irq, (unsigned long *)sregs->interrupt_bitmap);
 }
 
 static bool cr0_valid(u64 cr0)
@@ -1494,10 +1606,19 @@ static bool sregs_valid(struct ckvm_vcpu *vcpu, const struct kvm_sregs *s)
 	return cr0_valid(s->cr0) && ckvm_cr4_valid(vcpu, s->cr4);
 }
 
-static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
+/**
+ * ckvm_set_sregs() - KVM_SET_SREGS
+ * @vcpu: the vCPU, loaded, under vcpu->mutex.
+ * @sregs: the state; the lowest bit of interrupt_bitmap, if any, is an
+ *	   external interrupt to deliver (KVM's rule).
+ *
+ * Return: 0, or -EINVAL (nothing changed) for a state KVM refuses.
+ */
+int ckvm_set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	struct kvm_sregs s = *sregs;
+	unsigned long irq;
 	int i;
 
 	if (!sregs_valid(vcpu, &s))
@@ -1519,6 +1640,10 @@ static int set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 		vcpu->arch.apic_base = s.apic_base;
 	}
 	ops->flush_tlb(vcpu);
+	irq = find_first_bit((unsigned long *)s.interrupt_bitmap,
+			     KVM_NR_INTERRUPTS);
+	if (irq < KVM_NR_INTERRUPTS)
+		ckvm_events_queue_irq(vcpu, irq);
 	return 0;
 }
 
@@ -1558,8 +1683,8 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_SREGS:
 		break;
 	default:
-		/* KVM's answer to an ioctl a vCPU does not know. */
-		return -EINVAL;
+		/* -EINVAL, KVM's answer, for one no vCPU knows. */
+		return ckvm_state_vcpu_ioctl(vcpu, ioctl, argp);
 	}
 
 	u = kzalloc(sizeof(*u), GFP_KERNEL);
@@ -1569,25 +1694,25 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 	ckvm_vcpu_load(vcpu);
 	switch (ioctl) {
 	case KVM_GET_REGS:
-		get_regs(vcpu, &u->regs);
+		ckvm_get_regs(vcpu, &u->regs);
 		r = copy_to_user(argp, &u->regs, sizeof(u->regs)) ? -EFAULT : 0;
 		break;
 	case KVM_SET_REGS:
 		r = -EFAULT;
 		if (copy_from_user(&u->regs, argp, sizeof(u->regs)))
 			break;
-		set_regs(vcpu, &u->regs);
+		ckvm_set_regs(vcpu, &u->regs);
 		r = 0;
 		break;
 	case KVM_GET_SREGS:
-		get_sregs(vcpu, &u->sregs);
+		ckvm_get_sregs(vcpu, &u->sregs);
 		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs)) ? -EFAULT : 0;
 		break;
 	case KVM_SET_SREGS:
 		r = -EFAULT;
 		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
 			break;
-		r = set_sregs(vcpu, &u->sregs);
+		r = ckvm_set_sregs(vcpu, &u->sregs);
 		break;
 	case KVM_GET_LAPIC:
 		r = ckvm_lapic_get_state(vcpu, &u->lapic);
