@@ -177,7 +177,13 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
-	/* The in-kernel PIT (x86/i8254.c) and the split irqchip. */
+	/*
+	 * The in-kernel irqchip (local APICs, IOAPIC, PICs), the PIT and the
+	 * split irqchip. The IOAPIC takes a line's level as it is, whatever
+	 * the polarity bit of its entry says (as KVM).
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
 	case KVM_CAP_PIT:
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
