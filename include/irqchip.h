@@ -42,6 +42,21 @@ struct ckvm_lapic {
 	struct hrtimer timer;
 	u64 period_ns;		/* periodic mode: the re-arm interval */
 	ktime_t deadline;	/* when the current count reaches 0 */
+	/*
+	 * KVM_SET_VAPIC_ADDR: the guest-physical address of the u32 through
+	 * which the TPR is shared with the guest (0: none), see
+	 * ckvm_lapic_sync_to_vapic(). Only the vCPU's own thread uses it.
+	 */
+	u64 vapic_addr;
+	/*
+	 * KVM_TPR_ACCESS_REPORTING: the guest's accesses to the TPR end the
+	 * run with KVM_EXIT_TPR_ACCESS; tpr_access_pending holds the access
+	 * (rip, is_write) until the run loop reports it.
+	 */
+	bool tpr_access_reporting;
+	bool tpr_access_pending;
+	u64 tpr_access_rip;
+	bool tpr_access_write;
 };
 
 struct ckvm_irqchip;
@@ -162,5 +177,11 @@ int ckvm_mmio_dev_write(struct ckvm_vcpu *vcpu, u64 gpa, int len,
 int ckvm_lapic_get_state(struct ckvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int ckvm_lapic_set_state(struct ckvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);
+int ckvm_lapic_set_vapic_addr(struct ckvm_vcpu *vcpu, u64 vapic_addr);
+void ckvm_lapic_sync_to_vapic(struct ckvm_vcpu *vcpu);
+void ckvm_lapic_sync_from_vapic(struct ckvm_vcpu *vcpu);
+int ckvm_lapic_tpr_access_reporting(struct ckvm_vcpu *vcpu,
+				    struct kvm_tpr_access_ctl *ctl);
+bool ckvm_lapic_report_tpr_access(struct ckvm_vcpu *vcpu);
 
 #endif

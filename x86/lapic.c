@@ -446,6 +446,151 @@ void ckvm_lapic_set_tpr(struct ckvm_vcpu *vcpu, u8 tpr)
 	reg_write(to_lapic(vcpu), APIC_TASKPRI, tpr);
 }
 
+/* ---- the TPR shared with the guest (KVM_SET_VAPIC_ADDR) ---- */
+
+/*
+ * QEMU's "kvmvapic" option ROM (the TPR optimization for 32-bit Windows
+ * XP and 2003 guests) patches the guest's TPR accesses into accesses of
+ * a u32 in guest memory, and KVM keeps that u32 and the TPR in step
+ * around each entry: before it, bits 7:0 get the TPR, 15:8 the class of
+ * the highest vector in service (bits 7:4 of it), 31:24 the highest
+ * vector requested (0 if none); after the exit, the TPR is bits 7:0 of
+ * what the guest left there. QEMU sets the address at every reset (0:
+ * off) and, once the ROM found the guest's TPR accesses, to the ROM's
+ * page. It learns of those accesses from KVM_EXIT_TPR_ACCESS.
+ */
+
+/**
+ * ckvm_lapic_set_vapic_addr() - KVM_SET_VAPIC_ADDR
+ * @vcpu: the vCPU, under vcpu->mutex, with an in-kernel local APIC.
+ * @vapic_addr: guest-physical address of the shared u32 (any alignment),
+ *	or 0 to stop sharing.
+ *
+ * Return: 0, or -EINVAL (KVM's answer) when the 4 bytes are not all in
+ * memslots. A memslot removed later stops the sharing quietly.
+ */
+int ckvm_lapic_set_vapic_addr(struct ckvm_vcpu *vcpu, u64 vapic_addr)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int idx, ok = 1;
+
+	if (vapic_addr) {
+		if (vapic_addr + sizeof(u32) < vapic_addr)
+			return -EINVAL;
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		ok = ckvm_gfn_to_memslot(vcpu->vm, vapic_addr >> PAGE_SHIFT) &&
+		     ckvm_gfn_to_memslot(vcpu->vm, (vapic_addr + 3) >> PAGE_SHIFT);
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
+	}
+	if (!ok)
+		return -EINVAL;
+	apic->vapic_addr = vapic_addr;
+	return 0;
+}
+
+/**
+ * ckvm_lapic_sync_to_vapic() - publish the TPR, ISR and IRR to the guest's u32
+ * @vcpu: the vCPU, in its thread before entry, with vm->srcu held (not
+ *	atomic: the write may fault the VMM's page in).
+ *
+ * Nothing without an in-kernel APIC or a vAPIC address. The layout is
+ * KVM's (see above); a write that fails (slot gone) is dropped.
+ */
+void ckvm_lapic_sync_to_vapic(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int isr, irr;
+	u32 data;
+
+	if (!apic || !apic->vapic_addr)
+		return;
+	isr = max(vec_highest(apic, APIC_ISR), 0);
+	irr = max(vec_highest(apic, APIC_IRR), 0);
+	data = (reg_read(apic, APIC_TASKPRI) & 0xff) | ((isr & 0xf0) << 8) |
+	       ((u32)irr << 24);
+	ckvm_write_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data));
+}
+
+/**
+ * ckvm_lapic_sync_from_vapic() - take the TPR the guest left in its u32
+ * @vcpu: the vCPU, in its thread after an exit, with vm->srcu held.
+ */
+void ckvm_lapic_sync_from_vapic(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 data;
+
+	if (!apic || !apic->vapic_addr)
+		return;
+	if (ckvm_read_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data)))
+		return;
+	if ((data & 0xff) != reg_read(apic, APIC_TASKPRI)) {
+		reg_write(apic, APIC_TASKPRI, data & 0xff);
+		ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	}
+}
+
+/**
+ * ckvm_lapic_tpr_access_reporting() - KVM_TPR_ACCESS_REPORTING
+ * @vcpu: the vCPU, under vcpu->mutex, with an in-kernel local APIC.
+ * @ctl: in: enabled (non-zero: report); flags and reserved must be 0
+ *	(KVM ignores them; ckvm refuses them, -EINVAL). Out: unchanged.
+ *
+ * While on, every guest read or write of the TPR register (the xAPIC
+ * page or the x2APIC MSR, as KVM) ends KVM_RUN with KVM_EXIT_TPR_ACCESS,
+ * kvm_run.tpr_access.rip the address of the accessing instruction and
+ * is_write set for a write, after the access took effect. CR8 accesses
+ * are not reported (they do not exit), nor are they in KVM.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int ckvm_lapic_tpr_access_reporting(struct ckvm_vcpu *vcpu,
+				    struct kvm_tpr_access_ctl *ctl)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int i;
+
+	if (ctl->flags)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(ctl->reserved); i++)
+		if (ctl->reserved[i])
+			return -EINVAL;
+	apic->tpr_access_reporting = !!ctl->enabled;
+	if (!apic->tpr_access_reporting)
+		apic->tpr_access_pending = false;
+	return 0;
+}
+
+/* A guest access of the TPR, while userspace wants to hear of them. */
+static void lapic_tpr_access(struct ckvm_lapic *apic, bool write)
+{
+	if (!apic->tpr_access_reporting)
+		return;
+	apic->tpr_access_pending = true;
+	apic->tpr_access_rip = apic->vcpu->arch.regs[VCPU_REGS_RIP];
+	apic->tpr_access_write = write;
+}
+
+/**
+ * ckvm_lapic_report_tpr_access() - end the run for a reported TPR access
+ * @vcpu: the vCPU, in its thread, before an entry.
+ *
+ * Return: true after filling kvm_run with KVM_EXIT_TPR_ACCESS for the
+ * access not reported yet; false if there is none.
+ */
+bool ckvm_lapic_report_tpr_access(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	if (!apic || !apic->tpr_access_pending)
+		return false;
+	apic->tpr_access_pending = false;
+	vcpu->run->exit_reason = KVM_EXIT_TPR_ACCESS;
+	vcpu->run->tpr_access.rip = apic->tpr_access_rip;
+	vcpu->run->tpr_access.is_write = apic->tpr_access_write;
+	return true;
+}
+
 /* ---- registers ---- */
 
 static void lapic_reset(struct ckvm_lapic *apic)
@@ -580,8 +725,11 @@ static int lapic_reg_read(struct ckvm_lapic *apic, u32 off, u32 *val)
 			return 1;
 		*val = reg_read(apic, off);
 		return 0;
-	case APIC_LVR:
 	case APIC_TASKPRI:
+		lapic_tpr_access(apic, false);
+		*val = reg_read(apic, off);
+		return 0;
+	case APIC_LVR:
 	case APIC_LDR:
 	case APIC_SPIV:
 	case APIC_ESR:
@@ -615,6 +763,7 @@ static int lapic_reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
 		reg_write(apic, APIC_ID, val & 0xff000000);
 		return 0;
 	case APIC_TASKPRI:
+		lapic_tpr_access(apic, true);
 		reg_write(apic, APIC_TASKPRI, val & 0xff);
 		return 0;
 	case APIC_EOI:

@@ -189,6 +189,8 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_SPLIT_IRQCHIP:
+	/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING (x86/lapic.c). */
+	case KVM_CAP_VAPIC:
 		return 1;
 	default:
 		return ckvm_state_check_extension(ext);
@@ -1239,6 +1241,9 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 		vcpu->arch.pending_ioapic_eoi = -1;
 		return 0;
 	}
+	/* KVM_TPR_ACCESS_REPORTING: the last exit's access of the TPR. */
+	if (unlikely(lapic && ckvm_lapic_report_tpr_access(vcpu)))
+		return 0;
 	if (ckvm_check_request(vcpu, CKVM_REQ_MSR_FILTER_CHANGED))
 		ops->msr_filter_changed(vcpu);
 	ckvm_kvmclock_before_entry(vcpu);
@@ -1251,6 +1256,9 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	/* Userspace has an interrupt to give: exit as soon as it can. */
 	if (irq_window && !vcpu->arch.irq_queued && vcpu->arch.pending_extint < 0)
 		ops->enable_irq_window(vcpu);
+	/* KVM_SET_VAPIC_ADDR: the guest's copy of TPR, ISR and IRR. */
+	if (lapic)
+		ckvm_lapic_sync_to_vapic(vcpu);
 
 	preempt_disable();
 	local_irq_disable();
@@ -1293,6 +1301,8 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 
 		if (cr8 != ckvm_lapic_get_tpr(vcpu) >> 4)
 			ckvm_lapic_set_tpr(vcpu, cr8 << 4);
+		/* ... and so may the guest's write of its vAPIC copy. */
+		ckvm_lapic_sync_from_vapic(vcpu);
 	}
 	return ops->handle_exit(vcpu);
 }
@@ -1653,6 +1663,36 @@ int ckvm_set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 	return 0;
 }
 
+/* KVM_SET_VAPIC_ADDR: -EINVAL without an in-kernel local APIC, as KVM. */
+static long ckvm_vcpu_set_vapic_addr(struct ckvm_vcpu *vcpu,
+				     struct kvm_vapic_addr __user *argp)
+{
+	struct kvm_vapic_addr va;
+
+	if (!vcpu->arch.lapic)
+		return -EINVAL;
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	return ckvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
+}
+
+/* KVM_TPR_ACCESS_REPORTING: in and out a kvm_tpr_access_ctl, as KVM. */
+static long ckvm_vcpu_tpr_access_reporting(struct ckvm_vcpu *vcpu,
+					   struct kvm_tpr_access_ctl __user *argp)
+{
+	struct kvm_tpr_access_ctl ctl;
+	long r;
+
+	if (!vcpu->arch.lapic)
+		return -EINVAL;
+	if (copy_from_user(&ctl, argp, sizeof(ctl)))
+		return -EFAULT;
+	r = ckvm_lapic_tpr_access_reporting(vcpu, &ctl);
+	if (!r && copy_to_user(argp, &ctl, sizeof(ctl)))
+		r = -EFAULT;
+	return r;
+}
+
 long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -1683,6 +1723,10 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 		if (!vcpu->arch.lapic)
 			return -EINVAL;
 		break;
+	case KVM_SET_VAPIC_ADDR:
+		return ckvm_vcpu_set_vapic_addr(vcpu, argp);
+	case KVM_TPR_ACCESS_REPORTING:
+		return ckvm_vcpu_tpr_access_reporting(vcpu, argp);
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:
 	case KVM_GET_SREGS:
