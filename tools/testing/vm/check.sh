@@ -18,13 +18,20 @@
 #
 # Environment:
 #   MACHINES      machines to run (default "svm svm-kvm svm-q10
-#                 svm-kvm-q10 vmx vmx-kvm"; see machines.sh). The *-q10
+#                 svm-kvm-q10 vmx vmx-kvm svm-qemu svm-kvm-qemu"; see
+#                 machines.sh). The *-qemu machines boot Linux in Debian's
+#                 QEMU inside the machine, one test per QEMU configuration
+#                 (QEMU_TESTS). The *-q10
 #                 machines run Debian 13's QEMU, built on first use by
 #                 qemu-trixie.sh (as root; else they skip). The Intel VMX
 #                 machines boot in Bochs (about 3-4 minutes each);
 #                 MACHINES="svm svm-kvm" for a quick AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
+#   QEMU_TESTS    the QEMU boots of the *-qemu machines when TESTS is not
+#                 set: globs, or "all" for every configuration of
+#                 qemu-payload.sh (default qemu_pc_on_host_1, about a
+#                 minute on svm-qemu)
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
 #   TEST_DIR      where the test programs are
 #                 (default tools/testing/selftests/ckvm/build)
@@ -53,7 +60,7 @@ export KDIR
 # shellcheck source=machines.sh
 . "$here/machines.sh"
 
-MACHINES=${MACHINES:-svm svm-kvm svm-q10 svm-kvm-q10 vmx vmx-kvm}
+MACHINES=${MACHINES:-svm svm-kvm svm-q10 svm-kvm-q10 vmx vmx-kvm svm-qemu svm-kvm-qemu}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 TEST_DIR=${TEST_DIR:-$repo/tools/testing/selftests/ckvm/build}
 export TEST_TIMEOUT VENDOR="${VENDOR:-svm}"
@@ -320,7 +327,15 @@ for m in $MACHINES; do
 			machine_line "$m" 0 1 0
 			continue
 		fi
-		select_tests "$qemu_payload/tests"
+		# The QEMU boots of the machine: those TESTS names, else
+		# QEMU_TESTS (default: the one boot that make check affords).
+		if [ -n "${TESTS:-}" ]; then
+			select_tests "$qemu_payload/tests"
+		elif [ "${QEMU_TESTS:-}" = all ]; then
+			TESTS="qemu_*" select_tests "$qemu_payload/tests"
+		else
+			TESTS="${QEMU_TESTS:-qemu_pc_on_host_1}" select_tests "$qemu_payload/tests"
+		fi
 		trees=(-t "$qemu_payload/tree")
 	fi
 	ntests=${#tests[@]}
