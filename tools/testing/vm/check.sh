@@ -30,7 +30,7 @@
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
 #   QEMU_TESTS    the QEMU boots of the *-qemu machines when TESTS is not
 #                 set: globs, or "all" for every configuration of
-#                 qemu-payload.sh (default qemu_pc_on_host_1, about a
+#                 qemu-payload.sh (default qemu_pc_on_host_2, about a
 #                 minute on svm-qemu)
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
 #   TEST_DIR      where the test programs are
@@ -334,7 +334,7 @@ for m in $MACHINES; do
 		elif [ "${QEMU_TESTS:-}" = all ]; then
 			TESTS="qemu_*" select_tests "$qemu_payload/tests"
 		else
-			TESTS="${QEMU_TESTS:-qemu_pc_on_host_1}" select_tests "$qemu_payload/tests"
+			TESTS="${QEMU_TESTS:-qemu_pc_on_host_2}" select_tests "$qemu_payload/tests"
 		fi
 		trees=(-t "$qemu_payload/tree")
 	fi

@@ -264,7 +264,7 @@ static void test_guest(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(30);
+	ksft_set_plan(31);
 	kvm_open();
 	if (!mmio_exits_work())
 		ksft_exit_skip("guest MMIO does not reach this module (no instruction emulator)\n");
