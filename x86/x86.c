@@ -1253,8 +1253,15 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	if (lapic)
 		ops->set_cr(vcpu, 8, ckvm_lapic_get_tpr(vcpu) >> 4);
 	ckvm_inject_events(vcpu);
-	/* Userspace has an interrupt to give: exit as soon as it can. */
-	if (irq_window && !vcpu->arch.irq_queued && vcpu->arch.pending_extint < 0)
+	/*
+	 * Userspace has an interrupt to give: exit as soon as it can. With
+	 * a split irqchip only while LINT0 takes ExtINTs (KVM's
+	 * kvm_cpu_accept_dm_intr()): else the window would open at once,
+	 * again and again, and the guest never run; its write that unmasks
+	 * LINT0 exits, and the run ends then (ready_for_interrupt_injection).
+	 */
+	if (irq_window && !vcpu->arch.irq_queued && vcpu->arch.pending_extint < 0 &&
+	    (!lapic || ckvm_lapic_accepts_extint(vcpu)))
 		ops->enable_irq_window(vcpu);
 	/* KVM_SET_VAPIC_ADDR: the guest's copy of TPR, ISR and IRR. */
 	if (lapic)
