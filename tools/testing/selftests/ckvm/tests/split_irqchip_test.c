@@ -8,11 +8,16 @@
  * KVM_EXIT_IOAPIC_EOI (edge-triggered ones and those of other GSIs do
  * not); an ExtINT of userspace's PIC through KVM_INTERRUPT (-EEXIST while
  * one waits), taken through LINT0 and held back while LINT0 is masked
- * (ready_for_interrupt_injection says so).
+ * (ready_for_interrupt_injection says so); while LINT0 refuses ExtINTs,
+ * request_interrupt_window opens no window (KVM's
+ * kvm_cpu_accept_dm_intr()): the guest runs on, it is not held in a
+ * window that opens at once, again and again (QEMU asks for one from its
+ * stale copy of LVT0).
  *
  * Every expected value is what the distro kvm_amd/kvm_intel does.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -132,6 +137,13 @@ static void guest_code(void)
 	take();
 	eoi();
 	GUEST_SYNC(count[VEC_EXTINT]);
+
+	/* LINT0 masked, IF=1, userspace wants a window: the guest runs on. */
+	wrmsr(X2APIC(APIC_LVT0), 0x10700);
+	asm volatile("sti" ::: "memory");
+	GUEST_SYNC(7);			/* host: request_interrupt_window */
+	GUEST_SYNC(8);
+	asm volatile("cli" ::: "memory");
 	GUEST_DONE();
 }
 
@@ -240,8 +252,14 @@ static void test_api(void)
 	kvm_vm_free(vm);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only ends a KVM_RUN that would not end by itself */
+}
+
 static void test_guest(void)
 {
+	struct sigaction sa = { .sa_handler = on_alarm };
 	struct kvm_vcpu *v;
 	struct kvm_vm *vm;
 	struct ucall uc;
@@ -289,6 +307,17 @@ static void test_guest(void)
 	irq_line(vm, 6, 1);
 	uc = sync_uc(v, "extint after unmask");
 	CHECK_EQ(uc.args[0], 2, "LINT0 unmasked: the ExtINT is taken");
+
+	sync_uc(v, "lint0 masked, IF=1");
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(10);
+	v->run->request_interrupt_window = 1;
+	r = vcpu_run_ucall(v, &uc);
+	alarm(0);
+	v->run->request_interrupt_window = 0;
+	ksft_test_result(r == UCALL_SYNC && uc.args[0] == 8,
+			 "window requested while LINT0 refuses ExtINTs: the guest runs on (exit %s)\n",
+			 exit_reason_str(v->run->exit_reason));
 	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest done\n");
 	vcpu_free(v);
 	kvm_vm_free(vm);
@@ -297,7 +326,7 @@ static void test_guest(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(25);
+	ksft_set_plan(26);
 	kvm_open();
 	test_api();
 	test_guest();
