@@ -533,8 +533,9 @@ void ckvm_lapic_sync_from_vapic(struct ckvm_vcpu *vcpu)
 /**
  * ckvm_lapic_tpr_access_reporting() - KVM_TPR_ACCESS_REPORTING
  * @vcpu: the vCPU, under vcpu->mutex, with an in-kernel local APIC.
- * @ctl: in: enabled (non-zero: report); flags and reserved must be 0
- *	(KVM ignores them; ckvm refuses them, -EINVAL). Out: unchanged.
+ * @ctl: in: enabled (non-zero: report); flags must be 0 (-EINVAL, as
+ *	KVM), and so must reserved (KVM ignores it; ckvm refuses it,
+ *	-EINVAL). Out: unchanged.
  *
  * While on, every guest read or write of the TPR register (the xAPIC
  * page or the x2APIC MSR, as KVM) ends KVM_RUN with KVM_EXIT_TPR_ACCESS,

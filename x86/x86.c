@@ -1683,18 +1683,23 @@ static long ckvm_vcpu_set_vapic_addr(struct ckvm_vcpu *vcpu,
 	return ckvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
 }
 
-/* KVM_TPR_ACCESS_REPORTING: in and out a kvm_tpr_access_ctl, as KVM. */
+/*
+ * KVM_TPR_ACCESS_REPORTING: in and out a kvm_tpr_access_ctl, as KVM.
+ * Without an in-kernel local APIC KVM takes it too (flags still checked);
+ * there is no TPR register to report on then.
+ */
 static long ckvm_vcpu_tpr_access_reporting(struct ckvm_vcpu *vcpu,
 					   struct kvm_tpr_access_ctl __user *argp)
 {
 	struct kvm_tpr_access_ctl ctl;
 	long r;
 
-	if (!vcpu->arch.lapic)
-		return -EINVAL;
 	if (copy_from_user(&ctl, argp, sizeof(ctl)))
 		return -EFAULT;
-	r = ckvm_lapic_tpr_access_reporting(vcpu, &ctl);
+	if (!vcpu->arch.lapic)
+		r = ctl.flags ? -EINVAL : 0;
+	else
+		r = ckvm_lapic_tpr_access_reporting(vcpu, &ctl);
 	if (!r && copy_to_user(argp, &ctl, sizeof(ctl)))
 		r = -EFAULT;
 	return r;

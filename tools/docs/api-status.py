@@ -90,7 +90,8 @@ STATUS = {
         "kvmvapic); -EINVAL outside the memslots or without an in-kernel "
         "APIC"),
     "KVM_TPR_ACCESS_REPORTING": ("done", "KVM_EXIT_TPR_ACCESS for each "
-        "guest TPR access (xAPIC page, x2APIC MSR); flags -EINVAL"),
+        "guest TPR access (xAPIC page, x2APIC MSR); flags -EINVAL; taken "
+        "without an in-kernel APIC, as KVM"),
     "KVM_CAP_VAPIC": ("done", "KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING"),
     "KVM_GET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
     "KVM_SET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
