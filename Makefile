@@ -5,7 +5,9 @@
 #
 #   make            build ckvm.ko against KDIR
 #   make check      install what is missing, build, sparse, run every test
-#   make run        boot the emulated machine and run the demo guest
+#   make run        boot the emulated machine; Debian's QEMU inside it boots
+#                   Linux on ckvm.ko (MODULE=kvm: on the distro's kvm)
+#   make run-vmm    the same machine running tools/vmm's demo guest
 #   make check-fresh  make run + make check in a freshly bootstrapped
 #                   Debian 12 root (what CI runs; needs root)
 #   make deb        the DKMS package, build/deb/ckvm-dkms_<version>_all.deb
@@ -21,8 +23,8 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 VENDOR ?= svm
 export KDIR VENDOR
 
-.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh \
-	deb deb-check check-6.12
+.PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
+	check-fresh deb deb-check check-6.12
 
 all: module
 
@@ -57,6 +59,9 @@ check-fresh:
 
 run: deps
 	tools/testing/vm/run.sh
+
+run-vmm: deps
+	RUN_JOB=vmm tools/testing/vm/run.sh
 
 conformance: deps
 	tools/testing/conformance/run.sh

@@ -170,6 +170,7 @@ int ckvm_set_irq_routing(struct ckvm *vm, const struct kvm_irq_routing_entry *ue
 					lockdep_is_held(&vm->irq_lock));
 	rcu_assign_pointer(vm->irq_routing, new);
 	ckvm_irqfd_routing_update(vm);
+	ckvm_arch_irq_routing_update(vm);
 	mutex_unlock(&vm->irq_lock);
 	synchronize_srcu_expedited(&vm->irq_srcu);
 	routing_free(old);
@@ -241,6 +242,7 @@ void ckvm_register_irq_ack_notifier(struct ckvm *vm,
 {
 	mutex_lock(&vm->irq_lock);
 	hlist_add_head_rcu(&kian->link, &vm->irq_ack_notifiers);
+	ckvm_arch_irq_routing_update(vm);
 	mutex_unlock(&vm->irq_lock);
 }
 
@@ -257,8 +259,67 @@ void ckvm_unregister_irq_ack_notifier(struct ckvm *vm,
 {
 	mutex_lock(&vm->irq_lock);
 	hlist_del_init_rcu(&kian->link);
+	ckvm_arch_irq_routing_update(vm);
 	mutex_unlock(&vm->irq_lock);
 	synchronize_srcu(&vm->irq_srcu);
+}
+
+/**
+ * ckvm_irq_has_ack_notifier() - does anyone want the EOIs of an irqchip pin?
+ * @vm: the VM; the caller holds vm->irq_srcu or vm->irq_lock.
+ * @irqchip: KVM_IRQCHIP_*.
+ * @pin: the pin (slave PIC: 8-15).
+ *
+ * Return: true if the GSI the pin is routed from has a notifier.
+ */
+bool ckvm_irq_has_ack_notifier(struct ckvm *vm, u32 irqchip, u32 pin)
+{
+	struct ckvm_irq_ack_notifier *kian;
+	struct ckvm_irq_routing *rt = routing_get(vm);
+	int gsi = rt ? rt->chip[irqchip][pin] : -1;
+
+	if (gsi < 0)
+		return false;
+	hlist_for_each_entry_srcu(kian, &vm->irq_ack_notifiers, link,
+				  srcu_read_lock_held(&vm->irq_srcu) ||
+				  lockdep_is_held(&vm->irq_lock))
+		if (kian->gsi == gsi)
+			return true;
+	return false;
+}
+
+/**
+ * ckvm_irq_reserved_level_msi() - is @vector a level-triggered MSI route's
+ * among the GSIs below @nr_gsis?
+ * @vm: the VM; the caller holds vm->irq_srcu.
+ * @nr_gsis: how many GSIs, from 0.
+ * @vector: the vector.
+ *
+ * A split irqchip's userspace IOAPIC sends its pins as such MSIs; their
+ * EOIs go back to it (KVM_EXIT_IOAPIC_EOI).
+ *
+ * Return: true if one of those routes is an MSI with @vector and the
+ * level trigger mode.
+ */
+bool ckvm_irq_reserved_level_msi(struct ckvm *vm, u32 nr_gsis, u8 vector)
+{
+	struct ckvm_irq_routing *rt = routing_get(vm);
+	u32 gsi, i;
+
+	if (!rt)
+		return false;
+	for (gsi = 0; gsi < min(nr_gsis, rt->nr_gsis); gsi++) {
+		for (i = 0; i < rt->map[gsi].n; i++) {
+			const struct ckvm_irq_route *e =
+				&rt->routes[rt->map[gsi].first + i];
+
+			if (e->type == KVM_IRQ_ROUTING_MSI &&
+			    (e->msi.data & 0xff) == vector &&
+			    (e->msi.data & BIT(15)))
+				return true;
+		}
+	}
+	return false;
 }
 
 /**

@@ -266,8 +266,11 @@ static int irqfd_assign(struct ckvm *vm, const struct kvm_irqfd *args)
 	__poll_t events;
 	int r, idx;
 
-	/* KVM's x86 answer without an in-kernel irqchip. */
-	if (!ckvm_arch_irqchip_in_kernel(vm))
+	/*
+	 * KVM's x86 answer without an in-kernel irqchip, and for a
+	 * resampling irqfd without an in-kernel IOAPIC and PIC (split).
+	 */
+	if (!ckvm_arch_irqfd_allowed(vm, args->flags & KVM_IRQFD_FLAG_RESAMPLE))
 		return -EINVAL;
 	irqfd = kzalloc(sizeof(*irqfd), GFP_KERNEL_ACCOUNT);
 	if (!irqfd)

@@ -541,6 +541,8 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	int i;
 
 	ckvm_stats_debugfs_vm_remove(vm);
+	/* Devices that kick vCPUs (timers) stop before the vCPUs go. */
+	ckvm_arch_vm_pre_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 

@@ -13,7 +13,8 @@
  * Device operations return 0 when the device took the access and
  * -EOPNOTSUPP when it did not (not its address or length, data that does
  * not match), in which case the next device that covers the address is
- * asked. They run in the vCPU thread with vm->srcu held and may not sleep.
+ * asked. They run in the vCPU thread with vm->srcu held, in process
+ * context: they may take a mutex (the PIT's), not wait for long.
  */
 #ifndef CKVM_IODEV_H
 #define CKVM_IODEV_H

@@ -24,11 +24,13 @@ struct ckvm;
 /*
  * Who drives an irqchip pin; its level is the OR of theirs (KVM's ids).
  * Userspace: KVM_IRQ_LINE and the pulse of a plain irqfd. Resample: the
- * resampling irqfds, which hold a line high until the guest's EOI.
+ * resampling irqfds, which hold a line high until the guest's EOI. PIT:
+ * the in-kernel PIT's pulses on GSI 0.
  */
 enum {
 	CKVM_USERSPACE_IRQ_SOURCE_ID,
 	CKVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID,
+	CKVM_PIT_IRQ_SOURCE_ID,		/* the in-kernel PIT (x86/i8254.c) */
 	CKVM_NR_IRQ_SOURCES
 };
 
@@ -96,6 +98,8 @@ void ckvm_register_irq_ack_notifier(struct ckvm *vm,
 void ckvm_unregister_irq_ack_notifier(struct ckvm *vm,
 				      struct ckvm_irq_ack_notifier *kian);
 void ckvm_notify_acked_irq(struct ckvm *vm, u32 irqchip, u32 pin);
+bool ckvm_irq_has_ack_notifier(struct ckvm *vm, u32 irqchip, u32 pin);
+bool ckvm_irq_reserved_level_msi(struct ckvm *vm, u32 nr_gsis, u8 vector);
 
 /* irqfd.c */
 int ckvm_irqfd_init(void);
@@ -107,8 +111,12 @@ void ckvm_irqfd_routing_update(struct ckvm *vm);
 
 /* Provided by the architecture (x86/irqchip.c). */
 bool ckvm_arch_irqchip_in_kernel(struct ckvm *vm);
+/* May an irqfd (@resample: a resampling one) be assigned? */
+bool ckvm_arch_irqfd_allowed(struct ckvm *vm, bool resample);
 int ckvm_arch_set_routing_entry(struct ckvm *vm, struct ckvm_irq_route *e,
 				const struct kvm_irq_routing_entry *ue);
 int ckvm_arch_set_irq_inatomic(struct ckvm *vm, const struct ckvm_irq_route *e);
+/* The routes or the ack notifiers changed; vm->irq_lock held. */
+void ckvm_arch_irq_routing_update(struct ckvm *vm);
 
 #endif

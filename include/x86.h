@@ -79,6 +79,13 @@ struct ckvm_pio {
 
 struct ckvm_irqchip;
 struct ckvm_lapic;
+struct ckvm_pit;
+
+/* Bits of vcpu->arch.apic_events. */
+enum {
+	CKVM_APIC_INIT,
+	CKVM_APIC_SIPI,
+};
 
 /* At most what one KVM_EXIT_MMIO carries (kvm_run.mmio.data). */
 #define CKVM_MMIO_FRAG_MAX	8
@@ -253,6 +260,8 @@ struct ckvm_arch {
 	bool exit_on_emulation_error;
 	/* KVM_CREATE_IRQCHIP's; NULL: interrupt controllers are userspace's. */
 	struct ckvm_irqchip *irqchip;
+	/* KVM_CREATE_PIT2's (x86/i8254.c); NULL: the PIT is userspace's. */
+	struct ckvm_pit *pit;
 	/*
 	 * KVM_SET_TSS_ADDR: where VMX runs real mode in virtual-8086 mode
 	 * (without unrestricted guest) it needs a TSS; its 3 pages at this
@@ -295,7 +304,20 @@ struct ckvm_vcpu_arch {
 	unsigned long regs[NR_VCPU_REGS];
 	u64 apic_base;
 	struct ckvm_lapic *lapic;	/* with an in-kernel irqchip */
-	u32 mp_state;		/* KVM_MP_STATE_*: RUNNABLE or HALTED */
+	u32 mp_state;		/* KVM_MP_STATE_*, see x86/lapic.c (INIT, SIPI) */
+	/*
+	 * INIT and SIPI sent to this vCPU and not acted on yet (bits
+	 * CKVM_APIC_INIT, CKVM_APIC_SIPI; any thread sets them, the vCPU's
+	 * own acts on them before its next entry), and the vector of the
+	 * last SIPI (written before the bit, read after it). KVM_GET/
+	 * SET_VCPU_EVENTS report and restore sipi_vector.
+	 */
+	unsigned long apic_events;
+	u8 sipi_vector;
+	/* Split irqchip: KVM_INTERRUPT's ExtINT vector not taken yet, or -1. */
+	int pending_extint;
+	/* Split irqchip: the EOI the next entry reports (KVM_EXIT_IOAPIC_EOI), or -1. */
+	int pending_ioapic_eoi;
 	u64 ucode_rev;		/* MSR_IA32_UCODE_REV as the guest reads it */
 	u64 tsc_offset;		/* guest TSC = host TSC + tsc_offset */
 	u64 tsc_adjust;		/* MSR_IA32_TSC_ADJUST */
@@ -326,12 +348,6 @@ struct ckvm_vcpu_arch {
 	u8 nmi_pending;		/* 0, 1 or 2 (one blocked, one latched) */
 	bool irq_queued;
 	u8 irq_vector;
-	/*
-	 * KVM_SET_VCPU_EVENTS with KVM_VCPUEVENT_VALID_SIPI_VECTOR and an
-	 * in-kernel local APIC: the vector of the SIPI being handled
-	 * (KVM_MP_STATE_SIPI_RECEIVED); the INIT/SIPI code reads and writes it.
-	 */
-	u8 sipi_vector;
 	bool triple_fault_pending;	/* KVM_VCPUEVENT_VALID_TRIPLE_FAULT */
 	/* A userspace MSR exit in flight (x86/msr_filter.c). */
 	bool msr_exit_read;
@@ -396,6 +412,7 @@ int ckvm_cpl(struct ckvm_vcpu *vcpu);
 void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e);
 int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector);
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit);
+void ckvm_vcpu_init_event(struct ckvm_vcpu *vcpu);
 
 /* Module parameter tdp: nested paging in use (else shadow paging). */
 extern bool ckvm_tdp;

@@ -40,12 +40,21 @@
 #include "trace.h"
 
 /*
- * The PIC is in the kernel when the VM has an in-kernel irqchip; userspace
- * then has no way to give an interrupt to a vCPU but through it.
+ * The PIC is in the kernel when the VM has an in-kernel irqchip that is
+ * not split; userspace then has no way to give an interrupt to a vCPU but
+ * through it. With a split irqchip userspace's PIC gives ExtINTs with
+ * KVM_INTERRUPT (x86/irqchip.c keeps them).
  */
 static bool pic_in_kernel(struct ckvm_vcpu *vcpu)
 {
-	return ckvm_arch_irqchip_in_kernel(vcpu->vm);
+	return ckvm_arch_irqchip_in_kernel(vcpu->vm) &&
+	       !ckvm_irqchip_split(vcpu->vm);
+}
+
+/* An interrupt userspace gave (KVM_INTERRUPT) waits for the guest. */
+static bool userspace_irq_pending(struct ckvm_vcpu *vcpu)
+{
+	return vcpu->arch.irq_queued || vcpu->arch.pending_extint >= 0;
 }
 
 /**
@@ -89,9 +98,11 @@ static void process_nmi(struct ckvm_vcpu *vcpu)
  * @vcpu: the vCPU, loaded, under vcpu->mutex; interrupts on.
  *
  * Priority as the CPU's (SDM 6.9): what already is in the slot, then an
- * NMI, then an external interrupt, the queued one before the local
- * APIC's. What cannot be delivered now opens the window that brings the
- * vCPU out as soon as it can.
+ * NMI, then an external interrupt: the queued one, else the in-kernel
+ * irqchip's (an ExtINT before the local APIC's highest vector,
+ * ckvm_cpu_get_interrupt()). What cannot be delivered now opens the
+ * window that brings the vCPU out as soon as it can; so does a second
+ * interrupt waiting behind the one injected now.
  */
 void ckvm_inject_events(struct ckvm_vcpu *vcpu)
 {
@@ -120,18 +131,19 @@ void ckvm_inject_events(struct ckvm_vcpu *vcpu)
 		return;
 	}
 
-	if (!arch->lapic)
-		return;
-	vector = ckvm_lapic_pending_vector(vcpu);
-	if (vector < 0)
+	if (!ckvm_cpu_has_interrupt(vcpu))
 		return;
 	if (!ops->interrupt_allowed(vcpu)) {
 		ops->enable_irq_window(vcpu);
 		return;
 	}
-	ckvm_lapic_ack(vcpu, vector);
-	trace_ckvm_inj_virq(vcpu->vcpu_id, vector);
-	ops->inject_irq(vcpu, vector);
+	vector = ckvm_cpu_get_interrupt(vcpu);
+	if (vector >= 0) {
+		trace_ckvm_inj_virq(vcpu->vcpu_id, vector);
+		ops->inject_irq(vcpu, vector);
+	}
+	if (ckvm_cpu_has_interrupt(vcpu))
+		ops->enable_irq_window(vcpu);
 }
 
 /**
@@ -139,8 +151,8 @@ void ckvm_inject_events(struct ckvm_vcpu *vcpu)
  * @vcpu: the vCPU; called by its own thread (it may sleep in between).
  *
  * An event already in the slot (delivering it ends the halt), an NMI it
- * can take, or an interrupt it can take (SDM "HLT": an unmasked NMI or
- * external interrupt resumes the processor).
+ * can take, an interrupt it can take (SDM "HLT": an unmasked NMI or
+ * external interrupt resumes the processor), or an INIT, which resets it.
  *
  * Return: true if the vCPU should run.
  */
@@ -150,12 +162,14 @@ bool ckvm_events_wake(struct ckvm_vcpu *vcpu)
 
 	if (ops->event_queued(vcpu))
 		return true;
+	if (test_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events))
+		return true;
 	process_nmi(vcpu);
 	if (vcpu->arch.nmi_pending && ops->nmi_allowed(vcpu))
 		return true;
 	if (!ops->interrupt_allowed(vcpu))
 		return false;
-	return vcpu->arch.irq_queued || ckvm_lapic_pending_vector(vcpu) >= 0;
+	return vcpu->arch.irq_queued || ckvm_cpu_has_interrupt(vcpu);
 }
 
 /**
@@ -165,7 +179,8 @@ bool ckvm_events_wake(struct ckvm_vcpu *vcpu)
  * With the PIC in the kernel always 1, as KVM reports it. Without, 1 when
  * a KVM_INTERRUPT now would be delivered at the next entry: the guest
  * takes interrupts (IF, no shadow), the slot is empty and no interrupt is
- * queued already.
+ * queued already; with a split irqchip also LINT0 takes ExtINTs (KVM's
+ * kvm_cpu_accept_dm_intr()).
  *
  * Return: the flag.
  */
@@ -175,7 +190,9 @@ bool ckvm_ready_for_interrupt_injection(struct ckvm_vcpu *vcpu)
 
 	if (pic_in_kernel(vcpu))
 		return true;
-	return !vcpu->arch.irq_queued && !ops->event_queued(vcpu) &&
+	if (vcpu->arch.lapic && !ckvm_lapic_accepts_extint(vcpu))
+		return false;
+	return !userspace_irq_pending(vcpu) && !ops->event_queued(vcpu) &&
 	       ops->interrupt_allowed(vcpu);
 }
 
@@ -202,7 +219,9 @@ bool ckvm_want_irq_window(struct ckvm_vcpu *vcpu, bool requested)
  * vectors). As in KVM a second one replaces a first that was not
  * delivered yet. Unlike KVM, which injects it at the next entry whatever
  * RFLAGS.IF says, ckvm waits until the guest can take it (VM entry
- * refuses an external interrupt with IF=0 or in an STI shadow).
+ * refuses an external interrupt with IF=0 or in an STI shadow). With a
+ * split irqchip it is an ExtINT of userspace's PIC, taken through LINT0
+ * (ckvm_irqchip_queue_extint(): -EEXIST while one waits, as KVM).
  */
 static long vcpu_interrupt(struct ckvm_vcpu *vcpu, struct kvm_interrupt __user *argp)
 {
@@ -215,6 +234,8 @@ static long vcpu_interrupt(struct ckvm_vcpu *vcpu, struct kvm_interrupt __user *
 	/* With the PIC in the kernel, KVM takes no interrupt this way. */
 	if (pic_in_kernel(vcpu))
 		return -ENXIO;
+	if (vcpu->arch.lapic)
+		return ckvm_irqchip_queue_extint(vcpu, irq.irq);
 	vcpu->arch.irq_vector = irq.irq;
 	vcpu->arch.irq_queued = true;
 	ckvm_make_request(vcpu, CKVM_REQ_EVENT);

@@ -49,6 +49,7 @@ static int ioapic_service(struct ckvm *vm, struct ckvm_irqchip *chip, int pin)
 		.delivery = e->fields.delivery_mode << 8,
 		.vector = e->fields.vector,
 		.level = e->fields.trig_mode,
+		.assert = true,
 	};
 	int n;
 
@@ -120,12 +121,40 @@ int ckvm_ioapic_set_irq(struct ckvm *vm, u32 pin, int source, int level)
 	return r;
 }
 
+/**
+ * ckvm_ioapic_update_eoi_vectors() - which EOIs the IOAPIC must see
+ * @chip: the irqchip; chip->lock held.
+ *
+ * The vectors of level-triggered entries, and of edge-triggered ones
+ * whose pin's GSI has an acknowledgement notifier (KVM tells those of
+ * edge-triggered EOIs too: the PIT counts its ticks by them). Called
+ * when an entry, the routes or the notifiers change.
+ */
+void ckvm_ioapic_update_eoi_vectors(struct ckvm_irqchip *chip)
+{
+	struct ckvm *vm = chip->vm;
+	int pin, idx;
+
+	lockdep_assert_held(&chip->lock);
+	bitmap_zero(chip->eoi_vectors, 256);
+	idx = srcu_read_lock(&vm->irq_srcu);
+	for (pin = 0; pin < KVM_IOAPIC_NUM_PINS; pin++) {
+		typeof(chip->ioapic.redirtbl[0]) *e = &chip->ioapic.redirtbl[pin];
+
+		if (e->fields.trig_mode ||
+		    ckvm_irq_has_ack_notifier(vm, KVM_IRQCHIP_IOAPIC, pin))
+			__set_bit(e->fields.vector, chip->eoi_vectors);
+	}
+	srcu_read_unlock(&vm->irq_srcu, idx);
+}
+
 /*
- * A local APIC took the EOI of a level-triggered @vector: the entries
- * with that vector may send again. First the GSIs' acknowledgement
- * notifiers run, without chip->lock (a resampling irqfd lowers its line
- * there, so the pin does not send again at once); then Remote IRR is
- * cleared and a pin whose line is still high sends again.
+ * A local APIC took the EOI of @vector, level-triggered or one of
+ * eoi_vectors: the entries with that vector may send again. First the
+ * GSIs' acknowledgement notifiers run, without chip->lock (a resampling
+ * irqfd lowers its line there, so the pin does not send again at once;
+ * the PIT sends its next tick); then Remote IRR of the level-triggered
+ * ones is cleared and a pin whose line is still high sends again.
  */
 void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector)
 {
@@ -138,7 +167,7 @@ void ckvm_ioapic_eoi(struct ckvm *vm, u8 vector)
 		typeof(chip->ioapic.redirtbl[0]) *e =
 			&chip->ioapic.redirtbl[pin];
 
-		if (e->fields.vector == vector && e->fields.trig_mode)
+		if (e->fields.vector == vector)
 			__set_bit(pin, &pins);
 	}
 	spin_unlock(&chip->lock);
@@ -216,6 +245,9 @@ static void ioapic_write_indirect(struct ckvm_irqchip *chip, u32 val)
 		e->bits = (e->bits & ~0xffffffffULL) | val;
 	e->fields.remote_irr = old.fields.remote_irr;
 	e->fields.delivery_status = old.fields.delivery_status;
+	if (e->fields.vector != old.fields.vector ||
+	    e->fields.trig_mode != old.fields.trig_mode)
+		ckvm_ioapic_update_eoi_vectors(chip);
 	if (!e->fields.trig_mode)
 		e->fields.remote_irr = 0;
 	else if (chip->ioapic.irr & BIT(pin))

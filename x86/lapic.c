@@ -23,6 +23,8 @@
 #include "ckvm.h"
 #include "cpuid.h"
 #include "irqchip.h"
+#include "x86_ops.h"
+#include "x86_state.h"
 
 /* What the version register reports: version 0x14, six LVT entries. */
 #define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
@@ -235,6 +237,42 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
 	return irq->dest == lapic_id(apic);
 }
 
+/*
+ * NMI, INIT and SIPI (SDM 10.6.1, 8.4.4): a CPU takes them whether or
+ * not its APIC is software-enabled. An NMI is queued for the vCPU
+ * (x86/events.c), which delivers it when NMIs are not blocked. INIT
+ * resets it (its thread does so before its next entry); the level
+ * de-assert form of INIT (trigger level, level 0) does nothing on CPUs
+ * since the Pentium 4, nor in KVM. A SIPI is kept with its vector for a
+ * CPU in wait-for-SIPI, which ignores it otherwise. Any context.
+ */
+static bool lapic_accept_event(struct ckvm_lapic *apic, const struct ckvm_irq *irq)
+{
+	struct ckvm_vcpu *vcpu = apic->vcpu;
+
+	switch (irq->delivery) {
+	case APIC_DM_NMI:
+		ckvm_vcpu_queue_nmi(vcpu);	/* makes the request, kicks */
+		return true;
+	case APIC_DM_INIT:
+		if (irq->level && !irq->assert)
+			return false;
+		set_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events);
+		break;
+	case APIC_DM_STARTUP:
+		WRITE_ONCE(vcpu->arch.sipi_vector, irq->vector);
+		/* The vector before the bit: the vCPU reads them the other way. */
+		smp_wmb();
+		set_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events);
+		break;
+	default:
+		return false;
+	}
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	ckvm_vcpu_kick(vcpu);
+	return true;
+}
+
 /**
  * ckvm_lapic_deliver() - deliver an interrupt message to the local APICs
  * @vm: the VM.
@@ -242,10 +280,13 @@ static bool lapic_match(struct ckvm_lapic *apic, struct ckvm_lapic *src,
  * @irq: the message.
  *
  * To every local APIC it addresses (lowest priority: to the first one;
- * KVM's arbitration is no more precise than that). Any context, also
- * hard interrupts: it only sets IRR/TMR bits and kicks. A delivery mode
- * ckvm does not emulate yet (NMI, SMI, INIT, SIPI, ExtINT) is dropped
- * with a rate-limited message.
+ * KVM's arbitration is no more precise than that) that is hardware-
+ * enabled. Fixed and lowest-priority interrupts set IRR (a software-
+ * disabled APIC drops them); NMI, INIT and SIPI are events for the vCPU
+ * (lapic_accept_event()). Any context, also hard interrupts: it only
+ * sets bits and kicks. SMI is dropped with a rate-limited message (ckvm
+ * has no SMM); so is ExtINT in a message (silently, as KVM: only LINT0
+ * takes it).
  *
  * Return: how many local APICs took it (a disabled one does not), or -1
  * if the VM has none (no vCPU yet), as KVM counts for KVM_IRQ_LINE_STATUS
@@ -257,10 +298,23 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 	struct ckvm_lapic *from = src ? to_lapic(src) : NULL;
 	/* Pairs with vCPU creation's release: vcpus[i < nr] are whole. */
 	int i, n = 0, nr = smp_load_acquire(&vm->nr_vcpus);
+	bool event;
 
 	if (!nr)
 		return -1;
-	if (irq->delivery != APIC_DM_FIXED && irq->delivery != APIC_DM_LOWEST) {
+	switch (irq->delivery) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
+		event = false;
+		break;
+	case APIC_DM_NMI:
+	case APIC_DM_INIT:
+	case APIC_DM_STARTUP:
+		event = true;
+		break;
+	case APIC_DM_EXTINT:
+		return 0;
+	default:
 		pr_warn_ratelimited("ckvm: delivery mode %#x (vector %#x) is not emulated\n",
 				    irq->delivery, irq->vector);
 		return 0;
@@ -270,12 +324,63 @@ int ckvm_lapic_deliver(struct ckvm *vm, struct ckvm_vcpu *src,
 
 		if (!apic || !lapic_match(apic, from, irq))
 			continue;
+		if (event) {
+			if ((READ_ONCE(apic->vcpu->arch.apic_base) &
+			     MSR_IA32_APICBASE_ENABLE) &&
+			    lapic_accept_event(apic, irq))
+				n++;
+			continue;
+		}
 		if (lapic_accept(apic, irq->vector, irq->level))
 			n++;
 		if (n && irq->delivery == APIC_DM_LOWEST)
 			break;
 	}
 	return n;
+}
+
+/**
+ * ckvm_lapic_lint0_nmi() - the PIT's tick on LINT0 in NMI mode
+ * @vcpu: a vCPU of the VM; any context.
+ *
+ * KVM's virtual wire for the old NMI watchdogs: each tick of the
+ * in-kernel PIT also reaches every local APIC whose LVT0 is unmasked in
+ * NMI mode (SDM 11.5.1: LINT0 with delivery mode NMI), as an NMI. In
+ * ExtINT mode LINT0 takes the PIC's output instead (ckvm_pic_*); in the
+ * other modes nothing happens (KVM delivers only NMI this way).
+ */
+void ckvm_lapic_lint0_nmi(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	if (!apic || !(READ_ONCE(vcpu->arch.apic_base) & MSR_IA32_APICBASE_ENABLE))
+		return;
+	if ((reg_read(apic, APIC_LVT0) & (APIC_LVT_MASKED | APIC_MODE_MASK)) ==
+	    APIC_DM_NMI)
+		ckvm_vcpu_queue_nmi(vcpu);
+}
+
+/**
+ * ckvm_lapic_accepts_extint() - does the vCPU take the PIC's INT output?
+ * @vcpu: the vCPU.
+ *
+ * Through LINT0 when its LVT entry is unmasked in ExtINT mode, or when the
+ * APIC is hardware-disabled: LINT0 is then the processor's INTR pin (SDM
+ * 11.4.3). Any context: it reads a register and the APIC base.
+ *
+ * Return: true if it takes it.
+ */
+bool ckvm_lapic_accepts_extint(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 lvt0;
+
+	if (!apic)
+		return false;
+	if (!(READ_ONCE(vcpu->arch.apic_base) & MSR_IA32_APICBASE_ENABLE))
+		return true;
+	lvt0 = reg_read(apic, APIC_LVT0);
+	return (lvt0 & (APIC_LVT_MASKED | APIC_MODE_MASK)) == APIC_DM_EXTINT;
 }
 
 /* The vector to inject next, or -1: the highest IRR above the PPR. */
@@ -308,8 +413,7 @@ static void lapic_eoi(struct ckvm_lapic *apic)
 	if (vec < 0)
 		return;
 	*reg_ptr(apic, APIC_ISR + (vec >> 5) * 0x10) &= ~BIT(vec & 31);
-	if (vec_test(apic, APIC_TMR, vec))
-		ckvm_ioapic_eoi(apic->vcpu->vm, vec);
+	ckvm_irqchip_eoi(apic->vcpu, vec, vec_test(apic, APIC_TMR, vec));
 }
 
 /*
@@ -324,6 +428,8 @@ static void lapic_send_ipi(struct ckvm_lapic *apic, u32 icr, u32 dest)
 		.logical = icr & APIC_DEST_LOGICAL,
 		.delivery = icr & APIC_MODE_MASK,
 		.vector = icr & APIC_VECTOR_MASK,
+		.level = icr & APIC_INT_LEVELTRIG,
+		.assert = icr & APIC_INT_ASSERT,
 		.shorthand = icr & APIC_DEST_ALLBUT,	/* both shorthand bits */
 	};
 
@@ -338,6 +444,152 @@ u8 ckvm_lapic_get_tpr(struct ckvm_vcpu *vcpu)
 void ckvm_lapic_set_tpr(struct ckvm_vcpu *vcpu, u8 tpr)
 {
 	reg_write(to_lapic(vcpu), APIC_TASKPRI, tpr);
+}
+
+/* ---- the TPR shared with the guest (KVM_SET_VAPIC_ADDR) ---- */
+
+/*
+ * QEMU's "kvmvapic" option ROM (the TPR optimization for 32-bit Windows
+ * XP and 2003 guests) patches the guest's TPR accesses into accesses of
+ * a u32 in guest memory, and KVM keeps that u32 and the TPR in step
+ * around each entry: before it, bits 7:0 get the TPR, 15:8 the class of
+ * the highest vector in service (bits 7:4 of it), 31:24 the highest
+ * vector requested (0 if none); after the exit, the TPR is bits 7:0 of
+ * what the guest left there. QEMU sets the address at every reset (0:
+ * off) and, once the ROM found the guest's TPR accesses, to the ROM's
+ * page. It learns of those accesses from KVM_EXIT_TPR_ACCESS.
+ */
+
+/**
+ * ckvm_lapic_set_vapic_addr() - KVM_SET_VAPIC_ADDR
+ * @vcpu: the vCPU, under vcpu->mutex, with an in-kernel local APIC.
+ * @vapic_addr: guest-physical address of the shared u32 (any alignment),
+ *	or 0 to stop sharing.
+ *
+ * Return: 0, or -EINVAL (KVM's answer) when the 4 bytes are not all in
+ * memslots. A memslot removed later stops the sharing quietly.
+ */
+int ckvm_lapic_set_vapic_addr(struct ckvm_vcpu *vcpu, u64 vapic_addr)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int idx, ok = 1;
+
+	if (vapic_addr) {
+		if (vapic_addr + sizeof(u32) < vapic_addr)
+			return -EINVAL;
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		ok = ckvm_gfn_to_memslot(vcpu->vm, vapic_addr >> PAGE_SHIFT) &&
+		     ckvm_gfn_to_memslot(vcpu->vm, (vapic_addr + 3) >> PAGE_SHIFT);
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
+	}
+	if (!ok)
+		return -EINVAL;
+	apic->vapic_addr = vapic_addr;
+	return 0;
+}
+
+/**
+ * ckvm_lapic_sync_to_vapic() - publish the TPR, ISR and IRR to the guest's u32
+ * @vcpu: the vCPU, in its thread before entry, with vm->srcu held (not
+ *	atomic: the write may fault the VMM's page in).
+ *
+ * Nothing without an in-kernel APIC or a vAPIC address. The layout is
+ * KVM's (see above); a write that fails (slot gone) is dropped.
+ */
+void ckvm_lapic_sync_to_vapic(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int isr, irr;
+	u32 data;
+
+	if (!apic || !apic->vapic_addr)
+		return;
+	isr = max(vec_highest(apic, APIC_ISR), 0);
+	irr = max(vec_highest(apic, APIC_IRR), 0);
+	data = (reg_read(apic, APIC_TASKPRI) & 0xff) | ((isr & 0xf0) << 8) |
+	       ((u32)irr << 24);
+	ckvm_write_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data));
+}
+
+/**
+ * ckvm_lapic_sync_from_vapic() - take the TPR the guest left in its u32
+ * @vcpu: the vCPU, in its thread after an exit, with vm->srcu held.
+ */
+void ckvm_lapic_sync_from_vapic(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	u32 data;
+
+	if (!apic || !apic->vapic_addr)
+		return;
+	if (ckvm_read_guest(vcpu->vm, apic->vapic_addr, &data, sizeof(data)))
+		return;
+	if ((data & 0xff) != reg_read(apic, APIC_TASKPRI)) {
+		reg_write(apic, APIC_TASKPRI, data & 0xff);
+		ckvm_make_request(vcpu, CKVM_REQ_EVENT);
+	}
+}
+
+/**
+ * ckvm_lapic_tpr_access_reporting() - KVM_TPR_ACCESS_REPORTING
+ * @vcpu: the vCPU, under vcpu->mutex, with an in-kernel local APIC.
+ * @ctl: in: enabled (non-zero: report); flags must be 0 (-EINVAL, as
+ *	KVM), and so must reserved (KVM ignores it; ckvm refuses it,
+ *	-EINVAL). Out: unchanged.
+ *
+ * While on, every guest read or write of the TPR register (the xAPIC
+ * page or the x2APIC MSR, as KVM) ends KVM_RUN with KVM_EXIT_TPR_ACCESS,
+ * kvm_run.tpr_access.rip the address of the accessing instruction and
+ * is_write set for a write, after the access took effect. CR8 accesses
+ * are not reported (they do not exit), nor are they in KVM.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int ckvm_lapic_tpr_access_reporting(struct ckvm_vcpu *vcpu,
+				    struct kvm_tpr_access_ctl *ctl)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+	int i;
+
+	if (ctl->flags)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(ctl->reserved); i++)
+		if (ctl->reserved[i])
+			return -EINVAL;
+	apic->tpr_access_reporting = !!ctl->enabled;
+	if (!apic->tpr_access_reporting)
+		apic->tpr_access_pending = false;
+	return 0;
+}
+
+/* A guest access of the TPR, while userspace wants to hear of them. */
+static void lapic_tpr_access(struct ckvm_lapic *apic, bool write)
+{
+	if (!apic->tpr_access_reporting)
+		return;
+	apic->tpr_access_pending = true;
+	apic->tpr_access_rip = apic->vcpu->arch.regs[VCPU_REGS_RIP];
+	apic->tpr_access_write = write;
+}
+
+/**
+ * ckvm_lapic_report_tpr_access() - end the run for a reported TPR access
+ * @vcpu: the vCPU, in its thread, before an entry.
+ *
+ * Return: true after filling kvm_run with KVM_EXIT_TPR_ACCESS for the
+ * access not reported yet; false if there is none.
+ */
+bool ckvm_lapic_report_tpr_access(struct ckvm_vcpu *vcpu)
+{
+	struct ckvm_lapic *apic = to_lapic(vcpu);
+
+	if (!apic || !apic->tpr_access_pending)
+		return false;
+	apic->tpr_access_pending = false;
+	vcpu->run->exit_reason = KVM_EXIT_TPR_ACCESS;
+	vcpu->run->tpr_access.rip = apic->tpr_access_rip;
+	vcpu->run->tpr_access.is_write = apic->tpr_access_write;
+	return true;
 }
 
 /* ---- registers ---- */
@@ -366,6 +618,21 @@ static void lapic_reset(struct ckvm_lapic *apic)
 	reg_write(apic, APIC_LVT0,
 		  (vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
 		  APIC_DM_EXTINT : APIC_LVT_MASKED);
+}
+
+/*
+ * INIT (SDM 10.4.7.3): the local APIC is as after power-up but for its
+ * APIC ID; the APIC base MSR, and with it the mode, is not the APIC's and
+ * stays (an x2APIC keeps its logical ID, which follows from the ID).
+ */
+static void lapic_init_reset(struct ckvm_lapic *apic)
+{
+	u32 id = reg_read(apic, APIC_ID);
+
+	lapic_reset(apic);
+	reg_write(apic, APIC_ID, id);
+	if (x2apic_mode(apic))
+		reg_write(apic, APIC_LDR, x2apic_ldr(apic->vcpu->vcpu_id));
 }
 
 /* A software-disabled APIC masks every LVT entry (SDM 11.4.7.2). */
@@ -459,8 +726,11 @@ static int lapic_reg_read(struct ckvm_lapic *apic, u32 off, u32 *val)
 			return 1;
 		*val = reg_read(apic, off);
 		return 0;
-	case APIC_LVR:
 	case APIC_TASKPRI:
+		lapic_tpr_access(apic, false);
+		*val = reg_read(apic, off);
+		return 0;
+	case APIC_LVR:
 	case APIC_LDR:
 	case APIC_SPIV:
 	case APIC_ESR:
@@ -494,6 +764,7 @@ static int lapic_reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
 		reg_write(apic, APIC_ID, val & 0xff000000);
 		return 0;
 	case APIC_TASKPRI:
+		lapic_tpr_access(apic, true);
 		reg_write(apic, APIC_TASKPRI, val & 0xff);
 		return 0;
 	case APIC_EOI:
@@ -567,6 +838,47 @@ static int lapic_reg_write(struct ckvm_lapic *apic, u32 off, u32 val)
 	default:
 		/* Read-only (version, PPR, ISR, TMR, IRR, count) or reserved. */
 		return 1;
+	}
+}
+
+/**
+ * ckvm_lapic_accept_events() - act on the INIT and SIPI sent to the vCPU
+ * @vcpu: the vCPU, in its own thread, loaded; it has a local APIC.
+ *
+ * INIT (SDM 8.4, 10.4.7.3): the CPU is reset as ckvm_vcpu_init_event()
+ * says, its local APIC to its power-up state but for the APIC ID and the
+ * APIC base MSR; the BSP then runs at the reset vector, an AP waits for
+ * a SIPI (KVM_MP_STATE_INIT_RECEIVED). SIPI to a CPU in wait-for-SIPI:
+ * it starts in real mode at vector * 0x1000 (CS = vector << 8, IP = 0);
+ * any other CPU ignores it. As KVM: ckvm has no SMM or nested
+ * virtualization, where INIT would be held back.
+ */
+void ckvm_lapic_accept_events(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	struct kvm_segment cs;
+	u8 vector;
+
+	if (!READ_ONCE(vcpu->arch.apic_events))
+		return;
+	if (test_and_clear_bit(CKVM_APIC_INIT, &vcpu->arch.apic_events)) {
+		ckvm_vcpu_init_event(vcpu);
+		lapic_init_reset(to_lapic(vcpu));
+		vcpu->arch.mp_state =
+			(vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
+			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (test_and_clear_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events) &&
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+		/* The bit before the vector (pairs with lapic_accept_event()). */
+		smp_rmb();
+		vector = READ_ONCE(vcpu->arch.sipi_vector);
+		ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
+		cs.selector = vector << 8;
+		cs.base = (u64)vector << 12;
+		ops->set_segment(vcpu, &cs, CKVM_SEG_CS);
+		vcpu->arch.regs[VCPU_REGS_RIP] = 0;
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 	}
 }
 

@@ -196,6 +196,20 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	/*
+	 * The in-kernel irqchip (local APICs, IOAPIC, PICs), the PIT and the
+	 * split irqchip. The IOAPIC takes a line's level as it is, whatever
+	 * the polarity bit of its entry says (as KVM).
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_SPLIT_IRQCHIP:
+	/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING (x86/lapic.c). */
+	case KVM_CAP_VAPIC:
 		return 1;
 	default:
 		return ckvm_state_check_extension(ext);
@@ -268,6 +282,11 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	if (r)
 		ckvm_mmu_vm_destroy(vm);
 	return r;
+}
+
+void ckvm_arch_vm_pre_destroy(struct ckvm *vm)
+{
+	ckvm_pit_free(vm);
 }
 
 void ckvm_arch_vm_destroy(struct ckvm *vm)
@@ -369,7 +388,15 @@ int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu)
 	/* Under vm->lock, like KVM_SET_BOOT_CPU_ID. */
 	if (vcpu->vcpu_id == vcpu->vm->arch.bsp_vcpu_id)
 		vcpu->arch.apic_base |= MSR_IA32_APICBASE_BSP;
-	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	/*
+	 * As KVM: with an in-kernel irqchip only the BSP runs at once; the
+	 * APs wait for the INIT and SIPI the BSP sends them.
+	 */
+	vcpu->arch.mp_state = vcpu->vm->arch.irqchip &&
+			      !(vcpu->arch.apic_base & MSR_IA32_APICBASE_BSP) ?
+			      KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE;
+	vcpu->arch.pending_extint = -1;
+	vcpu->arch.pending_ioapic_eoi = -1;
 	ckvm_msrs_reset(vcpu);
 	ckvm_kvmclock_vcpu_create(vcpu);
 	/* A new vCPU's TSC starts at 0. */
@@ -1036,24 +1063,92 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 }
 
 /*
- * Without an in-kernel local APIC every vCPU is simply runnable, and that
- * is the only state userspace may set (KVM's rule without an irqchip).
- * With one it may also be halted. The INIT/SIPI states need INIT and
- * SIPI delivery, which ckvm does not emulate yet.
+ * MSRs an INIT leaves as they are (SDM 9.1, table 9-1: INIT changes no
+ * MSR but EFER, which it clears, as KVM does) and which the backend's
+ * reset of its control block would lose.
+ */
+static const u32 init_kept_msrs[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_CR_PAT,
+};
+
+/**
+ * ckvm_vcpu_init_event() - the processor's response to INIT
+ * @vcpu: the vCPU, in its own thread, loaded.
+ *
+ * SDM 9.1 (table 9-1) and KVM's INIT: the registers, segments, control
+ * registers (CR0 but its CD and NW bits), EFER and the event state are as
+ * after RESET; the MSRs (but EFER), XCR0, the TSC and the x87/SSE state
+ * are kept. The local APIC is the caller's (x86/lapic.c).
+ */
+void ckvm_vcpu_init_event(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	u64 kept[ARRAY_SIZE(init_kept_msrs)];
+	u64 cr0 = ops->get_cr(vcpu, 0) & (X86_CR0_CD | X86_CR0_NW);
+	u64 xcr0 = vcpu->arch.xcr0, ucode = vcpu->arch.ucode_rev;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		if (ops->get_msr(vcpu, init_kept_msrs[i], &kept[i]))
+			kept[i] = 0;
+	ckvm_vcpu_reset(vcpu);
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		ops->set_msr(vcpu, init_kept_msrs[i], kept[i]);
+	ops->set_cr(vcpu, 0, X86_CR0_ET | cr0);
+	vcpu->arch.xcr0 = xcr0;
+	vcpu->arch.ucode_rev = ucode;
+	ckvm_mmu_reset_cpu_role(vcpu);
+	ops->flush_tlb(vcpu);
+}
+
+/*
+ * KVM_GET_MP_STATE / KVM_SET_MP_STATE. Without an in-kernel local APIC
+ * every vCPU is simply runnable, and that is the only state userspace may
+ * set (KVM's rule). With one, also the states of x86/lapic.c: HALTED,
+ * UNINITIALIZED (waits for INIT), INIT_RECEIVED (waits for SIPI),
+ * SIPI_RECEIVED (kept as INIT_RECEIVED with the SIPI pending, the vector
+ * from KVM_SET_VCPU_EVENTS, as KVM) and AP_RESET_HOLD (as HALTED). A
+ * read first acts on INIT and SIPI already sent, as KVM's does.
  */
 static long ckvm_vcpu_mp_state(struct ckvm_vcpu *vcpu,
 			       struct kvm_mp_state __user *argp, bool set)
 {
-	struct kvm_mp_state mp = { .mp_state = vcpu->arch.mp_state };
+	struct kvm_mp_state mp;
 
-	if (!set)
+	if (!set) {
+		if (vcpu->arch.lapic) {
+			ckvm_vcpu_load(vcpu);
+			ckvm_lapic_accept_events(vcpu);
+			ckvm_vcpu_put(vcpu);
+		}
+		mp.mp_state = vcpu->arch.mp_state;
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
-	    !(mp.mp_state == KVM_MP_STATE_HALTED && vcpu->arch.lapic))
+	switch (mp.mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+		break;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		if (vcpu->arch.lapic)
+			break;
+		fallthrough;
+	default:
 		return -EINVAL;
-	vcpu->arch.mp_state = mp.mp_state;
+	}
+	if (mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(CKVM_APIC_SIPI, &vcpu->arch.apic_events);
+	} else {
+		vcpu->arch.mp_state = mp.mp_state;
+	}
+	ckvm_make_request(vcpu, CKVM_REQ_EVENT);
 	return 0;
 }
 
@@ -1088,6 +1183,8 @@ int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap)
 			return -EINVAL;
 		WRITE_ONCE(vm->arch.exit_on_emulation_error, cap->args[0]);
 		return 0;
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return ckvm_irqchip_enable_split(vm, cap->args[0]);
 	default:
 		return ckvm_state_enable_cap(vm, cap);
 	}
@@ -1179,6 +1276,14 @@ long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg)
 	case KVM_IRQ_LINE_STATUS:
 	case KVM_SIGNAL_MSI:
 		return ckvm_irqchip_vm_ioctl(vm, ioctl, arg);
+	case KVM_CREATE_PIT:
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		return ckvm_pit_vm_ioctl(vm, ioctl, arg);
 	default:
 		return ckvm_state_vm_ioctl(vm, ioctl, arg);
 	}
@@ -1197,11 +1302,28 @@ static bool vcpu_exit_request(struct ckvm_vcpu *vcpu)
  * queued for the next entry (an exception, a re-injected interrupt, a
  * single-step trap: while one is queued no interrupt is allowed, so
  * waiting for one would wait forever), an NMI or an interrupt it can
- * take (x86/events.c).
+ * take, an INIT (x86/events.c).
  */
 static bool vcpu_can_wake(struct ckvm_vcpu *vcpu)
 {
 	return ckvm_events_wake(vcpu);
+}
+
+static bool vcpu_has_apic_event(struct ckvm_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->arch.apic_events);
+}
+
+/*
+ * Wait-for-SIPI (and KVM_MP_STATE_UNINITIALIZED, which waits for INIT):
+ * the vCPU sleeps until an INIT or SIPI is sent to it, or a signal comes.
+ */
+static void vcpu_wait_event(struct ckvm_vcpu *vcpu, int *srcu_idx)
+	__must_hold(&vcpu->vm->srcu)
+{
+	srcu_read_unlock(&vcpu->vm->srcu, *srcu_idx);
+	ckvm_vcpu_block(vcpu, vcpu_has_apic_event);
+	*srcu_idx = srcu_read_lock(&vcpu->vm->srcu);
 }
 
 /* HLT with an in-kernel irqchip: sleep until an interrupt can be taken. */
@@ -1249,6 +1371,16 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 		ops->flush_tlb(vcpu);
 		vcpu->stat.arch.tlb_flush++;
 	}
+	/* Split irqchip: the userspace IOAPIC hears of an EOI first. */
+	if (unlikely(vcpu->arch.pending_ioapic_eoi >= 0)) {
+		vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+		vcpu->run->eoi.vector = vcpu->arch.pending_ioapic_eoi;
+		vcpu->arch.pending_ioapic_eoi = -1;
+		return 0;
+	}
+	/* KVM_TPR_ACCESS_REPORTING: the last exit's access of the TPR. */
+	if (unlikely(lapic && ckvm_lapic_report_tpr_access(vcpu)))
+		return 0;
 	if (ckvm_check_request(vcpu, CKVM_REQ_MSR_FILTER_CHANGED))
 		ops->msr_filter_changed(vcpu);
 	ckvm_kvmclock_before_entry(vcpu);
@@ -1258,9 +1390,19 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	if (lapic)
 		ops->set_cr(vcpu, 8, ckvm_lapic_get_tpr(vcpu) >> 4);
 	ckvm_inject_events(vcpu);
-	/* Userspace has an interrupt to give: exit as soon as it can. */
-	if (irq_window && !vcpu->arch.irq_queued)
+	/*
+	 * Userspace has an interrupt to give: exit as soon as it can. With
+	 * a split irqchip only while LINT0 takes ExtINTs (KVM's
+	 * kvm_cpu_accept_dm_intr()): else the window would open at once,
+	 * again and again, and the guest never run; its write that unmasks
+	 * LINT0 exits, and the run ends then (ready_for_interrupt_injection).
+	 */
+	if (irq_window && !vcpu->arch.irq_queued && vcpu->arch.pending_extint < 0 &&
+	    (!lapic || ckvm_lapic_accepts_extint(vcpu)))
 		ops->enable_irq_window(vcpu);
+	/* KVM_SET_VAPIC_ADDR: the guest's copy of TPR, ISR and IRR. */
+	if (lapic)
+		ckvm_lapic_sync_to_vapic(vcpu);
 
 	preempt_disable();
 	local_irq_disable();
@@ -1304,6 +1446,8 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 
 		if (cr8 != ckvm_lapic_get_tpr(vcpu) >> 4)
 			ckvm_lapic_set_tpr(vcpu, cr8 << 4);
+		/* ... and so may the guest's write of its vAPIC copy. */
+		ckvm_lapic_sync_from_vapic(vcpu);
 	}
 	return ops->handle_exit(vcpu);
 }
@@ -1414,6 +1558,23 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 
+	/*
+	 * As KVM: an AP that has never had an INIT (KVM_MP_STATE_UNINITIALIZED,
+	 * how an in-kernel irqchip's APs start) waits for one, acts on it
+	 * and returns -EAGAIN; the next KVM_RUN waits for the SIPI.
+	 */
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
+		vcpu_wait_event(vcpu, &idx);
+		ckvm_lapic_accept_events(vcpu);
+		r = -EAGAIN;
+		if (signal_pending(current)) {
+			vcpu->stat.arch.signal_exits++;
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+		}
+		goto out;
+	}
+
 	/* Finish the exit userspace just handled, even on immediate_exit. */
 	complete = vcpu->arch.complete_userspace_io;
 	if (complete) {
@@ -1434,8 +1595,15 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 			r = -EINTR;
 			break;
 		}
-		if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED) {
+		if (vcpu->arch.lapic && READ_ONCE(vcpu->arch.apic_events))
+			ckvm_lapic_accept_events(vcpu);
+		switch (vcpu->arch.mp_state) {
+		case KVM_MP_STATE_HALTED:
+		case KVM_MP_STATE_AP_RESET_HOLD:
 			vcpu_halt(vcpu, &idx);
+			continue;
+		case KVM_MP_STATE_INIT_RECEIVED:
+			vcpu_wait_event(vcpu, &idx);
 			continue;
 		}
 		r = vcpu_enter_guest(vcpu, &idx, req.irq_window);
@@ -1648,6 +1816,41 @@ int ckvm_set_sregs(struct ckvm_vcpu *vcpu, const struct kvm_sregs *sregs)
 	return 0;
 }
 
+/* KVM_SET_VAPIC_ADDR: -EINVAL without an in-kernel local APIC, as KVM. */
+static long ckvm_vcpu_set_vapic_addr(struct ckvm_vcpu *vcpu,
+				     struct kvm_vapic_addr __user *argp)
+{
+	struct kvm_vapic_addr va;
+
+	if (!vcpu->arch.lapic)
+		return -EINVAL;
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	return ckvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
+}
+
+/*
+ * KVM_TPR_ACCESS_REPORTING: in and out a kvm_tpr_access_ctl, as KVM.
+ * Without an in-kernel local APIC KVM takes it too (flags still checked);
+ * there is no TPR register to report on then.
+ */
+static long ckvm_vcpu_tpr_access_reporting(struct ckvm_vcpu *vcpu,
+					   struct kvm_tpr_access_ctl __user *argp)
+{
+	struct kvm_tpr_access_ctl ctl;
+	long r;
+
+	if (copy_from_user(&ctl, argp, sizeof(ctl)))
+		return -EFAULT;
+	if (!vcpu->arch.lapic)
+		r = ctl.flags ? -EINVAL : 0;
+	else
+		r = ckvm_lapic_tpr_access_reporting(vcpu, &ctl);
+	if (!r && copy_to_user(argp, &ctl, sizeof(ctl)))
+		r = -EFAULT;
+	return r;
+}
+
 long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -1678,6 +1881,10 @@ long ckvm_arch_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 		if (!vcpu->arch.lapic)
 			return -EINVAL;
 		break;
+	case KVM_SET_VAPIC_ADDR:
+		return ckvm_vcpu_set_vapic_addr(vcpu, argp);
+	case KVM_TPR_ACCESS_REPORTING:
+		return ckvm_vcpu_tpr_access_reporting(vcpu, argp);
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:
 	case KVM_GET_SREGS:

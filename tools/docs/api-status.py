@@ -63,27 +63,55 @@ STATUS = {
     "KVM_GET_MSRS": ("done", "vCPU fd; feature MSRs on /dev/kvm"),
     "KVM_SET_MSRS": ("done", "incl. IA32_TSC (offset) and IA32_TSC_ADJUST; "
         "addresses checked as below"),
-    "KVM_GET_MP_STATE": ("done", "RUNNABLE; HALTED with an in-kernel irqchip"),
-    "KVM_SET_MP_STATE": ("partial", "RUNNABLE; HALTED with an irqchip "
-        "(wakes for a queued event); "
-        "no INIT/SIPI states yet"),
+    "KVM_GET_MP_STATE": ("done", "RUNNABLE, HALTED; with an in-kernel "
+        "irqchip UNINITIALIZED (APs at creation), INIT_RECEIVED, "
+        "SIPI_RECEIVED, AP_RESET_HOLD"),
+    "KVM_SET_MP_STATE": ("done", "the states above (KVM's checks); HALTED "
+        "wakes for a queued event"),
     # in-kernel irqchip
-    "KVM_CREATE_IRQCHIP": ("partial", "LAPIC per vCPU (x2APIC MSRs, timer, "
-        "IPIs; the xAPIC page is an MMIO device that guests reach once the "
-        "instruction emulator is in) and IOAPIC (its window likewise) with "
-        "KVM's default GSI routes; 8259 PICs state only, no NMI/INIT/SIPI "
-        "delivery; hence KVM_CAP_IRQCHIP is not reported"),
+    "KVM_CREATE_IRQCHIP": ("done", "a local APIC per vCPU (xAPIC page and "
+        "x2APIC MSRs, timer, IPIs incl. NMI, INIT and SIPI), the IOAPIC and "
+        "the two 8259 PICs with ELCR, KVM's default GSI routes; see "
+        "Documentation/irqchip.rst"),
+    "KVM_CAP_IRQCHIP": ("done", "KVM_CREATE_IRQCHIP and the ioctls below"),
+    "KVM_CAP_IOAPIC_POLARITY_IGNORED": ("done", "the IOAPIC takes a line's "
+        "level as it is"),
+    "KVM_CAP_SPLIT_IRQCHIP": ("done", "KVM_ENABLE_CAP: local APICs in the "
+        "kernel, IOAPIC and PICs userspace's; KVM_EXIT_IOAPIC_EOI for the "
+        "reserved pins' level-triggered vectors; ExtINTs through "
+        "KVM_INTERRUPT"),
+    "KVM_CREATE_PIT": ("done", "as KVM_CREATE_PIT2 with flags 0"),
+    "KVM_CREATE_PIT2": ("done", "counters 0-2 at ports 0x40-0x43, modes "
+        "0-5; KVM_PIT_SPEAKER_DUMMY: port 0x61; counter 0 is GSI 0, "
+        "reinjected as KVM does"),
+    "KVM_GET_PIT": ("done", ""),
+    "KVM_SET_PIT": ("done", ""),
+    "KVM_GET_PIT2": ("done", ""),
+    "KVM_SET_PIT2": ("done", "flags: KVM_PIT_FLAGS_HPET_LEGACY, "
+        "KVM_PIT_FLAGS_SPEAKER_DATA_ON"),
+    "KVM_REINJECT_CONTROL": ("done", "on by default, as KVM"),
+    "KVM_CAP_PIT": ("done", ""),
+    "KVM_CAP_PIT2": ("done", ""),
+    "KVM_CAP_PIT_STATE2": ("done", ""),
+    "KVM_CAP_REINJECT_CONTROL": ("done", ""),
+    "KVM_SET_VAPIC_ADDR": ("done", "TPR, highest ISR class and IRR shared "
+        "through the u32 at the address around each entry (QEMU's "
+        "kvmvapic); -EINVAL outside the memslots or without an in-kernel "
+        "APIC"),
+    "KVM_TPR_ACCESS_REPORTING": ("done", "KVM_EXIT_TPR_ACCESS for each "
+        "guest TPR access (xAPIC page, x2APIC MSR); flags -EINVAL; taken "
+        "without an in-kernel APIC, as KVM"),
+    "KVM_CAP_VAPIC": ("done", "KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING"),
     "KVM_GET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
     "KVM_SET_IRQCHIP": ("done", "PIC master/slave, IOAPIC"),
-    "KVM_IRQ_LINE": ("partial", "through the GSI routes (default: GSI n to "
-        "IOAPIC pin n, 0-23); the PIC routes of GSIs 0-15 do nothing yet"),
-    "KVM_IRQ_LINE_STATUS": ("partial", "KVM's status for IOAPIC and MSI "
-        "routes; without the 8259, GSIs 0-15 lack the PIC's share, and the "
-        "RTC (GSI 8) is not tracked for coalescing"),
+    "KVM_IRQ_LINE": ("done", "through the GSI routes (default: GSI n to "
+        "IOAPIC pin n, 0-23, and GSIs 0-15 to the PIC pins as KVM wires "
+        "them)"),
+    "KVM_IRQ_LINE_STATUS": ("partial", "KVM's status for PIC, IOAPIC and "
+        "MSI routes; the RTC (GSI 8) is not tracked for coalescing"),
     "KVM_CAP_IRQ_INJECT_STATUS": ("done", "KVM_IRQ_LINE_STATUS"),
-    "KVM_SET_GSI_ROUTING": ("done", "irqchip (IOAPIC; PIC routes accepted, "
-        "the PIC is a hook) and MSI entries, KVM's checks; no Hyper-V SINT "
-        "or Xen event channel routes"),
+    "KVM_SET_GSI_ROUTING": ("done", "irqchip (IOAPIC and PIC pins) and MSI "
+        "entries, KVM's checks; no Hyper-V SINT or Xen event channel routes"),
     "KVM_CAP_IRQ_ROUTING": ("done", "4096 routes"),
     "KVM_SIGNAL_MSI": ("done", "8-bit destination (no KVM_CAP_X2APIC_API); "
         "fixed and lowest-priority delivery"),
@@ -124,11 +152,6 @@ STATUS = {
     # events.c, debugreg.c, kvmclock.c, msrs.c, msr_filter.c; tests
     # vcpu_state_test, events_test, debugregs_test, kvmclock_test,
     # msr_state_test, msr_filter_test, save_restore_test
-    "KVM_SET_TSS_ADDR": ("done", "stored (both backends run real mode "
-        "natively); KVM's range check, any time"),
-    "KVM_CAP_SET_TSS_ADDR": ("done", ""),
-    "KVM_SET_IDENTITY_MAP_ADDR": ("done", "before the first vCPU, as KVM"),
-    "KVM_CAP_SET_IDENTITY_MAP_ADDR": ("done", ""),
     "KVM_GET_FPU": ("done", "from the guest fpstate"),
     "KVM_SET_FPU": ("done", "MXCSR reserved bits -EINVAL"),
     "KVM_GET_XSAVE": ("done", "UABI layout, 4 KiB"),
@@ -296,9 +319,9 @@ setting                             KVM 6.1                                     
                                     the same value, else EINVAL; 0 leaves it
                                     unset
 ``KVM_SET_BOOT_CPU_ID``             EBUSY once a vCPU exists                    same
-``KVM_CREATE_IRQCHIP``              EEXIST if there is one (also a split one),  same (no split irqchip)
+``KVM_CREATE_IRQCHIP``              EEXIST if there is one (also a split one),  same
                                     EINVAL once a vCPU exists
-``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     not offered yet
+``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     same
 ``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   same
 ``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same (a new address
                                     EINVAL within 3 pages below 4 GiB           zaps the shadow pages)

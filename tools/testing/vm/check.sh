@@ -17,15 +17,23 @@
 # failed.
 #
 # Environment:
-#   MACHINES      machines to run (default all ten of machines.sh: svm,
-#                 svm-kvm, svm-shadow, svm-kvm-shadow, svm-q10,
-#                 svm-kvm-q10, vmx, vmx-kvm, vmx-shadow, vmx-kvm-shadow).
-#                 The *-q10 machines run Debian 13's QEMU, built on first
-#                 use by qemu-trixie.sh (as root; else they skip). The
-#                 Intel VMX machines boot in Bochs (about 3-5 minutes
-#                 each); MACHINES="svm svm-kvm" for a quick AMD-only run.
+#   MACHINES      machines to run (default all twelve of machines.sh but
+#                 the *-q10-qemu and vmx*-qemu ones: svm, svm-kvm,
+#                 svm-shadow, svm-kvm-shadow, svm-q10, svm-kvm-q10, vmx,
+#                 vmx-kvm, vmx-shadow, vmx-kvm-shadow, svm-qemu,
+#                 svm-kvm-qemu). The *-qemu machines boot Linux in Debian's
+#                 QEMU inside the machine, one test per QEMU configuration
+#                 (QEMU_TESTS). The *-q10 machines run Debian 13's QEMU,
+#                 built on first use by qemu-trixie.sh (as root; else they
+#                 skip). The Intel VMX machines boot in Bochs (about 3-5
+#                 minutes each); MACHINES="svm svm-kvm" for a quick
+#                 AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
+#   QEMU_TESTS    the QEMU boots of the *-qemu machines when TESTS is not
+#                 set: globs, or "all" for every configuration of
+#                 qemu-payload.sh (default qemu_pc_on_host_2, about a
+#                 minute on svm-qemu)
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
 #   TEST_DIR      where the test programs are
 #                 (default tools/testing/selftests/ckvm/build)
@@ -56,7 +64,7 @@ export KDIR
 # shellcheck source=machines.sh
 . "$here/machines.sh"
 
-MACHINES=${MACHINES:-svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm vmx-shadow vmx-kvm-shadow}
+MACHINES=${MACHINES:-svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm vmx-shadow vmx-kvm-shadow svm-qemu svm-kvm-qemu}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 TEST_DIR=${TEST_DIR:-$repo/tools/testing/selftests/ckvm/build}
 export TEST_TIMEOUT VENDOR="${VENDOR:-svm}"
@@ -188,10 +196,13 @@ fi
 kernel=$("$here/kver.sh" --kernel)
 kernel_rc=$?
 
-tests=()
-if [ -d "$TEST_DIR" ]; then
-	for t in $(ls "$TEST_DIR" | LC_ALL=C sort); do
-		f=$TEST_DIR/$t
+# select_tests DIR: the test programs of DIR matching TESTS, into tests[].
+select_tests() {
+	local t f hit pat
+	tests=()
+	[ -d "$1" ] || return 0
+	for t in $(ls "$1" | LC_ALL=C sort); do
+		f=$1/$t
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		if [ -n "${TESTS:-}" ]; then
 			hit=0
@@ -203,11 +214,17 @@ if [ -d "$TEST_DIR" ]; then
 		fi
 		tests+=("$f")
 	done
-fi
+}
+select_tests "$TEST_DIR"
+sel_tests=("${tests[@]}")
 ntests=${#tests[@]}
 if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
 	echo "ckvm: warning: TESTS='$TESTS' matches no program in $TEST_DIR"
 fi
+# The QEMU machines' tests: one program per QEMU boot configuration
+# (qemu-payload.sh), built on first use.
+qemu_payload=build/qemu
+qemu_payload_rc=
 
 ko=none
 [ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
@@ -218,7 +235,6 @@ if [ -n "${CKVM_KO_FILE:-}" ]; then
 fi
 
 MAX_BOOTS=${MAX_BOOTS:-6}
-stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))
 
 # boot_watch INITRD CONSOLE RESULTS TIMEOUT FIRST_TEST: boot the machine
 # ($m, $M_CPUFLAGS) and watch the results port: a machine whose results
@@ -307,8 +323,40 @@ for m in $MACHINES; do
 		machine_line "$m" 0 1 0
 		continue
 	fi
+	trees=()
+	tests=("${sel_tests[@]}")
+	if [ "$M_PAYLOAD" = qemu ]; then
+		if [ -z "$qemu_payload_rc" ]; then
+			"$here/qemu-payload.sh" "$qemu_payload" >build/host/qemu-payload.log 2>&1
+			qemu_payload_rc=$?
+		fi
+		if [ "$qemu_payload_rc" -ne 0 ]; then
+			echo "FAIL: machine $m: qemu-payload.sh failed (build/host/qemu-payload.log)"
+			show 20 <build/host/qemu-payload.log
+			machine_line "$m" 0 1 0
+			continue
+		fi
+		# The QEMU boots of the machine: those TESTS names, else
+		# QEMU_TESTS (default: the one boot that make check affords).
+		if [ -n "${TESTS:-}" ]; then
+			select_tests "$qemu_payload/tests"
+		elif [ "${QEMU_TESTS:-}" = all ]; then
+			TESTS="qemu_*" select_tests "$qemu_payload/tests"
+		else
+			TESTS="${QEMU_TESTS:-qemu_pc_on_host_2}" select_tests "$qemu_payload/tests"
+		fi
+		trees=(-t "$qemu_payload/tree")
+	fi
+	ntests=${#tests[@]}
+	if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
+		say "machine $m: no test program matches TESTS, not booted"
+		continue
+	fi
+	mtt=${M_TEST_TIMEOUT:-$TEST_TIMEOUT}
+	[ "$mtt" -lt "$TEST_TIMEOUT" ] && mtt=$TEST_TIMEOUT
+	stall=$((mtt + ${STALL_GRACE:-60}))
 	say "machine $m: $M_DESC, $ntests test program(s)"
-	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$TEST_TIMEOUT" -p "$M_PARAMS" \
+	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$mtt" -p "$M_PARAMS" "${trees[@]}" \
 		"$dir/initramfs.cpio.gz" "${tests[@]}" >"$dir/mkinitramfs.log" 2>&1; then
 		echo "FAIL: machine $m: mkinitramfs failed"
 		show 20 <"$dir/mkinitramfs.log"
@@ -316,7 +364,7 @@ for m in $MACHINES; do
 		continue
 	fi
 	# A slow emulator (Bochs) gets its boot time on top.
-	mtmo=${MACHINE_TIMEOUT:-$((180 + M_BOOT_GRACE + ntests * TEST_TIMEOUT))}
+	mtmo=${MACHINE_TIMEOUT:-$((180 + M_BOOT_GRACE + ntests * mtt))}
 	[ -z "${MACHINE_TIMEOUT:-}" ] && [ "$mtmo" -gt $((900 + M_BOOT_GRACE)) ] &&
 		mtmo=$((900 + M_BOOT_GRACE))
 	start=$(date +%s)

@@ -20,6 +20,8 @@
 #   -p PARAMS     module parameters for the last module loaded (ckvm.ko or
 #                 kvm-amd/kvm-intel), e.g. "tdp=0"
 #   -a SRC:DEST   add file SRC at absolute path DEST (repeatable)
+#   -t TREE       merge directory TREE into the root (repeatable), e.g.
+#                 the QEMU payload of qemu-payload.sh
 set -euo pipefail
 # The whole script is one block, so bash reads it all before running it:
 # editing it while a run is under way cannot derail that run.
@@ -36,10 +38,11 @@ run_cmd=""
 timeout_s=${TEST_TIMEOUT:-120}
 params=""
 extras=()
+trees=()
 
 usage() { awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0" >&2; exit 2; }
 
-while getopts "m:k:c:r:T:p:a:h" o; do
+while getopts "m:k:c:r:T:p:a:t:h" o; do
 	case $o in
 	m) machine=$OPTARG ;;
 	k) kver=$OPTARG ;;
@@ -48,6 +51,7 @@ while getopts "m:k:c:r:T:p:a:h" o; do
 	T) timeout_s=$OPTARG ;;
 	p) params=$OPTARG ;;
 	a) extras+=("$OPTARG") ;;
+	t) trees+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
@@ -129,6 +133,11 @@ for e in "${extras[@]}"; do
 	[ -f "$src" ] || { echo "ckvm: $src not found" >&2; exit 1; }
 	mkdir -p "$stage$(dirname "$dst")"
 	cp "$src" "$stage$dst"
+done
+
+for t in "${trees[@]}"; do
+	[ -d "$t" ] || { echo "ckvm: -t $t: not a directory" >&2; exit 1; }
+	cp -a "$t/." "$stage/"
 done
 
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }

@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# qemu-payload.sh [-k KVER] OUTDIR
+#
+# What a test machine needs to run Debian's own QEMU inside it (the
+# svm-qemu machines, "make run", "make bench"): OUTDIR/tree is merged into
+# the machine's initramfs (mkinitramfs.sh -t) and holds
+#
+#   /qemu/bin/qemu-system-x86_64   this system's QEMU, unmodified
+#   /qemu/lib/                     the libraries ldd names for it
+#   /lib64/ld-linux-x86-64.so.2    its loader
+#   /qemu/share/                   the firmware of the pc and q35 machines
+#                                  (SeaBIOS, the option ROMs; QEMU's -L)
+#   /qemu/vmlinuz                  the guest kernel: /boot/vmlinuz-KVER
+#   /qemu/guest.cpio.gz            the guest's initramfs: busybox,
+#                                  qemu-guest-init, the virtio-blk and ext2
+#                                  modules of KVER
+#   /qemu/boot-test                qemu-boot-test (runs one configuration)
+#
+# and OUTDIR/tests holds one program per QEMU boot configuration (copies
+# of qemu-boot-test named after it; see that script), which check.sh runs
+# as the test programs of the QEMU machines.
+set -euo pipefail
+# The whole script is one block, so bash reads it all before running it.
+{
+
+here=$(cd "$(dirname "$0")" && pwd)
+kver=""
+while getopts "k:" o; do
+	case $o in
+	k) kver=$OPTARG ;;
+	*) echo "usage: $0 [-k KVER] OUTDIR" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || { echo "usage: $0 [-k KVER] OUTDIR" >&2; exit 2; }
+out=$1
+[ -n "$kver" ] || kver=$("$here/kver.sh")
+kernel=/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver
+qemu=$(command -v qemu-system-x86_64 || true)
+fw=/usr/share/seabios/bios-256k.bin
+
+"$here/deps.sh" --need qemu-system-x86_64 busybox cpio "$fw" \
+	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin || exit 1
+[ -r "$kernel" ] || { echo "ckvm: $kernel is not installed" >&2; exit 1; }
+
+rm -rf "$out/tree" "$out/tests" "$out/guest"
+mkdir -p "$out/tree/qemu/bin" "$out/tree/qemu/lib" "$out/tree/qemu/share" \
+	"$out/tree/lib64" "$out/tests" "$out/guest"
+tree=$out/tree
+
+# QEMU and what its loader needs.
+cp "$qemu" "$tree/qemu/bin/qemu-system-x86_64"
+ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+	while read -r lib; do
+		case "$lib" in
+		*/ld-linux-x86-64.so.2) cp -L "$lib" "$tree/lib64/ld-linux-x86-64.so.2" ;;
+		*) cp -L "$lib" "$tree/qemu/lib/" ;;
+		esac
+	done
+[ -f "$tree/lib64/ld-linux-x86-64.so.2" ] ||
+	{ echo "ckvm: ldd named no loader for $qemu" >&2; exit 1; }
+# Firmware of pc and q35 with -kernel: SeaBIOS, the Linux loader ROM and
+# the TPR-patching ROM QEMU loads with an in-kernel APIC.
+cp -L "$fw" /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin \
+	/usr/share/qemu/linuxboot.bin "$tree/qemu/share/"
+cp "$kernel" "$tree/qemu/vmlinuz"
+cp "$here/qemu-boot-test" "$tree/qemu/boot-test"
+chmod 755 "$tree/qemu/boot-test"
+
+# The guest's initramfs.
+g=$out/guest
+mkdir -p "$g/bin" "$g/dev" "$g/lib/modules"
+bb=""
+for c in $(command -v busybox || true) /bin/busybox /usr/bin/busybox; do
+	if file -b "$c" 2>/dev/null | grep -q statically; then bb=$c; break; fi
+done
+[ -n "$bb" ] || { echo "ckvm: no static busybox (busybox-static)" >&2; exit 1; }
+cp "$bb" "$g/bin/busybox"
+ln -s busybox "$g/bin/sh"
+cp "$here/qemu-guest-init" "$g/init"
+chmod 755 "$g/init"
+mknod -m 600 "$g/dev/console" c 5 1 2>/dev/null || true
+# Modules in load order, each after what modules.dep says it needs.
+order=""
+add_mod() {	# path relative to $moddir
+	local rel=$1 dep name
+	name=$(basename "$rel" .ko)
+	case " $order " in *" $name "*) return 0 ;; esac
+	for dep in $(awk -v m="$rel:" '$1 == m { $1 = ""; print }' "$moddir/modules.dep"); do
+		add_mod "$dep"
+	done
+	[ -f "$moddir/$rel" ] || { echo "ckvm: $moddir/$rel not found" >&2; exit 1; }
+	cp "$moddir/$rel" "$g/lib/modules/$name.ko"
+	order="$order $name"
+}
+for m in kernel/drivers/virtio/virtio_pci.ko kernel/drivers/block/virtio_blk.ko \
+	 kernel/crypto/crc32c_generic.ko kernel/fs/ext4/ext4.ko; do
+	add_mod "$m"
+done
+echo "$order" >"$g/lib/modules/order"
+(cd "$g" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
+	gzip -1 >"$tree/qemu/guest.cpio.gz"
+
+# One test program per configuration: qemu_<machine>_<irqchip>_<cpu>_<vcpus>
+# [_migrate]. The set covers each value of each axis of issue 11 (pc and
+# q35, kernel-irqchip on and split, -cpu host and a named model, 1 and 2
+# vCPUs) without the whole product, and one save and restore.
+for t in qemu_pc_on_host_1 qemu_pc_on_host_2 qemu_q35_on_host_2 \
+	 qemu_pc_split_host_2 qemu_q35_split_model_1 qemu_q35_on_model_2 \
+	 qemu_pc_on_host_2_migrate; do
+	cp "$here/qemu-boot-test" "$out/tests/$t"
+	chmod 755 "$out/tests/$t"
+done
+exit 0
+}
