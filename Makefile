@@ -8,6 +8,9 @@
 #   make run        boot the emulated machine and run the demo guest
 #   make check-fresh  make run + make check in a freshly bootstrapped
 #                   Debian 12 root (what CI runs; needs root)
+#   make debug-kernel  the debug guest kernel (KASAN, lockdep, kmemleak...)
+#   make fuzz       kvmfuzz on ckvm on the debug kernel, svm and vmx
+#                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -18,7 +21,8 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 VENDOR ?= svm
 export KDIR VENDOR
 
-.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh
+.PHONY: all module sparse clean deps selftests vmm check run conformance bench check-fresh \
+	debug-kernel fuzz
 
 all: module
 
@@ -59,3 +63,9 @@ conformance: deps
 
 bench: deps
 	tools/bench/run.sh
+
+debug-kernel: deps
+	tools/testing/vm/debug-kernel.sh
+
+fuzz: deps
+	tools/testing/fuzz/run.sh

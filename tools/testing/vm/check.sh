@@ -38,6 +38,9 @@
 #                 + STALL_GRACE seconds (default 60) is declared hung
 #   SKIP_HOST=1   skip the host checks (the module is still built)
 #   CONFORMANCE=0 skip tools/testing/conformance/check.sh
+#   KERNEL=debug  boot the debug kernel (make debug-kernel: KASAN, lockdep,
+#                 kmemleak, ...) with a ckvm.ko built for it, and the kvm
+#                 modules of that build on the *-kvm machines
 # Logs: build/host/*.log, build/vm/<machine>/{console,results}.log (all
 # boots; console.N.log, results.N.log per boot).
 set -uo pipefail
@@ -182,6 +185,21 @@ else
 fi
 
 # ------------------------------------------------------------ machines
+# KERNEL=debug: the machines boot the debug kernel (make debug-kernel),
+# with a ckvm.ko built against it; KASAN reports every bug, not the first.
+if [ "${KERNEL:-stock}" = debug ]; then
+	say "debug kernel and ckvm.ko for it"
+	if dko=$("$here/debug-module.sh" 2>build/host/debug-module.log); then
+		[ $module_ok -eq 1 ] && module_ok=2
+	else
+		echo "FAIL: debug kernel or its ckvm.ko (build/host/debug-module.log)"
+		tail -n 20 build/host/debug-module.log | show 20
+		TF=$((TF + 1))
+		module_ok=0
+	fi
+	KCMDLINE_EXTRA="kasan_multi_shot ${KCMDLINE_EXTRA:-}"
+	export KCMDLINE_EXTRA
+fi
 kernel=$("$here/kver.sh" --kernel)
 kernel_rc=$?
 
@@ -208,6 +226,7 @@ fi
 
 ko=none
 [ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+[ $module_ok -eq 2 ] && ko=$dko
 
 MAX_BOOTS=${MAX_BOOTS:-6}
 stall=$((TEST_TIMEOUT + ${STALL_GRACE:-60}))

@@ -46,6 +46,11 @@ isolinux              /usr/lib/ISOLINUX/isolinux.bin
 syslinux-common       /usr/lib/syslinux/modules/bios/ldlinux.c32
 xorriso               xorriso
 debootstrap           debootstrap
+bison                 bison
+flex                  flex
+bc                    bc
+libelf-dev            /usr/include/gelf.h
+libssl-dev            /usr/include/openssl/ssl.h
 "
 
 # Lines of the table as "package item..." without blank lines.

@@ -16,6 +16,8 @@
 #   RUN_ADD      extra files for the machine, "SRC:DEST ..." (DEST absolute)
 #   RUN_CMD_TIMEOUT  seconds before the command is killed inside the
 #                machine, which then shows the kernel log tail (default 60)
+#   KERNEL       stock (default) | debug: the debug kernel of "make
+#                debug-kernel" and a ckvm.ko built for it
 # Logs: build/run/.
 set -uo pipefail
 # The whole script is one block, so bash reads it all before running it:
@@ -43,8 +45,13 @@ esac
 case "$MODULE" in
 ckvm)
 	machine=$VENDOR
-	$MAKE --no-print-directory module vmm || exit 1
-	ko=$repo/ckvm.ko ;;
+	if [ "${KERNEL:-stock}" = debug ]; then
+		$MAKE --no-print-directory vmm || exit 1
+		ko=$("$here/debug-module.sh") || exit 1
+	else
+		$MAKE --no-print-directory module vmm || exit 1
+		ko=$repo/ckvm.ko
+	fi ;;
 kvm)
 	machine=$VENDOR-kvm
 	$MAKE --no-print-directory vmm || exit 1
@@ -59,6 +66,10 @@ for a in ${RUN_ADD:-}; do
 	adds+=(-a "$a")
 done
 kernel=$("$here/kver.sh" --kernel) || exit 1
+if [ "${KERNEL:-stock}" = debug ]; then
+	KCMDLINE_EXTRA="kasan_multi_shot ${KCMDLINE_EXTRA:-}"
+	export KCMDLINE_EXTRA
+fi
 dir=build/run
 mkdir -p "$dir"
 exec 9>build/.run.lock
