@@ -511,6 +511,7 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	struct ckvm_memslots *slots;
 	int i;
 
+	ckvm_arch_vm_release(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct ckvm_vcpu *vcpu = vm->vcpus[i];
 

@@ -216,6 +216,8 @@ int ckvm_arch_vm_init(struct ckvm *vm);
 int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap);
 /* VM ioctls kvm_main.c does not know; -ENOTTY for unknown ones. */
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg);
+/* Destruction: release (vCPUs still there), free the vCPUs, destroy. */
+void ckvm_arch_vm_release(struct ckvm *vm);
 void ckvm_arch_vm_destroy(struct ckvm *vm);
 int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu);
 void ckvm_arch_vcpu_free(struct ckvm_vcpu *vcpu);

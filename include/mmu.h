@@ -109,6 +109,7 @@ struct ckvm_cpu_role {
 };
 
 int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt);
+void ckvm_mmu_vm_release(struct ckvm *vm);
 void ckvm_mmu_vm_destroy(struct ckvm *vm);
 u64 ckvm_mmu_root_hpa(struct ckvm *vm);
 int ckvm_mmu_tdp_fault(struct ckvm_vcpu *vcpu, const struct ckvm_tdp_fault *f);

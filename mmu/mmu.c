@@ -252,6 +252,26 @@ static const struct mmu_notifier_ops ckvm_mmu_notifier_ops = {
 };
 
 /* Called when no vCPU can run any more: release everything. */
+/**
+ * ckvm_mmu_vm_release() - unregister the MMU notifier of a dying VM
+ * @vm: the VM, whose last reference is gone
+ *
+ * Every notifier callback may make a request of every vCPU (a zap flushes
+ * their TLBs), and unregistering calls ->release, which zaps. So the VM's
+ * destruction unregisters first, while its vCPUs still exist, and frees
+ * them afterwards, as KVM does (kvm_destroy_vm()); unregistering also
+ * waits for callbacks of other threads that are under way. Idempotent.
+ */
+void ckvm_mmu_vm_release(struct ckvm *vm)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+
+	if (!mmu->root || !mmu->notifier.ops)
+		return;
+	mmu_notifier_unregister(&mmu->notifier, vm->mm);
+	mmu->notifier.ops = NULL;
+}
+
 void ckvm_mmu_vm_destroy(struct ckvm *vm)
 {
 	struct ckvm_mmu *mmu = &vm->arch.mmu;
@@ -260,7 +280,7 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm)
 
 	if (!mmu->root)
 		return;
-	mmu_notifier_unregister(&mmu->notifier, vm->mm);
+	ckvm_mmu_vm_release(vm);
 	list_for_each_entry_safe(sp, tmp, &mmu->pages, link) {
 		for (i = 0; i < PT_ENTRIES; i++)
 			if (spte_present(mmu, sp->spt[i]) &&

@@ -227,6 +227,18 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	return r;
 }
 
+/**
+ * ckvm_arch_vm_release() - first step of a VM's destruction, vCPUs alive
+ * @vm: the VM, whose last reference is gone
+ *
+ * Stops what can reach the vCPUs from outside (the MMU notifier) before
+ * kvm_main.c frees them; ckvm_arch_vm_destroy() follows.
+ */
+void ckvm_arch_vm_release(struct ckvm *vm)
+{
+	ckvm_mmu_vm_release(vm);
+}
+
 void ckvm_arch_vm_destroy(struct ckvm *vm)
 {
 	ckvm_irqchip_free(vm);

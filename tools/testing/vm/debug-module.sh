@@ -20,6 +20,8 @@ mkdir -p "$dst"
 # The module's files only: what Kbuild builds.
 rsync -a --delete --exclude '/build' --exclude '/tools' --exclude '/.git' \
 	--exclude '/Documentation' --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+	--exclude '*.mod' --exclude '*.mod.c' --exclude '*.a' --exclude 'Module.symvers' \
+	--exclude 'modules.order' --exclude '.*.d' \
 	"$repo/" "$dst/"
 if ! make -C "$kdir" M="$dst" W=1 KCOV_INSTRUMENT=y modules >"$top/ckvm.log" 2>&1; then
 	tail -n 30 "$top/ckvm.log" >&2
