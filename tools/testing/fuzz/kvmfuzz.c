@@ -2520,9 +2520,9 @@ static int run_life(const struct opts *o, int cycles)
 	kmsg_check(NULL, 0, 0);
 	life_result(1, "start");
 	life_cycles(&r, cycles, rs);
-	life_sigkill(&r, o->slice ? 5 : 30);
-	life_close_race(&r, o->slice ? 30 : 200, rs);
-	life_max(rs, o->slice ? 1024 : 0);
+	life_sigkill(&r, o->slice ? 3 : 30);
+	life_close_race(&r, o->slice ? 20 : 200, rs);
+	life_max(rs, o->slice ? 256 : 0);
 	{
 		char sig[256];
 
@@ -2632,12 +2632,13 @@ int main(int argc, char **argv)
 	}
 	if (slice) {
 		/*
-		 * make check's slice: seed 1, 20 s of ioctl programs, 60 guests,
-		 * 50 lifecycle cycles (no OOM: that takes minutes).
+		 * make check's slice: seed 1, a short lifecycle stress (no OOM:
+		 * that takes minutes), 20 ioctl programs and 20 guests (each kind
+		 * in each mode), at most 35 s of them.
 		 */
 		o.slice = 1;
-		o.seconds = 45;
-		cycles = 30;
+		o.seconds = 35;
+		cycles = 20;
 		mode = "all";
 		quiet = 1;
 		printf("TAP version 13\n1..3\n");
@@ -2672,16 +2673,16 @@ int main(int argc, char **argv)
 		if (slice)
 			printf("%sok 1 lifecycle stress\n", f ? "not " : "");
 		if (slice) {
-			/* At most 40 ioctl programs and 40 guests, 45 s in all. */
-			end = fz_now_ns() + 45 * 1000000000ull;
-			o.programs = 40;
+			/* At most 20 ioctl programs and 20 guests, 35 s in all. */
+			end = fz_now_ns() + 35 * 1000000000ull;
+			o.programs = 20;
 		}
 		span = end > fz_now_ns() ? end - fz_now_ns() : 0;
 		f = run_mode(&o, "ioctl", fz_now_ns() + span * 2 / 3, o.programs);
 		if (slice)
 			printf("%sok 2 ioctl programs, seed %llu\n", f ? "not " : "",
 			       (unsigned long long)o.seed);
-		f = run_mode(&o, "guest", end, slice ? 40 : 0);
+		f = run_mode(&o, "guest", end, slice ? GK_NR * M_NR : 0);
 		if (slice)
 			printf("%sok 3 hostile guests\n", f ? "not " : "");
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {

@@ -44,15 +44,37 @@ rm -rf "$tdir"
 mkdir -p "$tdir"
 cp tools/testing/selftests/ckvm/build/fuzz_test "$tdir/"
 
+# The regression tests of what it found run there too (the debug kernel
+# is what catches most of them).
+cp tools/testing/selftests/ckvm/build/fuzz_repro_* "$tdir/" 2>/dev/null
+
+# The module, once; then every machine at once (each emulator is one
+# thread: 2 machines keep 2 cores busy).
+if [ "$KERNEL" = debug ]; then
+	ko=$("$repo/tools/testing/vm/debug-module.sh" 2>"$out/module.log") || {
+		tail -n 20 "$out/module.log"; exit 1; }
+else
+	make --no-print-directory module >"$out/module.log" 2>&1 || {
+		tail -n 20 "$out/module.log"; exit 1; }
+	ko=$repo/ckvm.ko
+fi
 echo "== make fuzz: seed $FUZZ_SEED, ${FUZZ_SECONDS}s per machine, KERNEL=$KERNEL, machines: $MACHINES"
 start=$(date +%s)
-# The program gets 10 minutes on top for its reducer and the leak scan.
-TEST_DIR=$tdir TESTS=fuzz_test SKIP_HOST=1 CONFORMANCE=0 \
-	TEST_TIMEOUT=$((FUZZ_SECONDS + 600)) \
-	MACHINE_TIMEOUT=$((FUZZ_SECONDS + 600 + 900)) \
-	KCMDLINE_EXTRA="kvmfuzz_seconds=$FUZZ_SECONDS kvmfuzz_seed=$FUZZ_SEED ${KCMDLINE_EXTRA:-}" \
-	MACHINES="$MACHINES" "$repo/tools/testing/vm/check.sh" >"$out/check.log" 2>&1
-crc=$?
+pids=()
+for m in $MACHINES; do
+	# The program gets 10 minutes on top for its reducer and the leak scan.
+	TEST_DIR=$tdir SKIP_HOST=1 CONFORMANCE=0 PREBUILT_KO=$ko CHECK_LOCK=build/.check-$m.lock \
+		TEST_TIMEOUT=$((FUZZ_SECONDS + 600)) \
+		MACHINE_TIMEOUT=$((FUZZ_SECONDS + 600 + 900)) \
+		KCMDLINE_EXTRA="kvmfuzz_seconds=$FUZZ_SECONDS kvmfuzz_seed=$FUZZ_SEED ${KCMDLINE_EXTRA:-}" \
+		MACHINES="$m" "$repo/tools/testing/vm/check.sh" >"$out/check-$m.log" 2>&1 &
+	pids+=($!)
+done
+crc=0
+for p in "${pids[@]}"; do
+	wait "$p" || crc=1
+done
+cat "$out"/check-*.log >"$out/check.log"
 
 nfail=0
 for m in $MACHINES; do

@@ -38,6 +38,9 @@
 #                 + STALL_GRACE seconds (default 60) is declared hung
 #   SKIP_HOST=1   skip the host checks (the module is still built)
 #   CONFORMANCE=0 skip tools/testing/conformance/check.sh
+#   CHECK_LOCK, PREBUILT_KO  (make fuzz) the lock file of this run (default
+#                 build/.check.lock), and a ckvm.ko built before: nothing
+#                 is built then
 #   KERNEL=debug  boot the debug kernel (make debug-kernel: KASAN, lockdep,
 #                 kmemleak, ...) with a ckvm.ko built for it, and the kvm
 #                 modules of that build on the *-kvm machines
@@ -66,9 +69,12 @@ TP=0 TF=0 TS=0
 mkdir -p build/host build/vm
 
 # One check at a time per tree: they share build/ and the module objects.
-exec 9>build/.check.lock
+# (make fuzz runs one per machine at once, each with its own CHECK_LOCK
+# and the module it built before, PREBUILT_KO.)
+lock=${CHECK_LOCK:-build/.check.lock}
+exec 9>"$lock"
 if ! flock -n 9; then
-	echo "== waiting for another check.sh in this tree (build/.check.lock)"
+	echo "== waiting for another check.sh in this tree ($lock)"
 	flock 9
 fi
 
@@ -179,6 +185,8 @@ if [ "${SKIP_HOST:-0}" != 1 ]; then
 		tail -n 30 build/host/vmm.log | show 30
 	fi
 	machine_line host $hp $hf $hs
+elif [ -n "${PREBUILT_KO:-}" ]; then
+	[ -f "$PREBUILT_KO" ] && module_ok=1
 else
 	$MAKE --no-print-directory module >build/host/module.log 2>&1 &&
 		[ -f ckvm.ko ] && module_ok=1
@@ -189,7 +197,10 @@ fi
 # with a ckvm.ko built against it; KASAN reports every bug, not the first.
 if [ "${KERNEL:-stock}" = debug ]; then
 	say "debug kernel and ckvm.ko for it"
-	if dko=$("$here/debug-module.sh" 2>build/host/debug-module.log); then
+	if [ -n "${PREBUILT_KO:-}" ]; then
+		dko=$PREBUILT_KO
+		[ $module_ok -eq 1 ] && module_ok=2
+	elif dko=$("$here/debug-module.sh" 2>build/host/debug-module.log); then
 		[ $module_ok -eq 1 ] && module_ok=2
 	else
 		echo "FAIL: debug kernel or its ckvm.ko (build/host/debug-module.log)"
@@ -225,7 +236,7 @@ if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
 fi
 
 ko=none
-[ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+[ $module_ok -eq 1 ] && ko=${PREBUILT_KO:-$repo/ckvm.ko}
 [ $module_ok -eq 2 ] && ko=$dko
 
 MAX_BOOTS=${MAX_BOOTS:-6}
