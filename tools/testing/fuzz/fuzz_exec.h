@@ -481,7 +481,14 @@ static long fz_exec_op(struct fz_exec *x, const struct fz_op *op)
 			err = errno;
 			if (ret < 0 || (fz_now_ns() - t0) / 1000000 >= ms)
 				break;
-			/* Where a VMM would stop. */
+			/*
+			 * Where a VMM would stop, or the exit a reproducer
+			 * waits for (without this, a HLT exit is run past and
+			 * the run ends in the alarm's EINTR).
+			 */
+			if (v->run && (op->flags & FZ_RUN_EXPECT) &&
+			    v->run->exit_reason == op->nr)
+				break;
 			if (v->run && (v->run->exit_reason == KVM_EXIT_SHUTDOWN ||
 				       v->run->exit_reason == KVM_EXIT_FAIL_ENTRY ||
 				       v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR ||

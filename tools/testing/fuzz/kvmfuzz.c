@@ -1940,6 +1940,7 @@ static uint64_t prog_seed(uint64_t seed, const char *mode, uint64_t i)
 }
 
 static int skip_real_triple;	/* the distro's kvm_amd hangs there (issue 12) */
+static int ref_hangs;		/* kvm_amd hangs seen (not counted as failures) */
 
 static void make_prog(struct prog *p, const char *mode, uint64_t seed, uint64_t i,
 		      struct guest_desc *gd)
@@ -1990,6 +1991,20 @@ static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns
 			sh->guests++;
 			kinds[gd.kind][gd.mode]++;
 		}
+		if (res.kind == RES_HANG && skip_real_triple) {
+			/*
+			 * The reference, not ckvm: the distro's kvm_amd under
+			 * QEMU TCG stops answering signals in KVM_RUN with some
+			 * guest states (the real-mode triple fault is one).
+			 * Known (issue 12); reported, not counted, and no
+			 * reduction (it costs minutes and reduces a TCG bug).
+			 */
+			printf("# %s %llu: kvm_amd hung in KVM_RUN (known under QEMU TCG, issue 12): stopping here, not counted\n",
+			       mode, (unsigned long long)i);
+			ref_hangs++;
+			prog_free(&p);
+			break;
+		}
 		if (res.kind != RES_OK) {
 			report_failure(o, mode, i, &p, &res);
 			mode_fail++;
@@ -2018,6 +2033,7 @@ struct snapshot {
 	long refcnt;		/* /sys/module/<kvm module>/refcnt */
 	long pin_acq, pin_rel;	/* /proc/vmstat nr_foll_pin_* */
 	long slab;		/* active objects of the module's caches */
+	long slab_tol;		/* how much of that per-CPU slabs may hide */
 	long free_kb;		/* MemFree after dropping the caches */
 	long unrecl_kb;		/* SUnreclaim */
 };
@@ -2096,11 +2112,18 @@ static void snap(struct snapshot *s)
 	if (f) {
 		while (fgets(line, sizeof(line), f)) {
 			char name[64];
-			long active;
+			long active, num, size, perslab;
 
-			if (sscanf(line, "%63s %ld", name, &active) == 2 &&
-			    (!strncmp(name, "ckvm", 4) || !strncmp(name, "kvm", 3)))
+			if (sscanf(line, "%63s %ld %ld %ld %ld", name, &active, &num, &size,
+				   &perslab) == 5 &&
+			    (!strncmp(name, "ckvm", 4) || !strncmp(name, "kvm", 3))) {
 				s->slab += active;
+				/*
+				 * SLUB counts the free objects of the per-CPU
+				 * slabs as active: two slabs per CPU of noise.
+				 */
+				s->slab_tol += perslab * 2 * sysconf(_SC_NPROCESSORS_ONLN);
+			}
 		}
 		fclose(f);
 	}
@@ -2368,7 +2391,7 @@ static void life_close_race(struct rng *r, int rounds, long rs)
 }
 
 /* 4. The most vCPUs and memslots the module reports, at once, running. */
-static void life_max(long rs, int slots_cap)
+static void life_max(long rs, int vcpus_cap, int slots_cap)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	int maxv = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -2386,9 +2409,12 @@ static void life_max(long rs, int slots_cap)
 		maxs = 32764;
 	/*
 	 * Each memslot update waits for an SRCU grace period: 32764 of them
-	 * take minutes under the emulators (make check's slice stops at
+	 * take minutes under the emulators, and so do the 1024 vCPU threads
+	 * of the distro's KVM (make check's slice stops at vcpus_cap and
 	 * slots_cap; make fuzz goes to the maximum).
 	 */
+	if (vcpus_cap && maxv > vcpus_cap)
+		maxv = vcpus_cap;
 	if (slots_cap && maxs > slots_cap)
 		maxs = slots_cap;
 	slots = lvm_create(v, maxv, 0, maxs);
@@ -2522,7 +2548,7 @@ static int run_life(const struct opts *o, int cycles)
 	life_cycles(&r, cycles, rs);
 	life_sigkill(&r, o->slice ? 3 : 30);
 	life_close_race(&r, o->slice ? 20 : 200, rs);
-	life_max(rs, o->slice ? 256 : 0);
+	life_max(rs, o->slice ? 64 : 0, o->slice ? 256 : 0);
 	{
 		char sig[256];
 
@@ -2539,8 +2565,12 @@ static int run_life(const struct opts *o, int cycles)
 	life_result(after.pin_acq - before.pin_acq == after.pin_rel - before.pin_rel,
 		    "pinned pages released: %ld acquired, %ld released",
 		    after.pin_acq - before.pin_acq, after.pin_rel - before.pin_rel);
-	life_result(after.slab <= before.slab,
-		    "kvm slab objects back: %ld -> %ld", before.slab, after.slab);
+	if (!before.slab && !after.slab)
+		life_result(1, "kvm slab objects: no kvm* or ckvm* slab cache (ckvm allocates with kmalloc: see unreclaimable slab)");
+	else
+		life_result(after.slab - before.slab <= after.slab_tol,
+			    "kvm slab objects back (per-CPU slab tolerance %ld): %ld -> %ld",
+			    after.slab_tol, before.slab, after.slab);
 	life_result(before.free_kb - after.free_kb < 64 * 1024,
 		    "free memory back (64 MiB tolerance): %ld -> %ld KiB", before.free_kb,
 		    after.free_kb);
@@ -2680,11 +2710,14 @@ int main(int argc, char **argv)
 		span = end > fz_now_ns() ? end - fz_now_ns() : 0;
 		f = run_mode(&o, "ioctl", fz_now_ns() + span * 2 / 3, o.programs);
 		if (slice)
-			printf("%sok 2 ioctl programs, seed %llu\n", f ? "not " : "",
-			       (unsigned long long)o.seed);
+			printf("%sok 2 ioctl programs, seed %llu%s\n", f ? "not " : "",
+			       (unsigned long long)o.seed,
+			       ref_hangs ? " # SKIP kvm_amd hung under QEMU TCG (issue 12)" : "");
+		ref_hangs = 0;
 		f = run_mode(&o, "guest", end, slice ? GK_NR * M_NR : 0);
 		if (slice)
-			printf("%sok 3 hostile guests\n", f ? "not " : "");
+			printf("%sok 3 hostile guests%s\n", f ? "not " : "",
+			       ref_hangs ? " # SKIP kvm_amd hung under QEMU TCG (issue 12)" : "");
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {
 		run_mode(&o, mode, end, o.programs);
 	} else if (!strcmp(mode, "life")) {
