@@ -870,6 +870,9 @@ static const struct tmpl tmpls[] = {
 /* A register value for an instruction: addresses inside and outside memory, MSRs, ports. */
 static uint32_t reg_value(struct rng *r, const struct tmpl *t, int reg)
 {
+	/* Ports something answers on in a PC: PIC, PIT, port 61, RTC, PCI, COM1. */
+	static const uint32_t ports[] = { 0x20, 0x21, 0x40, 0x43, 0x61, 0x70, 0x71, 0xa0,
+					  0xcf8, 0xcfc, 0x3f8, 0x501, 0x80, 0x92, 0xb2 };
 	const char *n = t->name;
 
 	if (reg == ECX && (!strcmp(n, "rdmsr") || !strcmp(n, "wrmsr")))
@@ -878,9 +881,7 @@ static uint32_t reg_value(struct rng *r, const struct tmpl *t, int reg)
 		return chance(r, 70) ? 0 : (uint32_t)edge(r);
 	if (reg == EDX && (!strcmp(n, "in") || !strcmp(n, "out") || !strcmp(n, "insb") ||
 			   !strcmp(n, "outsb")))
-		return chance(r, 50) ? rnd(r, 0x10000) :
-		       (uint32_t[]){ 0x20, 0x21, 0x40, 0x43, 0x61, 0x70, 0x71, 0xa0,
-				     0xcf8, 0xcfc, 0x3f8, 0x501, 0x80, 0x92, 0xb2 }[rnd(r, 15)];
+		return chance(r, 50) ? rnd(r, 0x10000) : ports[rnd(r, ARRAY_SIZE(ports))];
 	if (reg == ECX && (!strcmp(n, "rep stos") || !strcmp(n, "insb") || !strcmp(n, "outsb")))
 		return rnd(r, 64);
 	if (reg == EAX && (!strcmp(n, "store") || !strcmp(n, "load") || !strcmp(n, "vmrun") ||
@@ -1999,8 +2000,8 @@ static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns
 			 * Known (issue 12); reported, not counted, and no
 			 * reduction (it costs minutes and reduces a TCG bug).
 			 */
-			printf("# %s %llu: kvm_amd hung in KVM_RUN (known under QEMU TCG, issue 12): stopping here, not counted\n",
-			       mode, (unsigned long long)i);
+			printf("# %s %llu: kvm_amd hung in KVM_RUN (known under QEMU TCG, issue 12): %s\n",
+			       mode, (unsigned long long)i, "stopping here, not counted");
 			ref_hangs++;
 			prog_free(&p);
 			break;
@@ -2101,8 +2102,9 @@ static void snap(struct snapshot *s)
 		int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
 
 		if (fd >= 0) {
+			/* Best effort: without it, free memory is only noisier. */
 			if (write(fd, "3", 1) < 0)
-				fd = fd;
+				perror("# drop_caches");
 			close(fd);
 		}
 	}
@@ -2566,7 +2568,8 @@ static int run_life(const struct opts *o, int cycles)
 		    "pinned pages released: %ld acquired, %ld released",
 		    after.pin_acq - before.pin_acq, after.pin_rel - before.pin_rel);
 	if (!before.slab && !after.slab)
-		life_result(1, "kvm slab objects: no kvm* or ckvm* slab cache (ckvm allocates with kmalloc: see unreclaimable slab)");
+		life_result(1, "kvm slab objects: no kvm* or ckvm* slab cache (%s)",
+			    "ckvm allocates with kmalloc: see unreclaimable slab");
 	else
 		life_result(after.slab - before.slab <= after.slab_tol,
 			    "kvm slab objects back (per-CPU slab tolerance %ld): %ld -> %ld",
@@ -2615,16 +2618,35 @@ int main(int argc, char **argv)
 	}
 	while ((c = getopt(argc, argv, "s:t:n:p:c:r:Tvq")) != -1) {
 		switch (c) {
-		case 's': o.seed = strtoull(optarg, NULL, 0); break;
-		case 't': o.seconds = atoi(optarg); break;
-		case 'n': o.programs = atol(optarg); break;
-		case 'p': show = atol(optarg); break;
-		case 'c': cycles = atoi(optarg); break;
-		case 'r': o.repro_dir = optarg; break;
-		case 'T': trace = 1; break;
-		case 'v': o.verbose = 1; break;
-		case 'q': quiet = 1; break;
-		default: usage();
+		case 's':
+			o.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			o.seconds = atoi(optarg);
+			break;
+		case 'n':
+			o.programs = atol(optarg);
+			break;
+		case 'p':
+			show = atol(optarg);
+			break;
+		case 'c':
+			cycles = atoi(optarg);
+			break;
+		case 'r':
+			o.repro_dir = optarg;
+			break;
+		case 'T':
+			trace = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind < argc)
