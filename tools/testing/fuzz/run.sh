@@ -74,7 +74,9 @@ crc=0
 for p in "${pids[@]}"; do
 	wait "$p" || crc=1
 done
-cat "$out"/check-*.log >"$out/check.log"
+for m in $MACHINES; do
+	cat "$out/check-$m.log"
+done >"$out/check.log"
 
 nfail=0
 for m in $MACHINES; do
