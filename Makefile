@@ -13,6 +13,9 @@
 #   make deb        the DKMS package, build/deb/ckvm-dkms_<version>_all.deb
 #   make deb-check  install it in a fresh Debian 12 root, test the module
 #                   DKMS built there (needs root)
+#   make debug-kernel  the debug guest kernel (KASAN, lockdep, kmemleak...)
+#   make fuzz       kvmfuzz on ckvm on the debug kernel, svm and vmx
+#                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -24,7 +27,7 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
-	check-fresh deb deb-check check-6.12
+	check-fresh deb deb-check check-6.12 debug-kernel fuzz
 
 all: module
 
@@ -80,3 +83,9 @@ deb-check: deps
 # W=1, sparse and the DKMS package against Debian's 6.12 headers (in a root)
 check-6.12: deps
 	tools/testing/k612-build.sh
+
+debug-kernel: deps
+	tools/testing/vm/debug-kernel.sh
+
+fuzz: deps
+	tools/testing/fuzz/run.sh

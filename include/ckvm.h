@@ -230,7 +230,10 @@ int ckvm_arch_vm_init(struct ckvm *vm);
 int ckvm_arch_vm_enable_cap(struct ckvm *vm, const struct kvm_enable_cap *cap);
 /* VM ioctls kvm_main.c does not know; -ENOTTY for unknown ones. */
 long ckvm_arch_vm_ioctl(struct ckvm *vm, unsigned int ioctl, unsigned long arg);
-/* VM destruction, before the vCPUs are freed: stop what may kick them. */
+/*
+ * VM destruction, before the vCPUs are freed: stop what may reach them
+ * from outside (timers that kick them, the MMU notifier).
+ */
 void ckvm_arch_vm_pre_destroy(struct ckvm *vm);
 void ckvm_arch_vm_destroy(struct ckvm *vm);
 int ckvm_arch_vcpu_create(struct ckvm_vcpu *vcpu);

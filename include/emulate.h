@@ -35,7 +35,7 @@ struct x86_exception {
 #define X86EMUL_EXCEPTION	1	/* ctxt->exception is to be delivered */
 #define X86EMUL_IO_NEEDED	2	/* the access waits for userspace */
 #define X86EMUL_UNHANDLEABLE	3	/* cannot be emulated */
-#define X86EMUL_CMPXCHG_FAILED	4	/* cmpxchg(): memory no longer held @old */
+#define X86EMUL_CMPXCHG_FAILED	4	/* cmpxchg_emulated(): memory no longer held @old */
 
 /* Exception vectors the emulator raises (SDM 6.15). */
 #define X86EMUL_UD_VECTOR	6
@@ -106,8 +106,8 @@ struct x86_emulate_ops {
 	 * memory allows it (RAM); X86EMUL_CMPXCHG_FAILED if it did not hold
 	 * @old. Used for LOCK and XCHG on memory.
 	 */
-	int (*cmpxchg)(struct x86_emulate_ctxt *ctxt, u64 addr,
-		       const void *old, const void *new, unsigned int len);
+	int (*cmpxchg_emulated)(struct x86_emulate_ctxt *ctxt, u64 addr,
+				const void *old, const void *new, unsigned int len);
 	void (*get_segment)(struct x86_emulate_ctxt *ctxt, int seg,
 			    struct x86emul_segment *s);
 	u64 (*get_cr)(struct x86_emulate_ctxt *ctxt, int cr);

@@ -220,6 +220,7 @@ struct ckvm_cpu_role {
 int ckvm_mmu_module_init(void);
 void ckvm_mmu_module_exit(void);
 int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt);
+void ckvm_mmu_vm_release(struct ckvm *vm);
 void ckvm_mmu_vm_destroy(struct ckvm *vm);
 int ckvm_mmu_vcpu_init(struct ckvm_vcpu *vcpu);
 void ckvm_mmu_vcpu_destroy(struct ckvm_vcpu *vcpu);

@@ -1428,6 +1428,25 @@ int ckvm_mmu_vm_init(struct ckvm *vm, const struct ckvm_tdp_format *fmt)
 }
 
 /**
+ * ckvm_mmu_vm_release() - unregister the MMU notifier of a dying VM
+ * @vm: the VM, whose last reference is gone; its vCPUs still exist.
+ *
+ * Every notifier callback may make requests of every vCPU (a zap flushes
+ * their TLBs), and unregistering calls ->release, which zaps: so a VM's
+ * destruction unregisters while its vCPUs exist and frees them after (as
+ * KVM's kvm_destroy_vm()). Unregistering waits for callbacks under way.
+ * Idempotent.
+ */
+void ckvm_mmu_vm_release(struct ckvm *vm)
+{
+	struct ckvm_mmu *mmu = &vm->arch.mmu;
+
+	if (mmu->notifier_registered)
+		mmu_notifier_unregister(&mmu->notifier, vm->mm);
+	mmu->notifier_registered = false;
+}
+
+/**
  * ckvm_mmu_vm_destroy() - release a VM's MMU
  * @vm: the VM; no vCPU can run any more.
  *
@@ -1440,9 +1459,7 @@ void ckvm_mmu_vm_destroy(struct ckvm *vm)
 	struct ckvm_mmu_page *sp, *tmp;
 	int i;
 
-	if (mmu->notifier_registered)
-		mmu_notifier_unregister(&mmu->notifier, vm->mm);
-	mmu->notifier_registered = false;
+	ckvm_mmu_vm_release(vm);
 	list_for_each_entry_safe(sp, tmp, &mmu->active_pages, link) {
 		for (i = 0; i < CKVM_SPTES_PER_PAGE; i++) {
 			u64 spte = sp->spt[i];

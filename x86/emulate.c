@@ -263,7 +263,7 @@ static int mem_writeback(struct x86_emulate_ctxt *ctxt,
 	rc = mem_linear(ctxt, op->seg, op->ea, op->bytes, true, &la);
 	if (rc != X86EMUL_CONTINUE)
 		return rc;
-	return ctxt->ops->cmpxchg(ctxt, la, old, new, op->bytes);
+	return ctxt->ops->cmpxchg_emulated(ctxt, la, old, new, op->bytes);
 }
 
 static bool insn_locked(const struct x86_emulate_ctxt *ctxt)

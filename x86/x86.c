@@ -284,9 +284,19 @@ int ckvm_arch_vm_init(struct ckvm *vm)
 	return r;
 }
 
+/**
+ * ckvm_arch_vm_pre_destroy() - first step of a VM's destruction
+ * @vm: the VM, whose last reference is gone; its vCPUs still exist.
+ *
+ * Stops what can reach the vCPUs from outside before kvm_main.c frees
+ * them: the PIT's timer (it kicks them) and the MMU notifier (a zap makes
+ * requests of every vCPU), as KVM's kvm_destroy_vm() unregisters the
+ * notifier before it frees the vCPUs. ckvm_arch_vm_destroy() follows.
+ */
 void ckvm_arch_vm_pre_destroy(struct ckvm *vm)
 {
 	ckvm_pit_free(vm);
+	ckvm_mmu_vm_release(vm);
 }
 
 void ckvm_arch_vm_destroy(struct ckvm *vm)

@@ -49,6 +49,12 @@
 #   CONFORMANCE=0 skip tools/testing/conformance/check.sh
 #   CKVM_KO_FILE  test this ckvm.ko in the machines instead of the one
 #                 built here (tools/testing/deb-check.sh: DKMS's)
+#   CHECK_LOCK, PREBUILT_KO  (make fuzz) the lock file of this run (default
+#                 build/.check.lock), and a ckvm.ko built before: nothing
+#                 is built then
+#   KERNEL=debug  boot the debug kernel (make debug-kernel: KASAN, lockdep,
+#                 kmemleak, ...) with a ckvm.ko built for it, and the kvm
+#                 modules of that build on the *-kvm machines
 # Logs: build/host/*.log, build/vm/<machine>/{console,results}.log (all
 # boots; console.N.log, results.N.log per boot).
 set -uo pipefail
@@ -74,9 +80,12 @@ TP=0 TF=0 TS=0
 mkdir -p build/host build/vm
 
 # One check at a time per tree: they share build/ and the module objects.
-exec 9>build/.check.lock
+# (make fuzz runs one per machine at once, each with its own CHECK_LOCK
+# and the module it built before, PREBUILT_KO.)
+lock=${CHECK_LOCK:-build/.check.lock}
+exec 9>"$lock"
 if ! flock -n 9; then
-	echo "== waiting for another check.sh in this tree (build/.check.lock)"
+	echo "== waiting for another check.sh in this tree ($lock)"
 	flock 9
 fi
 
@@ -187,12 +196,32 @@ if [ "${SKIP_HOST:-0}" != 1 ]; then
 		tail -n 30 build/host/vmm.log | show 30
 	fi
 	machine_line host $hp $hf $hs
+elif [ -n "${PREBUILT_KO:-}" ]; then
+	[ -f "$PREBUILT_KO" ] && module_ok=1
 else
 	$MAKE --no-print-directory module >build/host/module.log 2>&1 &&
 		[ -f ckvm.ko ] && module_ok=1
 fi
 
 # ------------------------------------------------------------ machines
+# KERNEL=debug: the machines boot the debug kernel (make debug-kernel),
+# with a ckvm.ko built against it; KASAN reports every bug, not the first.
+if [ "${KERNEL:-stock}" = debug ]; then
+	say "debug kernel and ckvm.ko for it"
+	if [ -n "${PREBUILT_KO:-}" ]; then
+		dko=$PREBUILT_KO
+		[ $module_ok -eq 1 ] && module_ok=2
+	elif dko=$("$here/debug-module.sh" 2>build/host/debug-module.log); then
+		[ $module_ok -eq 1 ] && module_ok=2
+	else
+		echo "FAIL: debug kernel or its ckvm.ko (build/host/debug-module.log)"
+		tail -n 20 build/host/debug-module.log | show 20
+		TF=$((TF + 1))
+		module_ok=0
+	fi
+	KCMDLINE_EXTRA="kasan_multi_shot ${KCMDLINE_EXTRA:-}"
+	export KCMDLINE_EXTRA
+fi
 kernel=$("$here/kver.sh" --kernel)
 kernel_rc=$?
 
@@ -227,7 +256,8 @@ qemu_payload=build/qemu
 qemu_payload_rc=
 
 ko=none
-[ $module_ok -eq 1 ] && ko=$repo/ckvm.ko
+[ $module_ok -eq 1 ] && ko=${PREBUILT_KO:-$repo/ckvm.ko}
+[ $module_ok -eq 2 ] && ko=$dko
 # CKVM_KO_FILE: test this ckvm.ko instead (built elsewhere: DKMS, deb-check).
 if [ -n "${CKVM_KO_FILE:-}" ]; then
 	[ -f "$CKVM_KO_FILE" ] || { echo "ckvm: CKVM_KO_FILE=$CKVM_KO_FILE not found" >&2; exit 1; }

@@ -47,6 +47,11 @@ syslinux-common       /usr/lib/syslinux/modules/bios/ldlinux.c32
 xorriso               xorriso
 debootstrap           debootstrap
 dpkg                  dpkg-deb
+bison                 bison
+flex                  flex
+bc                    bc
+libelf-dev            /usr/include/gelf.h
+libssl-dev            /usr/include/openssl/ssl.h
 "
 
 # Lines of the table as "package item..." without blank lines.

@@ -3,13 +3,45 @@
 #
 # kver.sh [--kernel] [KDIR]
 # kver.sh --kdir
+# kver.sh --moddir
 #
 # Print the kernel version V that KDIR was built for (KDIR is
 # /usr/src/linux-headers-V or /lib/modules/V/build; default $KDIR).
 # With --kernel print the matching Debian kernel image /boot/vmlinuz-V
 # instead, failing with a clear message if it is not installed. With
 # --kdir print $KDIR, or the top-level Makefile's default when it is unset.
+# With --moddir print /lib/modules/V (where the distro kvm modules are).
+#
+# KERNEL=debug: the debug kernel of "make debug-kernel"
+# (tools/testing/vm/debug-kernel.sh) instead: V is its release, --kernel
+# its bzImage, --kdir its build tree (what ckvm.ko for it is built
+# against), --moddir its modules_install tree. Fails with a clear message
+# if it has not been built.
 set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${KERNEL:-stock}" = debug ]; then
+	top=$(cd "$here/../../.." && pwd)/build/debug-kernel
+	if ! v=$("$here/debug-kernel.sh" --print); then
+		echo "ckvm: KERNEL=debug: the debug kernel is not built (make debug-kernel)" >&2
+		exit 1
+	fi
+	case "${1:-}" in
+	--kernel) echo "$top/obj/arch/x86/boot/bzImage" ;;
+	--kdir) echo "$top/obj" ;;
+	--moddir) echo "$top/root/lib/modules/$v" ;;
+	*) echo "$v" ;;
+	esac
+	exit 0
+fi
+case "${KERNEL:-stock}" in
+stock) ;;
+*) echo "ckvm: KERNEL=$KERNEL: unknown (stock or debug)" >&2; exit 1 ;;
+esac
+if [ "${1:-}" = "--moddir" ]; then
+	echo "/lib/modules/$("$0")"
+	exit 0
+fi
 
 # The top-level Makefile's default: the running kernel's build tree, else
 # the newest Debian linux-headers-*-amd64.

@@ -61,7 +61,9 @@ out=$1
 shift
 
 [ -n "$kver" ] || kver=$("$here/kver.sh")
-moddir=/lib/modules/$kver
+# The distro kvm modules: /lib/modules/V, or the debug build's (KERNEL=debug).
+moddir=$("$here/kver.sh" --moddir)
+case "$moddir" in */$kver) ;; *) moddir=/lib/modules/$kver ;; esac
 if [ -z "$ckvm_ko" ] && [ -f "$repo/ckvm.ko" ]; then
 	ckvm_ko=$repo/ckvm.ko
 fi

@@ -29,6 +29,8 @@
 #   RUN_CMD_TIMEOUT  seconds before the command is killed inside the
 #                machine, which then shows the kernel log tail (default
 #                600 for the QEMU job, 60 for the VMM; Bochs: 4800, 600)
+#   KERNEL       stock (default) | debug: the debug kernel of "make
+#                debug-kernel" and a ckvm.ko built for it
 # Logs: build/run/.
 set -uo pipefail
 # The whole script is one block, so bash reads it all before running it:
@@ -57,8 +59,12 @@ esac
 case "$MODULE" in
 ckvm)
 	machine=$VENDOR
-	$MAKE --no-print-directory module || exit 1
-	ko=$repo/ckvm.ko ;;
+	if [ "${KERNEL:-stock}" = debug ]; then
+		ko=$("$here/debug-module.sh") || exit 1
+	else
+		$MAKE --no-print-directory module || exit 1
+		ko=$repo/ckvm.ko
+	fi ;;
 kvm)
 	machine=$VENDOR-kvm
 	ko=none ;;
@@ -97,6 +103,10 @@ for a in ${RUN_ADD:-}; do
 	adds+=(-a "$a")
 done
 kernel=$("$here/kver.sh" --kernel) || exit 1
+if [ "${KERNEL:-stock}" = debug ]; then
+	KCMDLINE_EXTRA="kasan_multi_shot ${KCMDLINE_EXTRA:-}"
+	export KCMDLINE_EXTRA
+fi
 dir=build/run
 mkdir -p "$dir"
 exec 9>build/.run.lock
