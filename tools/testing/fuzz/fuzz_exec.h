@@ -45,7 +45,41 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <linux/kvm.h>
+
+/*
+ * Where a hung call waits: every thread's kernel stack (/proc/self/task/
+ * TID/stack, root only), printed with the hang report.
+ */
+static void fz_dump_stacks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char path[300], buf[4096];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stack", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		fprintf(stderr, "fuzz: thread %s kernel stack:\n%s", e->d_name, buf);
+	}
+	closedir(d);
+}
+
 
 enum fz_op_kind {
 	OP_OPEN_KVM,		/* open /dev/kvm */
@@ -281,6 +315,7 @@ static int fz_stop_runner(struct fz_exec *x, struct fz_vcpu *v)
 			x->st->hang = 1;
 			fprintf(stderr, "fuzz: HANG: a KVM_RUN thread did not stop in %ds\n",
 				FZ_HANG_SECONDS);
+			fz_dump_stacks();
 			fflush(stderr);
 			_exit(FZ_EXIT_HANG);
 		}
@@ -650,6 +685,7 @@ static void *fz_watchdog(void *arg)
 			x->st->hang = 1;
 			fprintf(stderr, "fuzz: HANG: op %llu did not return in %ds\n",
 				(unsigned long long)x->st->cur_op, FZ_HANG_SECONDS);
+			fz_dump_stacks();
 			fflush(stderr);
 			_exit(FZ_EXIT_HANG);
 		}
