@@ -999,6 +999,7 @@ static const u32 msrs_to_save[] = {
  */
 static const u32 feature_msrs[] = {
 	MSR_IA32_UCODE_REV,
+	MSR_IA32_PERF_CAPABILITIES,
 };
 
 static int ckvm_get_feature_msr(u32 index, u64 *data)
@@ -1007,6 +1008,14 @@ static int ckvm_get_feature_msr(u32 index, u64 *data)
 	case MSR_IA32_UCODE_REV:
 		/* As KVM: the host's own revision. */
 		return rdmsrl_safe(MSR_IA32_UCODE_REV, data) ? 1 : 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/*
+		 * No PMU is offered (CPUID.1:ECX.PDCM clear), so no
+		 * capabilities: KVM reports 0 here too when it has no
+		 * PMU to give, e.g. on AMD.
+		 */
+		*data = 0;
+		return 0;
 	default:
 		return 1;
 	}
