@@ -491,6 +491,21 @@ static long fz_exec_op(struct fz_exec *x, const struct fz_op *op)
 				arg = x->arg + FZ_ARGBUF - op->val;
 				memmove(arg, x->arg, op->val < op->len ? op->val : op->len);
 			}
+			/*
+			 * KVM_RUN is bounded by kicks with SIGUSR1 and SIGALRM:
+			 * a vCPU's signal mask that blocks them would make its
+			 * KVM_RUN legitimately endless (on KVM too; a VMM keeps
+			 * its kick signal open in that mask the same way).
+			 */
+			if (op->nr == KVM_SET_SIGNAL_MASK &&
+			    (uint8_t *)arg + 12 <= x->arg + FZ_ARGBUF) {
+				struct kvm_signal_mask *m = arg;
+
+				if (m->len >= 8) {
+					m->sigset[(SIGUSR1 - 1) / 8] &= ~(1u << ((SIGUSR1 - 1) % 8));
+					m->sigset[(SIGALRM - 1) / 8] &= ~(1u << ((SIGALRM - 1) % 8));
+				}
+			}
 		}
 		ret = ioctl(fd, op->nr, arg);
 		err = errno;

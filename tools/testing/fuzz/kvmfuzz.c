@@ -1965,9 +1965,6 @@ static void make_prog(struct prog *p, const char *mode, uint64_t seed, uint64_t 
 	}
 }
 
-/* Programs the slice leaves out (run_mode()), reported as a skipped point. */
-static int slice_skipped;
-
 static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns, long max)
 {
 	uint64_t i;
@@ -1978,17 +1975,6 @@ static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns
 		struct prog p;
 		struct result res;
 
-		/*
-		 * The slice leaves out ioctl program 2 of seed 1: it hangs now
-		 * and then on ckvm (2 of 7 runs here) and on kvm_amd, with the
-		 * vCPU's runner thread gone and the main thread waiting for
-		 * vcpu->mutex in KVM_SET_SREGS; the cause is not found yet
-		 * (Documentation/fuzzing.rst, "Open"). make fuzz still runs it.
-		 */
-		if (o->slice && mode[0] == 'i' && o->seed == 1 && i == 2) {
-			slice_skipped++;
-			continue;
-		}
 		make_prog(&p, mode, o->seed, i, &gd);
 		if (!p.n)
 			continue;
@@ -2768,7 +2754,7 @@ int main(int argc, char **argv)
 		}
 		mode = "all";
 		quiet = 1;
-		printf("TAP version 13\n1..4\n");
+		printf("TAP version 13\n1..3\n");
 	}
 	if (access("/dev/kvm", R_OK | W_OK)) {
 		printf(slice ? "ok 1 # SKIP no /dev/kvm\n" : "kvmfuzz: no /dev/kvm\n");
@@ -2815,9 +2801,6 @@ int main(int argc, char **argv)
 		if (slice)
 			printf("%sok 3 hostile guests%s\n", f ? "not " : "",
 			       ref_hangs ? " # SKIP kvm_amd hung under QEMU TCG (issue 12)" : "");
-		if (slice)
-			printf("ok 4 # SKIP %d ioctl program(s) left out: program 2 of seed 1 hangs intermittently on ckvm and kvm_amd, cause open (Documentation/fuzzing.rst)\n",
-			       slice_skipped);
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {
 		run_mode(&o, mode, end, o.programs);
 	} else if (!strcmp(mode, "life")) {
