@@ -2760,6 +2760,18 @@ int main(int argc, char **argv)
 		printf(slice ? "ok 1 # SKIP no /dev/kvm\n" : "kvmfuzz: no /dev/kvm\n");
 		return 4;
 	}
+	/*
+	 * The reference kvm_intel under Bochs 2.7 soft-locks a CPU of the
+	 * machine in the lifecycle step with the most vCPUs (16 or 64: 233 s
+	 * stuck, RCU stalls; 2026-12-01), which takes the machine down with
+	 * it. ckvm under Bochs runs the slice; kvm_intel there does not.
+	 */
+	if (slice && access("/sys/module/kvm_intel", F_OK) == 0 &&
+	    getenv("ckvm_emulator") && !strncmp(getenv("ckvm_emulator"), "bochs", 5)) {
+		for (int k = 1; k <= 3; k++)
+			printf("ok %d # SKIP kvm_intel under Bochs soft-locks the machine in the lifecycle stress (Documentation/fuzzing.rst)\n", k);
+		return 4;
+	}
 	skip_real_triple = access("/sys/module/kvm_amd", F_OK) == 0;
 	if (skip_real_triple)
 		printf("# the real-mode triple fault is skipped: it hangs kvm_amd under QEMU TCG (issue 12)\n");
