@@ -20,6 +20,28 @@
  * instruction real mode allows and vm86 does not (MOV CR0, LGDT, HLT...),
  * emulated; the others belong to the guest's real mode.
  */
+/*
+ * RDMSR and WRMSR: real mode may execute them (CPL 0), virtual-8086 mode
+ * raises #GP for them (SDM 20.2.7, they are privileged); the instruction
+ * emulator does not model MSRs, so they are done as their own exits
+ * would do them, the instruction being 2 bytes. Other #GPs: emulated.
+ */
+static int vm86_handle_gp(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 ip = vmx->seg[CKVM_SEG_CS].base +
+		 (u16)vcpu->arch.regs[VCPU_REGS_RIP];
+	u8 insn[2];
+
+	if (!ckvm_read_guest(vcpu->vm, ip, insn, sizeof(insn)) &&
+	    insn[0] == 0x0f && (insn[1] == 0x30 || insn[1] == 0x32)) {
+		vmx->exit_insn_len = 2;
+		return insn[1] == 0x30 ? ckvm_emulate_wrmsr(vcpu) :
+					 ckvm_emulate_rdmsr(vcpu);
+	}
+	return ckvm_emulate_instruction(vcpu);
+}
+
 static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -37,7 +59,7 @@ static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 	if (!vmx->vm86)
 		return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
 	if (vector == X86_TRAP_GP)
-		return ckvm_emulate_instruction(vcpu);
+		return vm86_handle_gp(vcpu);
 	/* INT3, INTO: traps, delivered after the instruction. */
 	if (type == INTR_TYPE_SOFT_EXCEPTION)
 		vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
