@@ -323,8 +323,10 @@ setting                             KVM 6.1                                     
                                     EINVAL once a vCPU exists
 ``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     same
 ``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   same
-``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same (a new address
-                                    EINVAL within 3 pages below 4 GiB           zaps the shadow pages)
+``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same, and also under
+                                    EINVAL within 3 pages below 4 GiB;          tdp=0 (a new address
+                                    kvm_intel without unrestricted guest:       zaps the shadow pages)
+                                    EEXIST after the first call
 ``KVM_CAP_PMU_CAPABILITY``          EINVAL once a vCPU exists                   not offered yet
 ``KVM_CAP_X86_NOTIFY_VMEXIT``       EINVAL once a vCPU exists                   not offered yet
 ``KVM_SET_TSC_KHZ`` (VM fd)         never frozen: the default of vCPUs created  not offered yet
