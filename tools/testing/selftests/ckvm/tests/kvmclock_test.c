@@ -9,57 +9,11 @@
 #include "ckvm_util.h"
 #include <time.h>
 #include <asm/kvm_para.h>
+#include "pvclock.h"
 
 #define NSEC_PER_SEC	1000000000ULL
 
-struct pvclock_vcpu_time_info {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t tsc_to_system_mul;
-	int8_t tsc_shift;
-	uint8_t flags, pad[2];
-} __attribute__((packed));
-
-struct pvclock_wall_clock {
-	uint32_t version, sec, nsec;
-} __attribute__((packed));
-
-#define PVCLOCK_TSC_STABLE_BIT	(1 << 0)
-#define PVCLOCK_GUEST_STOPPED	(1 << 1)
-
 /* ---- guest ---- */
-
-static inline uint64_t g_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* The pvclock read of the ABI: retry while the version is odd or moves. */
-static uint64_t pvclock_read(volatile struct pvclock_vcpu_time_info *p, uint8_t *flags)
-{
-	uint32_t v;
-	uint64_t ns;
-
-	do {
-		uint64_t delta;
-
-		v = p->version;
-		asm volatile("" ::: "memory");
-		delta = g_rdtsc() - p->tsc_timestamp;
-		if (p->tsc_shift >= 0)
-			delta <<= p->tsc_shift;
-		else
-			delta >>= -p->tsc_shift;
-		ns = p->system_time +
-		     (uint64_t)(((unsigned __int128)delta * p->tsc_to_system_mul) >> 32);
-		*flags = p->flags;
-		asm volatile("" ::: "memory");
-	} while ((v & 1) || v != p->version);
-	return ns;
-}
 
 static void guest_code(uint64_t pvti_gpa, uint64_t wall_gpa)
 {

@@ -15,6 +15,7 @@
 #include "ckvm_util.h"
 #include "guest_idt.h"
 #include <asm/kvm_para.h>
+#include "pvclock.h"
 #include <signal.h>
 
 #define NSEC_PER_SEC	1000000000ULL
@@ -23,48 +24,10 @@
 #define HV_X64_MSR_VP_RUNTIME		0x40000010
 #define HV_X64_MSR_TIME_REF_COUNT	0x40000020
 
-struct pvclock_vcpu_time_info {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t tsc_to_system_mul;
-	int8_t tsc_shift;
-	uint8_t flags, pad[2];
-} __attribute__((packed));
-
 volatile uint32_t watch;
 volatile uint64_t have_avx, g_step;
 
 /* ---- guest ---- */
-
-static inline uint64_t g_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t pvclock_read(volatile struct pvclock_vcpu_time_info *p)
-{
-	uint32_t v;
-	uint64_t ns;
-
-	do {
-		uint64_t delta;
-
-		v = p->version;
-		asm volatile("" ::: "memory");
-		delta = g_rdtsc() - p->tsc_timestamp;
-		if (p->tsc_shift >= 0)
-			delta <<= p->tsc_shift;
-		else
-			delta >>= -p->tsc_shift;
-		ns = p->system_time +
-		     (uint64_t)(((unsigned __int128)delta * p->tsc_to_system_mul) >> 32);
-		asm volatile("" ::: "memory");
-	} while ((v & 1) || v != p->version);
-	return ns;
-}
 
 static void guest_code(uint64_t pvti_gpa)
 {
@@ -97,14 +60,14 @@ static void guest_code(uint64_t pvti_gpa)
 	wrmsr(MSR_LSTAR, 0xffffffff81000000ULL);
 	wrmsr(MSR_KERNEL_GS_BASE, 0xffff888000001000ULL);
 	wrmsr(MSR_STAR, 0x0023001000000000ULL);
-	ns0 = pvclock_read(p);
+	ns0 = pvclock_read(p, NULL);
 	tsc0 = g_rdtsc();
 
 	GUEST_SYNC(1);		/* the host moves us to another VM here */
 
 	g_step = 1;
 	tsc1 = g_rdtsc();
-	ns1 = pvclock_read(p);
+	ns1 = pvclock_read(p, NULL);
 	g_step = 2;
 	if (have_avx)
 		asm volatile("vmovdqu %%ymm5, %0" : "=m"(y));
