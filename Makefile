@@ -14,6 +14,8 @@
 #   make deb-check  install it in a fresh Debian 12 root, test the module
 #                   DKMS built there (needs root)
 #   make debug-kernel  the debug guest kernel (KASAN, lockdep, kmemleak...)
+#   make bench      ckvm against the distro's KVM, Documentation/performance.rst
+#   make profile    perf profile of one bench workload (PROFILE_WORKLOAD)
 #   make fuzz       kvmfuzz on ckvm on the debug kernel, svm and vmx
 #                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
 #
@@ -27,7 +29,7 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
-	check-fresh deb deb-check check-6.12 debug-kernel fuzz
+	check-fresh deb deb-check check-6.12 debug-kernel fuzz profile
 
 all: module
 
@@ -69,8 +71,13 @@ run-vmm: deps
 conformance: deps
 	tools/testing/conformance/run.sh
 
-bench: deps
+bench: deps module
 	tools/bench/run.sh
+
+# where one workload's time goes, by symbol, on both modules (perf in the
+# machine; PROFILE_WORKLOAD, default mmiofd)
+profile: deps module
+	tools/bench/profile.sh
 
 # build/deb/ckvm-dkms_<version>_all.deb (tools/packaging/mkdeb.sh)
 deb:

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench: the kvmbench workloads on the distro's KVM and on ckvm, in
-# one boot of each emulated machine (distro modules first, unloaded, then
-# ckvm.ko), side by side: QEMU TCG with AMD SVM (against kvm_amd) and
+# one boot of each emulated machine (each workload on the distro modules,
+# then on ckvm.ko, the machine reloading the set in between), side by side: QEMU TCG with AMD SVM (against kvm_amd) and
 # Bochs with Intel VMX (against kvm_intel), then the shadow-paging
 # workloads in a QEMU boot without NPT (-cpu max,-npt: both modules
 # shadow the guest's page tables). The tables also go to
@@ -20,6 +20,12 @@
 #                    fault ones also with ckvm's oos_shadow=0, and with
 #                    pte_update=0; "" skips that boot; set at all, it
 #                    leaves the doc alone)
+#   BENCH_QEMU       QEMU boot workloads, run in one more QEMU boot (SVM)
+#                    with Debian's QEMU in the machine: qemu-boot-test
+#                    configurations (default qemu_pc_on_host_1; "" skips
+#                    that boot; set at all, it leaves the doc alone). Each
+#                    boots Linux to its init 3 times (BENCH_RUNS) on both
+#                    modules and also gives the exits by reason per boot.
 #   BENCH_RUNS       runs per workload (default: kvmbench's, 7; touch64 5,
 #                    touch512 3); median and min/max are over the runs
 #   BENCH_MODULES    module sets in run order (default "kvm ckvm")
@@ -47,10 +53,11 @@ SHADOW_ALL="pfault pfault+wp pfault+wp-upd cow cow+wp cow+wp-upd cs2 cs16 cs64 t
 workloads=${BENCH_WORKLOADS:-$ALL}
 vendors=${BENCH_VENDORS:-svm vmx}
 shadow=${BENCH_SHADOW-$SHADOW_ALL}
+qemu_wl=${BENCH_QEMU-qemu_pc_on_host_1}
 runs=${BENCH_RUNS:-}
 mods=${BENCH_MODULES:-kvm ckvm}
 flags0=$CONF_CPUFLAGS
-cmd="make bench${BENCH_VENDORS:+ BENCH_VENDORS=\"$vendors\"}${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_SHADOW+ BENCH_SHADOW=\"$shadow\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${flags0:+ CPUFLAGS=$flags0}"
+cmd="make bench${BENCH_VENDORS:+ BENCH_VENDORS=\"$vendors\"}${BENCH_WORKLOADS:+ BENCH_WORKLOADS=\"$workloads\"}${BENCH_SHADOW+ BENCH_SHADOW=\"$shadow\"}${BENCH_QEMU+ BENCH_QEMU=\"$qemu_wl\"}${BENCH_RUNS:+ BENCH_RUNS=$runs}${flags0:+ CPUFLAGS=$flags0}"
 
 describe() {
 	case $1 in
@@ -74,11 +81,12 @@ describe() {
 	cs2) echo "MOV CR3, 2 address spaces" ;;
 	cs16) echo "MOV CR3, 16 address spaces" ;;
 	cs64) echo "MOV CR3, 64 address spaces" ;;
+	qemu_*) echo "QEMU boot to init: ${1#qemu_}" ;;
 	*) echo "$1" ;;
 	esac
 }
 fmt_ns() { # ns -> human
-	awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%.2f ms", n / 1e6; else if (n >= 1e3) printf "%.2f us", n / 1e3; else printf "%.0f ns", n }'
+	awk -v n="$1" 'BEGIN { if (n >= 1e9) printf "%.2f s", n / 1e9; else if (n >= 1e6) printf "%.2f ms", n / 1e6; else if (n >= 1e3) printf "%.2f us", n / 1e3; else printf "%.0f ns", n }'
 }
 cell() { # module workload -> "median (min-max)" or the step status
 	local line st
@@ -112,6 +120,11 @@ bench_cmd() {
 	case $w in
 	*+wp-upd) m="-m oos_shadow=0 -m pte_update=0" ;;
 	*+wp) m="-m oos_shadow=0" ;;
+	qemu_*)
+		# Each boot gets 180 s (one on ckvm takes 20-40 s on quiet cores,
+		# 85 s was seen with the cores shared by three other machines).
+		echo "/bench/qemu-boot-bench -r ${runs:-3} -t 180 -N $w $w"
+		return ;;
 	esac
 	echo "/bench/kvmbench ${runs:+-r $runs }$m -N $w $base"
 }
@@ -124,8 +137,13 @@ bench_pass() {
 	R=$OUT/run-$name
 	CONF_VENDOR=$vendor
 	CONF_CPUFLAGS=$flags
+	local extra=("$OUT/kvmbench:/bench/kvmbench")
 	if [ "$vendor" = vmx ]; then
 		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-240}
+	elif [ "$name" = svm-qemu ]; then
+		# All the boots of one workload on one module, and some slack.
+		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-$(( ${runs:-3} * 180 + 60 ))}
+		extra+=("$HERE/qemu-boot-bench:/bench/qemu-boot-bench")
 	else
 		CONF_TEST_TIMEOUT=${BENCH_TIMEOUT:-90}
 	fi
@@ -133,13 +151,24 @@ bench_pass() {
 		rm -rf "$R"
 		mkdir -p "$R"
 		: >"$R/plan"
-		for m in $mods; do
-			for w in $wl; do
+		# Workload by workload, each on both modules in turn (the
+		# machine reloads the module set between steps): the host's
+		# load drifts over the minutes of a pass, and a ratio of two
+		# runs seconds apart sees less of it than one of runs a pass
+		# apart.
+		for w in $wl; do
+			for m in $mods; do
 				echo "$m $w $(bench_cmd "$w")" >>"$R/plan"
 			done
 		done
 		echo "bench $name: $(grep -c . "$R/plan") steps" >&2
-		conf_mkinitramfs "$R/initrd.gz" "$R/plan" "$OUT/kvmbench:/bench/kvmbench" || return 1
+		if [ "$name" = svm-qemu ]; then
+			"$REPO/tools/testing/vm/qemu-payload.sh" -k "$CONF_KVER" "$OUT/qemu" \
+				>"$R/payload.log" 2>&1 ||
+				{ echo "bench: qemu-payload.sh failed ($R/payload.log)" >&2; return 1; }
+			extra+=("$OUT/qemu/tree:/")
+		fi
+		conf_mkinitramfs "$R/initrd.gz" "$R/plan" "${extra[@]}" || return 1
 		t_start=$(date +%s)
 		conf_run_plan "$R/initrd.gz" "$R/plan" "$R"
 		t_total=$(( $(date +%s) - t_start ))
@@ -156,6 +185,9 @@ bench_pass() {
 	cat "$R"/results.* | awk '
 		/^@@B / { mod = $3; next }
 		/^RESULT / { print mod, $0 }' >"$R/parsed"
+	cat "$R"/results.* | awk '
+		/^@@B / { mod = $3; next }
+		/^STATS / { print mod, $0 }' >"$R/stats"
 	{
 		printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "workload (time per operation)" "ckvm median [min..max] xRUNS" "KVM median [min..max] xRUNS" "ratio" "exits ckvm" "exits KVM"
 		for w in $wl; do
@@ -167,11 +199,43 @@ bench_pass() {
 			printf '%-36s %-38s %-38s %7s %-11s %-11s\n' "$(describe "$w")" "${c%%|*}" "${k%%|*}" "$ratio" "${ce:--}" "${ke:--}"
 		done
 	} >"$R/table"
+	[ -s "$R/stats" ] && stats_table >>"$R/table"
+	# Boots that did not reach init (the reference hangs in nested TCG).
+	cat "$R"/results.* | awk '
+		/^@@B / { mod = $3; next }
+		/^FAILED / { $1 = ""; print "failed on " (mod == "kvm" ? "KVM" : mod) ":" $0 }' >>"$R/table"
 	echo "== $name"
 	cat "$R/table"
 	echo
 	echo "exits: to userspace per operation / all exits per operation (vCPU stat \"exits\"; - when not available)"
 	echo "command: $cmd; total $(cat "$R/total" 2>/dev/null || echo "?")s; logs in $R"
+}
+
+# The exits by reason of the workloads that report them (STATS lines:
+# counters per operation), ckvm next to KVM; "-" where a module lacks one.
+stats_table() {
+	local w
+	for w in $(awk '{ print $3 }' "$R/stats" | awk '!seen[$0]++'); do
+		echo
+		echo "$(describe "$w"): exits by reason per boot (debugfs counters at the guest's init, mean over the boots)"
+		awk -v w="$w" '$3 == w {
+			for (i = 4; i <= NF; i++) {
+				split($i, kv, "=")
+				if (!(kv[1] in seen)) { seen[kv[1]] = 1; order[++n] = kv[1] }
+				v[$1, kv[1]] = kv[2]
+			}
+		}
+		END {
+			printf "    %-20s %12s %12s %7s\n", "counter", "ckvm", "KVM", "ratio"
+			for (i = 1; i <= n; i++) {
+				c = order[i]
+				a = ((("ckvm", c) in v) ? v["ckvm", c] : "-")
+				b = ((("kvm", c) in v) ? v["kvm", c] : "-")
+				r = (a != "-" && b != "-" && b > 0) ? sprintf("%.3g", a / b) : "-"
+				printf "    %-20s %12s %12s %7s\n", c, a, b, r
+			}
+		}' "$R/stats" | sed 's/^    //'
+	done
 }
 
 # The doc's section for one pass.
@@ -198,6 +262,15 @@ doc_pass() {
 		echo "workload with its defaults."
 		echo
 	fi
+	if [ "$name" = svm-qemu ]; then
+		echo "QEMU boot: Debian's unmodified QEMU inside the machine boots the"
+		echo "Debian kernel with \`\`-accel kvm\`\` (\`\`tools/bench/qemu-boot-bench\`\`,"
+		echo "\`\`qemu-boot-test\`\`'s bench mode); the time is from QEMU's start to"
+		echo "the guest's init. A boot that does not reach init in 180 s is left out"
+		echo "of the times and listed under the table: the reference kvm_amd hangs"
+		echo "now and then in nested TCG (Documentation/qemu.rst)."
+		echo
+	fi
 	echo "- date: $(cat "$R/date" 2>/dev/null), $(cat "$R/total" 2>/dev/null) s in all"
 	echo "- command: \`\`$cmd\`\`"
 	echo "- machine: $machine, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$R"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
@@ -218,7 +291,9 @@ for v in $vendors; do
 	passes+=("$v $v $flags0")
 done
 case " $vendors " in
-*" svm "*) [ -n "$shadow" ] && passes+=("svm-shadow svm ,-npt") ;;
+*" svm "*)
+	[ -n "$shadow" ] && passes+=("svm-shadow svm ,-npt")
+	[ -n "$qemu_wl" ] && passes+=("svm-qemu svm $flags0") ;;
 esac
 
 rc=0
@@ -226,13 +301,15 @@ for p in "${passes[@]}"; do
 	read -r name vendor flags <<<"$p"
 	if [ "$name" = svm-shadow ]; then
 		bench_pass "$name" "$vendor" "$flags" "$shadow" || rc=1
+	elif [ "$name" = svm-qemu ]; then
+		bench_pass "$name" "$vendor" "$flags" "$qemu_wl" || rc=1
 	else
 		bench_pass "$name" "$vendor" "$flags" "$workloads" || rc=1
 	fi
 done
 
 if [ -z "${NO_DOC:-}" ] && [ -z "${BENCH_WORKLOADS:-}" ] && [ -z "${BENCH_VENDORS:-}" ] &&
-   [ -z "${BENCH_SHADOW+x}" ] && [ $rc = 0 ]; then
+   [ -z "${BENCH_SHADOW+x}" ] && [ -z "${BENCH_QEMU+x}" ] && [ $rc = 0 ]; then
 	doc=$REPO/Documentation/performance.rst
 	{
 		cat "$HERE/performance-header.rst"

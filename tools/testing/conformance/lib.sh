@@ -7,7 +7,8 @@
 #   conf_init                       set CONF_* defaults (kernel, modules)
 #                                   CONF_VENDOR: svm (QEMU, the default)
 #                                   or vmx (Bochs); set it after conf_init
-#   conf_mkinitramfs OUT PLAN [SRC:DEST]...
+#   conf_mkinitramfs OUT PLAN [SRC:DEST]...  (SRC a file, or a directory
+#                                        whose contents go to DEST)
 #   conf_run_plan INITRD NSTEPS LOGDIR   -> LOGDIR/results (one line a step)
 #
 # A plan line is "MODULE NAME COMMAND..." (see vm-init). conf_run_plan
@@ -74,6 +75,12 @@ conf_mkinitramfs() {
 	done
 	[ -f "$CONF_CKVM_KO" ] && cp "$CONF_CKVM_KO" "$stage/modules/ckvm.ko"
 	for a in "$@"; do
+		if [ -d "${a%%:*}" ]; then
+			# A directory: its contents merged in at DEST.
+			mkdir -p "$stage${a#*:}"
+			cp -a "${a%%:*}/." "$stage${a#*:}"
+			continue
+		fi
 		mkdir -p "$stage$(dirname "${a#*:}")"
 		cp "${a%%:*}" "$stage${a#*:}"
 	done

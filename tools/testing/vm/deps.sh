@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # deps.sh             install the Debian packages that every target needs
-#                     (make run, make check, make bench, make conformance)
+#                     (make run, make check, make bench, make conformance,
+#                     make profile)
 # deps.sh --need X... check that each program or file X is there; for a
 #                     missing one, name the package it comes from and fail
 # deps.sh --list      print the package list
@@ -52,6 +53,7 @@ flex                  flex
 bc                    bc
 libelf-dev            /usr/include/gelf.h
 libssl-dev            /usr/include/openssl/ssl.h
+linux-perf            perf
 "
 
 # Lines of the table as "package item..." without blank lines.
