@@ -133,14 +133,11 @@ void ckvm_mark_page_dirty(struct ckvm *vm, gfn_t gfn)
 		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
 }
 
-static struct ckvm_memslot *id_to_memslot(struct ckvm_memslots *slots, u16 id)
+/* The published slot @id, or NULL. Caller holds slots_lock. */
+static struct ckvm_memslot *id_to_memslot(struct ckvm *vm, u16 id)
 {
-	int i;
-
-	for (i = 0; i < slots->nr; i++)
-		if (slots->slots[i]->id == id)
-			return slots->slots[i];
-	return NULL;
+	lockdep_assert_held(&vm->slots_lock);
+	return xa_load(&vm->memslot_ids, id);
 }
 
 static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
@@ -160,60 +157,130 @@ static bool memslot_overlaps(struct ckvm_memslots *slots, u16 id,
 	return false;
 }
 
-static struct ckvm_memslots *memslots_alloc(int nr)
+static struct ckvm_memslots *memslots_alloc(int capacity)
 {
 	struct ckvm_memslots *slots;
 
-	slots = kvmalloc(struct_size(slots, slots, nr), GFP_KERNEL_ACCOUNT);
-	if (slots)
+	slots = kvmalloc(struct_size(slots, slots, capacity),
+			 GFP_KERNEL_ACCOUNT);
+	if (slots) {
 		slots->nr = 0;
+		slots->capacity = capacity;
+		slots->npages = 0;
+	}
 	return slots;
 }
 
 /*
+ * Remove the pointer at index @remove of @slots (if >= 0), then insert
+ * @slot (if any) at the index its base_gfn sorts to, moving only the
+ * pointers after each place. Returns that index, or -1. Caller holds
+ * slots_lock; @slots is not published.
+ */
+static int memslots_splice(struct ckvm_memslots *slots, int remove,
+			   struct ckvm_memslot *slot)
+{
+	const size_t ptr = sizeof(slots->slots[0]);
+	int i;
+
+	if (remove >= 0) {
+		memmove(slots->slots + remove, slots->slots + remove + 1,
+			(slots->nr - remove - 1) * ptr);
+		slots->nr--;
+	}
+	if (!slot)
+		return -1;
+	i = memslot_lower_bound(slots, slot->base_gfn);
+	memmove(slots->slots + i + 1, slots->slots + i, (slots->nr - i) * ptr);
+	slots->slots[i] = slot;
+	slots->nr++;
+	return i;
+}
+
+/*
+ * A copy of the published snapshot @cur, unpublished, with room for one
+ * more slot. The spare snapshot (the one @cur replaced) is that copy after
+ * replaying on it the one change that made @cur (vm->memslots_last): for
+ * a VMM that adds slot after slot upwards that moves no pointer at all.
+ * Otherwise a new array is allocated, with room to grow so that this is
+ * rare (init_on_alloc clears every one), and @cur copied into it.
+ */
+static struct ckvm_memslots *memslots_copy(struct ckvm *vm,
+					   struct ckvm_memslots *cur)
+{
+	struct ckvm_memslots *spare = vm->memslots_spare;
+	const struct ckvm_memslots_change *last = &vm->memslots_last;
+	int nr;
+
+	vm->memslots_spare = NULL;
+	if (spare && spare->capacity > cur->nr) {
+		memslots_splice(spare, last->remove,
+				last->insert >= 0 ? cur->slots[last->insert] : NULL);
+		spare->npages = cur->npages;
+		if (!WARN_ON_ONCE(spare->nr != cur->nr))
+			return spare;
+	}
+	kvfree(spare);
+	nr = cur->nr + 1;
+	spare = memslots_alloc(min(nr + nr / 2 + 8, CKVM_USER_MEM_SLOTS + 1));
+	if (!spare)
+		return NULL;
+	memcpy(spare->slots, cur->slots, cur->nr * sizeof(cur->slots[0]));
+	spare->nr = cur->nr;
+	spare->npages = cur->npages;
+	return spare;
+}
+
+/*
  * A new snapshot in which @old_slot (if any) is replaced by @new_slot (if
- * any). One ordered pass copies the pointers around them. NULL if memory
- * ran out.
+ * any). Each place is found by binary search, which works because the
+ * slots, sorted by base_gfn, do not overlap (@new_slot was checked against
+ * all but @old_slot). The change is noted in @change for the next update
+ * (memslots_copy()). NULL if memory ran out.
  */
 static struct ckvm_memslots *memslots_build(struct ckvm *vm,
 					    struct ckvm_memslot *old_slot,
-					    struct ckvm_memslot *new_slot)
+					    struct ckvm_memslot *new_slot,
+					    struct ckvm_memslots_change *change)
 {
-	struct ckvm_memslots *old = ckvm_memslots(vm), *new;
-	bool placed = !new_slot;
-	int i, n = 0;
+	struct ckvm_memslots *new;
+	int remove = -1;
 
 	lockdep_assert_held(&vm->slots_lock);
-	new = memslots_alloc(old->nr + 1);
+	new = memslots_copy(vm, ckvm_memslots(vm));
 	if (!new)
 		return NULL;
-	for (i = 0; i < old->nr; i++) {
-		struct ckvm_memslot *s = old->slots[i];
-
-		if (!placed && new_slot->base_gfn < s->base_gfn) {
-			new->slots[n++] = new_slot;
-			placed = true;
+	if (old_slot) {
+		remove = memslot_lower_bound(new, old_slot->base_gfn);
+		if (WARN_ON_ONCE(remove >= new->nr ||
+				 new->slots[remove] != old_slot)) {
+			kvfree(new);
+			return NULL;
 		}
-		if (s != old_slot)
-			new->slots[n++] = s;
+		new->npages -= old_slot->npages;
 	}
-	if (!placed)
-		new->slots[n++] = new_slot;
-	new->nr = n;
+	change->remove = remove;
+	change->insert = memslots_splice(new, remove, new_slot);
+	if (new_slot)
+		new->npages += new_slot->npages;
 	return new;
 }
 
 /*
- * Publish @new. When the call returns no vCPU can see the old snapshot
- * (nor a slot only it had) any more; the caller frees such a slot.
+ * Publish @new, made by @change. When the call returns no vCPU can see the
+ * old snapshot (nor a slot only it had) any more; the caller frees such a
+ * slot, and the old snapshot becomes the spare.
  */
-static void memslots_publish(struct ckvm *vm, struct ckvm_memslots *new)
+static void memslots_publish(struct ckvm *vm, struct ckvm_memslots *new,
+			     const struct ckvm_memslots_change *change)
 {
 	struct ckvm_memslots *old = ckvm_memslots(vm);
 
 	rcu_assign_pointer(vm->memslots, new);
 	synchronize_srcu_expedited(&vm->srcu);
-	kvfree(old);
+	kvfree(vm->memslots_spare);	/* none: memslots_copy() took it */
+	vm->memslots_spare = old;
+	vm->memslots_last = *change;
 	vm->stat.memslot_updates++;
 	ckvm_arch_memslots_changed(vm);
 }
@@ -262,6 +329,7 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 {
 	struct ckvm_memslot *old, *new = NULL;
 	struct ckvm_memslots *slots, *next;
+	struct ckvm_memslots_change change;
 	bool logging;
 	int r;
 
@@ -272,7 +340,7 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 
 	mutex_lock(&vm->slots_lock);
 	slots = ckvm_memslots(vm);
-	old = id_to_memslot(slots, mem->slot);
+	old = id_to_memslot(vm, mem->slot);
 
 	if (!mem->memory_size) {
 		/* Delete. */
@@ -280,11 +348,12 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 		if (!old)
 			goto out;
 		r = -ENOMEM;
-		next = memslots_build(vm, old, NULL);
+		next = memslots_build(vm, old, NULL, &change);
 		if (!next)
 			goto out;
 		ckvm_arch_memslot_removed(vm, old);
-		memslots_publish(vm, next);
+		xa_erase(&vm->memslot_ids, old->id);
+		memslots_publish(vm, next, &change);
 		trace_ckvm_memslot(CKVM_TRACE_SLOT_DELETE, old->id,
 				   old->base_gfn << PAGE_SHIFT, old->npages,
 				   old->userspace_addr, old->flags);
@@ -333,18 +402,25 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 		new->dirty_bitmap = old->dirty_bitmap;
 	}
 
-	next = memslots_build(vm, old, new);
-	if (!next)
+	/*
+	 * A new id's place in the id index, taken now so that storing it
+	 * below cannot fail; a replaced slot's entry is overwritten in place.
+	 */
+	if (!old && xa_reserve(&vm->memslot_ids, new->id, GFP_KERNEL_ACCOUNT))
 		goto out;
+	next = memslots_build(vm, old, new, &change);
+	if (!next)
+		goto out_release;
 	r = ckvm_arch_memslot_create(vm, old, new);
 	if (r) {
 		kvfree(next);
-		goto out;
+		goto out_release;
 	}
 	/* A moved slot's old mappings go while its old place is published. */
 	if (old && old->base_gfn != new->base_gfn)
 		ckvm_arch_memslot_removed(vm, old);
-	memslots_publish(vm, next);
+	xa_store(&vm->memslot_ids, new->id, new, GFP_KERNEL_ACCOUNT);
+	memslots_publish(vm, next, &change);
 	trace_ckvm_memslot(old ? CKVM_TRACE_SLOT_MOVE : CKVM_TRACE_SLOT_CREATE,
 			   new->id, new->base_gfn << PAGE_SHIFT, new->npages,
 			   new->userspace_addr, new->flags);
@@ -354,6 +430,10 @@ static int ckvm_set_memory_region(struct ckvm *vm,
 	if (old)
 		memslot_free(old, new);
 	new = NULL;
+	goto out;
+out_release:
+	if (!old)
+		xa_release(&vm->memslot_ids, new->id);
 out:
 	if (new) {
 		/* Not published: free what was allocated for it, not old's. */
@@ -378,7 +458,7 @@ static int ckvm_get_dirty_log(struct ckvm *vm, const struct kvm_dirty_log *log)
 		return -EINVAL;
 
 	mutex_lock(&vm->slots_lock);
-	slot = id_to_memslot(ckvm_memslots(vm), log->slot);
+	slot = id_to_memslot(vm, log->slot);
 	r = -ENOENT;
 	if (!slot || !slot->dirty_bitmap)
 		goto out;
@@ -560,6 +640,8 @@ static void ckvm_vm_destroy(struct ckvm *vm)
 	for (i = 0; i < slots->nr; i++)
 		memslot_free(slots->slots[i], NULL);
 	kvfree(slots);
+	kvfree(vm->memslots_spare);
+	xa_destroy(&vm->memslot_ids);
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -596,6 +678,7 @@ static struct ckvm *ckvm_vm_create(unsigned long type)
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	ckvm_irqfds_init(vm);
 
+	xa_init(&vm->memslot_ids);
 	RCU_INIT_POINTER(vm->memslots, memslots_alloc(0));
 	if (!rcu_access_pointer(vm->memslots))
 		goto err_slots;

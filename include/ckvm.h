@@ -20,6 +20,7 @@
 #include <linux/signal.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "iodev.h"
@@ -70,13 +71,24 @@ struct ckvm_memslot {
 /*
  * A snapshot of the slots: pointers sorted by base_gfn. Slots and
  * snapshots are immutable once published. Readers hold ckvm->srcu; a
- * writer builds a new snapshot under slots_lock (copying pointers, so an
- * update costs 8 bytes per slot), publishes it and frees what it replaced
- * after synchronize_srcu().
+ * writer builds the next snapshot under slots_lock in the one the last
+ * update replaced (no reader sees it after synchronize_srcu()), moving
+ * only the pointers after the places that change, and publishes it.
  */
 struct ckvm_memslots {
 	int nr;
+	int capacity;			/* of slots[] */
+	u64 npages;			/* of all its slots */
 	struct ckvm_memslot *slots[];
+};
+
+/*
+ * What one update did to the snapshot it copied: the index of the pointer
+ * it removed and the index where it inserted one (-1: none).
+ */
+struct ckvm_memslots_change {
+	int remove;
+	int insert;
 };
 
 /*
@@ -138,6 +150,14 @@ struct ckvm {
 	struct mutex slots_lock;	/* memslot and I/O bus updates */
 	struct srcu_struct srcu;	/* memslot and I/O bus readers */
 	struct ckvm_memslots __rcu *memslots;
+	struct xarray memslot_ids;	/* slot id -> published slot; slots_lock */
+	/*
+	 * The snapshot replaced last, no longer read, and the change that
+	 * replaced it: the next update replays that change on it rather
+	 * than copy the published one (kvm_main.c, memslots_copy()).
+	 */
+	struct ckvm_memslots *memslots_spare;	/* slots_lock */
+	struct ckvm_memslots_change memslots_last;	/* slots_lock */
 	struct ckvm_io_bus __rcu *buses[CKVM_NR_BUSES];
 	struct list_head ioeventfds;	/* slots_lock */
 	struct list_head coalesced_zones;	/* slots_lock */

@@ -1257,12 +1257,8 @@ void ckvm_mmu_memslot_zap(struct ckvm *vm, struct ckvm_memslot *slot)
 /* KVM's default: 2% of the guest's pages, at least 64. */
 static unsigned long default_mmu_pages(struct ckvm *vm)
 {
-	struct ckvm_memslots *slots = ckvm_memslots(vm);
-	unsigned long nr = 0;
-	int i;
+	unsigned long nr = ckvm_memslots(vm)->npages;
 
-	for (i = 0; i < slots->nr; i++)
-		nr += slots->slots[i]->npages;
 	return max_t(unsigned long, nr * CKVM_PERMILLE_MMU_PAGES / 1000,
 		     CKVM_MIN_ALLOC_MMU_PAGES);
 }

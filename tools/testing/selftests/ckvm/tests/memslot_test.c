@@ -263,6 +263,33 @@ static void test_many_slots(void)
 	for (int i = 0; i < NSLOTS; i++)
 		ok &= h[i][1] == (uint64_t)(i ^ 0xabc);
 	ksft_test_result(ok, "guest writes land in the right slot");
+
+	/*
+	 * Holes in the middle of the snapshot: the odd slots deleted, then
+	 * created again in reverse order under new ids (the snapshot and the
+	 * id index both change in the middle), the last one moved above all.
+	 */
+	ok = true;
+	for (int i = 1; i < NSLOTS; i += 2)
+		ok &= __vm_set_region(vm, 1 + i, 0, base + i * 0x10000ULL, 0, h[i]) == 0;
+	ok &= __vm_set_region(vm, 2, 0, base + 0x10000ULL, 0, h[1]) == -1 && errno == EINVAL;
+	for (int i = NSLOTS - 1; i > 0; i -= 2)
+		ok &= __vm_set_region(vm, 1 + NSLOTS + i, 0, base + i * 0x10000ULL,
+				      4096, h[i]) == 0;
+	/* Slot 1 (gpa index 0) moves to index NSLOTS; its data goes along. */
+	ok &= __vm_set_region(vm, 1, 0, base + NSLOTS * 0x10000ULL, 4096, h[0]) == 0;
+	ksft_test_result(ok, "odd slots deleted and created again under new ids, one moved");
+	vcpu_free(v);
+	v = vcpu_add(vm, 1, guest_sum_slots);
+	vcpu_args_set(v, 2, base + 0x10000ULL, (uint64_t)NSLOTS);
+	want = 0;
+	for (int k = 0; k < NSLOTS; k++) {
+		int i = (k + 1) % NSLOTS;	/* gpa index k + 1 holds slot i's data */
+
+		want += (1000 + i * 3) * (uint64_t)(k + 1);
+	}
+	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == want,
+			 "guest reads the right data after the holes and the move");
 	for (int i = 0; i < NSLOTS; i++)
 		munmap(h[i], 4096);
 	vcpu_free(v);
@@ -330,7 +357,7 @@ static void test_concurrent_flags(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(63);
+	ksft_set_plan(65);
 	test_bad_inputs();
 	test_guest_view();
 	test_not_pinned();
