@@ -1965,11 +1965,6 @@ static void make_prog(struct prog *p, const char *mode, uint64_t seed, uint64_t 
 	}
 }
 
-/* ckvm with tdp=0 under Bochs: real mode runs in virtual-8086 mode. */
-static int slice_vm86;
-/* The slice left a program out (run_mode()); point 3 says so. */
-static int slice_left_out;
-
 static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns, long max)
 {
 	uint64_t i;
@@ -1980,17 +1975,6 @@ static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns
 		struct prog p;
 		struct result res;
 
-		/*
-		 * Open bug: under ckvm's virtual-8086 real mode (VMX with
-		 * tdp=0) guest program 5 of seed 1 (LIDT, then UD2 in real
-		 * mode) ends with an unexpected result. Left out of the slice
-		 * there and said so (Documentation/fuzzing.rst, "Open").
-		 */
-		if (o->slice && mode[0] == 'g' && o->seed == 1 && i == 5 && slice_vm86) {
-			printf("# guest program 5 of seed 1 left out: open bug of ckvm's vm86 real mode (fuzzing.rst)\n");
-			slice_left_out = 1;
-			continue;
-		}
 		make_prog(&p, mode, o->seed, i, &gd);
 		if (!p.n)
 			continue;
@@ -2720,7 +2704,12 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind < argc)
+	/*
+	 * "show" takes the program kind after its options
+	 * ("show -s S -p N guest", as the replay lines print it); for the
+	 * others a word after the options is the mode.
+	 */
+	if (optind < argc && strcmp(mode, "show"))
 		mode = argv[optind];
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -2729,7 +2718,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "show")) {
 		struct guest_desc gd;
 		struct prog p;
-		const char *m = optind + 1 < argc ? argv[optind + 1] : "ioctl";
+		const char *m = optind < argc ? argv[optind] : "ioctl";
 
 		if (show < 0)
 			usage();
@@ -2765,14 +2754,8 @@ int main(int argc, char **argv)
 		o.seconds = 35;
 		cycles = 20;
 		if (emu && !strncmp(emu, "bochs", 5)) {
-			FILE *tf = fopen("/sys/module/ckvm/parameters/tdp", "r");
-
 			cycles = 5;
 			slice_vcpus = 16;
-			if (tf) {
-				slice_vm86 = fgetc(tf) == 'N';
-				fclose(tf);
-			}
 		}
 		mode = "all";
 		quiet = 1;
@@ -2833,8 +2816,7 @@ int main(int argc, char **argv)
 		ref_hangs = 0;
 		f = run_mode(&o, "guest", end, slice ? GK_NR * M_NR : 0);
 		if (slice)
-			printf("%sok 3 hostile guests%s%s\n", f ? "not " : "",
-			       slice_left_out ? " (program 5 left out: open vm86 bug)" : "",
+			printf("%sok 3 hostile guests%s\n", f ? "not " : "",
 			       ref_hangs ? " # SKIP kvm_amd hung under QEMU TCG (issue 12)" : "");
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {
 		run_mode(&o, mode, end, o.programs);
