@@ -16,6 +16,8 @@
 #   make debug-kernel  the debug guest kernel (KASAN, lockdep, kmemleak...)
 #   make fuzz       kvmfuzz on ckvm on the debug kernel, svm and vmx
 #                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
+#   make fuzz-compare  the same kvmfuzz programs on ckvm and on the distro's
+#                   KVM, errno by errno (FUZZ_SEED, FUZZ_PROGRAMS, MACHINES)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -27,7 +29,7 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
-	check-fresh deb deb-check check-6.12 debug-kernel fuzz
+	check-fresh deb deb-check check-6.12 debug-kernel fuzz fuzz-compare
 
 all: module
 
@@ -89,3 +91,6 @@ debug-kernel: deps
 
 fuzz: deps
 	tools/testing/fuzz/run.sh
+
+fuzz-compare: deps
+	tools/testing/fuzz/compare.sh

@@ -32,8 +32,12 @@
  * standalone C reproducer (fuzz_exec.h + the ops + main) for the selftests.
  * At the end: calls, guests run, distinct (ioctl, errno) pairs (listed with
  * -v, for the diff against the distro's KVM), failures. -T prints every
- * call's result ("T prog op name errno") for the same comparison, call by
- * call. Exit 0 iff no failure.
+ * call's result ("T MODE PROG OP CALL TARGET ERRNO", MODE i or g, ERRNO a
+ * name or OK) for the same comparison, call by call: tools/testing/fuzz/
+ * compare.sh runs the same seed on ckvm and on the distro's KVM that way
+ * (kvmfuzz_compare=N on the kernel command line: N ioctl programs and N
+ * guests, traced, without lifecycle stress or reduction) and lists the
+ * calls whose errno differs. Exit 0 iff no failure.
  */
 #include "fuzz_exec.h"
 
@@ -720,6 +724,7 @@ struct shared {
 static struct shared *sh;
 static int trace;		/* -T: print every call's result */
 static uint64_t trace_prog;
+static char trace_mode = '-';	/* 'i' ioctl or 'g' guest program */
 
 static void on_result(struct fz_exec *x, const struct fz_op *op, long ret, int err)
 {
@@ -730,9 +735,10 @@ static void on_result(struct fz_exec *x, const struct fz_op *op, long ret, int e
 	if (s >= 0 && e >= 0 && e < NERR)
 		__atomic_fetch_add(&sh->pairs[s][e], 1, __ATOMIC_RELAXED);
 	if (trace)
-		printf("T %llu %llu %s %s %d\n", (unsigned long long)trace_prog,
+		printf("T %c %llu %llu %s %s %s\n", trace_mode, (unsigned long long)trace_prog,
 		       (unsigned long long)x->st->cur_op, slot_name(s),
-		       target_names[op->target < T_NR ? op->target : T_NONE], e);
+		       target_names[op->target < T_NR ? op->target : T_NONE],
+		       e ? strerrorname_np(e) ? strerrorname_np(e) : "E?" : "OK");
 }
 
 /* ------------------------------------------------------------ guest code */
@@ -1882,6 +1888,7 @@ struct opts {
 	const char *repro_dir;
 	int verbose;
 	int slice;
+	int compare;		/* kvmfuzz_compare: traced, no reduction */
 };
 
 static int failures;
@@ -1902,6 +1909,11 @@ static void report_failure(const struct opts *o, const char *mode, uint64_t idx,
 	       (unsigned long long)idx, mode);
 	for (i = 0; i < p->n; i++)
 		print_op(stdout, &p->ops[i], i);
+	/* The comparison wants the calls of the programs, not a reducer's. */
+	if (o->compare) {
+		free(ops);
+		return;
+	}
 	memcpy(ops, p->ops, n * sizeof(*ops));
 	/* A wrong result is a guest's, which is minimal as drawn. */
 	if (res->kind != RES_CRASH && res->kind != RES_MISMATCH) {
@@ -1979,6 +1991,7 @@ static int run_mode(const struct opts *o, const char *mode, uint64_t deadline_ns
 		if (!p.n)
 			continue;
 		trace_prog = i;
+		trace_mode = mode[0];
 		{
 			uint64_t ts = fz_now_ns();
 
@@ -2742,6 +2755,22 @@ int main(int argc, char **argv)
 		quiet = 1;
 		mode = "all";
 	}
+	/*
+	 * compare.sh boots the machine with kvmfuzz_compare=N (and
+	 * kvmfuzz_seed=S): N ioctl programs and N guests of seed S, every
+	 * call's result traced, on ckvm and on the distro's KVM alike.
+	 */
+	if (slice && getenv("kvmfuzz_compare")) {
+		slice = 0;
+		o.programs = atol(getenv("kvmfuzz_compare"));
+		o.seed = getenv("kvmfuzz_seed") ? strtoull(getenv("kvmfuzz_seed"), NULL, 0) : 1;
+		o.seconds = 3600;
+		o.compare = 1;
+		o.repro_dir = "/tmp";
+		trace = 1;
+		quiet = 1;
+		mode = "compare";
+	}
 	if (slice) {
 		/*
 		 * make check's slice: seed 1, a short lifecycle stress (no OOM:
@@ -2818,6 +2847,10 @@ int main(int argc, char **argv)
 		if (slice)
 			printf("%sok 3 hostile guests%s\n", f ? "not " : "",
 			       ref_hangs ? " # SKIP kvm_amd hung under QEMU TCG (issue 12)" : "");
+	} else if (!strcmp(mode, "compare")) {
+		run_mode(&o, "ioctl", end, o.programs);
+		ref_hangs = 0;
+		run_mode(&o, "guest", end, o.programs);
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {
 		run_mode(&o, mode, end, o.programs);
 	} else if (!strcmp(mode, "life")) {
