@@ -10,7 +10,8 @@
 # different errno (OK = success) is a compatibility difference. The first
 # difference of a program is the one that counts (until then both ran the
 # same calls with the same results); those after it may follow from it and
-# are only counted. Each difference is for ckvm to fix or for
+# are only counted; a KVM_RUN that one side ended with EINTR (the
+# fuzzer's alarm) is timing, counted apart. Each difference is for ckvm to fix or for
 # Documentation/fuzzing.rst to explain.
 #
 # Environment: MACHINES (two: ckvm's, the reference's), FUZZ_SEED
@@ -60,6 +61,8 @@ awk -v mc="$mc" -v mr="$mr" -v out="$out" '
 		if (!(k in call) || call[k] != $5) { skipped++; next }
 		both++
 		if (ec[k] == $7) { same++; next }
+		# How long a KVM_RUN lasts is timing (the alarm of the fuzzer).
+		if ($5 == "KVM_RUN" && (ec[k] == "EINTR" || $7 == "EINTR")) { timing++; next }
 		d = $5 " " ec[k] " " $7
 		if (p in firstdone) { later[d]++; nlater++; next }
 		firstdone[p] = 1
@@ -67,8 +70,8 @@ awk -v mc="$mc" -v mr="$mr" -v out="$out" '
 		if (!(d in ex)) ex[d] = "kvmfuzz show -s SEED -p " $3 " " ($2 == "i" ? "ioctl" : "guest") " (op " $4 ")"
 	}
 	END {
-		printf "== %d calls on both (%d same errno), %d differ: %d first in their program, %d after one; %d not comparable (missing on one side)\n",
-		       both, same, nfirst + nlater, nfirst, nlater, skipped
+		printf "== %d calls on both (%d same errno), %d differ: %d first in their program, %d after one; %d KVM_RUNs ended by the alarm on one side only; %d not comparable (missing on one side)\n",
+		       both, same, nfirst + nlater, nfirst, nlater, timing, skipped
 		printf "== first differences: count, call, errno on %s, errno on %s, an example\n", mc, mr
 		for (d in first) {
 			split(d, a, " ")
