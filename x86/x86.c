@@ -1091,12 +1091,16 @@ static long ckvm_dev_msr_list(struct kvm_msr_list __user *argp,
  * KVM_GET_MSRS / KVM_SET_MSRS on a vCPU (@vcpu) or, for feature MSRs,
  * KVM_GET_MSRS on /dev/kvm (@vcpu NULL): process entries in order, stop at
  * the first MSR that cannot be read or written, return how many were done.
+ * Some MSRs write guest memory (kvmclock's MSR_KVM_SYSTEM_TIME publishes
+ * its page at once), so the memslots are read under vm->srcu, as in KVM's
+ * msr_io().
  */
 static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 			bool set)
 {
 	struct kvm_msr_entry *e;
 	struct kvm_msrs hdr;
+	int idx = 0;
 	long r;
 	u32 i;
 
@@ -1107,16 +1111,20 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	e = memdup_user(argp->entries, hdr.nmsrs * sizeof(*e));
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	if (vcpu)
+	if (vcpu) {
 		ckvm_vcpu_load(vcpu);
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+	}
 	for (i = 0; i < hdr.nmsrs; i++) {
 		if (!vcpu ? ckvm_get_feature_msr(e[i].index, &e[i].data) :
 		    set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
 			  ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
 			break;
 	}
-	if (vcpu)
+	if (vcpu) {
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		ckvm_vcpu_put(vcpu);
+	}
 	r = i;
 	if (!set && copy_to_user(argp->entries, e, i * sizeof(*e)))
 		r = -EFAULT;

@@ -632,12 +632,19 @@ static long fz_exec_op(struct fz_exec *x, const struct fz_op *op)
 		if (!x->n[T_MAP])
 			break;
 		m = &x->map[op->tidx % x->n[T_MAP]];
-		if (!m->p || op->val >= m->len)
+		/*
+		 * Not after a munmap: the addresses it freed may hold another
+		 * mapping by now (a vCPU's kvm_run, a thread's stack), and
+		 * taking those away crashes the fuzzer, not the kernel.
+		 */
+		if (!m->p || (m->flags & FZ_MAP_HOLE) || op->val >= m->len)
 			break;
 		off = op->val & ~4095ull;
 		len = op->nr < m->len - off ? op->nr : m->len - off;
 		if (op->kind == OP_MPROTECT) {
 			mprotect(m->p + off, len, (int)op->flags);
+			if (!(op->flags & PROT_WRITE))
+				m->flags |= FZ_MAP_RO;	/* no more writes from us */
 		} else {
 			munmap(m->p + off, len);
 			m->flags |= FZ_MAP_HOLE;	/* no more writes from us */
