@@ -146,13 +146,13 @@ int main(void)
 	ksft_set_plan(5);
 	kvm_amd = access("/sys/module/kvm_amd", F_OK) == 0;
 	/* kvmfuzz's guest program 5 of seed 1 */
-	test_shutdown(false, 0, 0, "limit 0, UD2: #UD, #GP, #DF beyond the limit: shutdown");
-	test_shutdown(true, 0, 0, "limit 0, INT3: shutdown");
+	test_shutdown(false, 0, 0, "limit 0, UD2 (#UD, #GP, #DF beyond the limit) -> shutdown");
+	test_shutdown(true, 0, 0, "limit 0, INT3 -> shutdown");
 	/* Entry 6 is bytes 24..27; #GP (52..55) and #DF (32..35) lie beyond too. */
-	test_shutdown(false, 0, 26, "limit 26, UD2: entry 6 one byte short: shutdown");
+	test_shutdown(false, 0, 26, "limit 26, UD2 (entry 6 one byte short) -> shutdown");
 	test_delivered(false, 27, RMI_OFF(rmi_ud2),
-		       "limit 27, UD2: entry 6 at IDTR.base, the fault's IP pushed");
+		       "limit 27, UD2 -> entry 6 at IDTR.base, the fault's IP pushed");
 	test_delivered(true, 15, RMI_OFF(rmi_after_int3),
-		       "limit 15, INT3: entry 3 at IDTR.base, the next IP pushed");
+		       "limit 15, INT3 -> entry 3 at IDTR.base, the next IP pushed");
 	return ksft_finished();
 }
