@@ -562,8 +562,7 @@ int main(int argc, char **argv)
 		o.seconds = 3600;
 		o.compare = 1;
 		o.repro_dir = "/tmp";
-		trace = 1;
-		quiet = 1;
+		trace = 1;	/* printed by the programs' processes: not quiet */
 		mode = "compare";
 	}
 	if (slice) {
