@@ -1100,9 +1100,9 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 {
 	struct kvm_msr_entry *e;
 	struct kvm_msrs hdr;
-	int idx = 0;
 	long r;
 	u32 i;
+	int idx;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
@@ -1114,16 +1114,16 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	if (vcpu) {
 		ckvm_vcpu_load(vcpu);
 		idx = srcu_read_lock(&vcpu->vm->srcu);
-	}
-	for (i = 0; i < hdr.nmsrs; i++) {
-		if (!vcpu ? ckvm_get_feature_msr(e[i].index, &e[i].data) :
-		    set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
-			  ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
-			break;
-	}
-	if (vcpu) {
+		for (i = 0; i < hdr.nmsrs; i++)
+			if (set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
+			    ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
+				break;
 		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		ckvm_vcpu_put(vcpu);
+	} else {
+		for (i = 0; i < hdr.nmsrs; i++)
+			if (ckvm_get_feature_msr(e[i].index, &e[i].data))
+				break;
 	}
 	r = i;
 	if (!set && copy_to_user(argp->entries, e, i * sizeof(*e)))
