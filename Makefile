@@ -18,6 +18,8 @@
 #   make profile    perf profile of one bench workload (PROFILE_WORKLOAD)
 #   make fuzz       kvmfuzz on ckvm on the debug kernel, svm and vmx
 #                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
+#   make fuzz-compare  the same kvmfuzz programs on ckvm and on the distro's
+#                   KVM, errno by errno (FUZZ_SEED, FUZZ_PROGRAMS, MACHINES)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64.
@@ -29,7 +31,7 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
-	check-fresh deb deb-check check-6.12 debug-kernel fuzz profile
+	check-fresh deb deb-check check-6.12 debug-kernel fuzz fuzz-compare profile
 
 all: module
 
@@ -96,3 +98,6 @@ debug-kernel: deps
 
 fuzz: deps
 	tools/testing/fuzz/run.sh
+
+fuzz-compare: deps
+	tools/testing/fuzz/compare.sh

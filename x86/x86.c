@@ -529,19 +529,24 @@ void ckvm_inject_exception(struct ckvm_vcpu *vcpu, const struct x86_exception *e
 	ops->queue_exception(vcpu, e->vector, has_error, e->error_code);
 }
 
-/**
- * ckvm_realmode_interrupt() - deliver an interrupt or exception in real mode
- * @vcpu: the vCPU, loaded, in real mode; caller holds vm->srcu.
- * @vector: the vector.
- *
- * As the CPU does (SDM 20.1.4): push FLAGS, CS and IP on the 16-bit
- * stack, clear IF, TF and AC, and jump through the interrupt vector table
- * at IDTR.base. For backends that cannot inject in real mode (VMX running
- * it in virtual-8086 mode). No error code exists in real mode.
- *
- * Return: 0, or -EFAULT if the table or the stack is not in guest memory.
+/*
+ * The exceptions of the contributory class (#DE, #TS, #NP, #SS, #GP) and
+ * #PF (SDM 6.15, table 6-5): a #GP raised while one of these is delivered
+ * is a double fault; any other event's #GP is delivered as such.
  */
-int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
+static bool realmode_gp_is_df(u8 vector)
+{
+	return vector == X86_TRAP_DE ||
+	       (vector >= X86_TRAP_TS && vector <= X86_TRAP_PF);
+}
+
+/*
+ * One delivery through the vector table. Returns 1 when the vector's
+ * 4-byte entry does not lie within IDTR.limit (the CPU's #GP of SDM
+ * 20.1.4 and INT n's "real-address mode" pseudo-code), 0 when it was
+ * delivered, -EFAULT when the table or the stack is not guest memory.
+ */
+static int realmode_deliver(struct ckvm_vcpu *vcpu, u8 vector)
 {
 	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
 	unsigned long *regs = vcpu->arch.regs;
@@ -551,9 +556,11 @@ int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
 	u16 ivt[2], frame[3];
 	u16 sp = regs[VCPU_REGS_RSP] - 6;
 
+	ops->get_idt(vcpu, &idt);
+	if ((u32)vector * 4 + 3 > idt.limit)
+		return 1;
 	ops->get_segment(vcpu, &cs, CKVM_SEG_CS);
 	ops->get_segment(vcpu, &ss, CKVM_SEG_SS);
-	ops->get_idt(vcpu, &idt);
 	if (ckvm_read_guest(vcpu->vm, idt.base + vector * 4, ivt, sizeof(ivt)))
 		return -EFAULT;
 	frame[0] = regs[VCPU_REGS_RIP];
@@ -569,6 +576,42 @@ int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
 	ops->set_segment(vcpu, &cs, CKVM_SEG_CS);
 	regs[VCPU_REGS_RIP] = ivt[0];
 	return 0;
+}
+
+/**
+ * ckvm_realmode_interrupt() - deliver an interrupt or exception in real mode
+ * @vcpu: the vCPU, loaded, in real mode; caller holds vm->srcu.
+ * @vector: the vector.
+ *
+ * As the CPU does (SDM 20.1.4): push FLAGS, CS and IP on the 16-bit
+ * stack, clear IF, TF and AC, and jump through the interrupt vector table
+ * at IDTR.base. For backends that cannot inject in real mode (VMX running
+ * it in virtual-8086 mode). No error code exists in real mode.
+ *
+ * An entry beyond IDTR.limit raises #GP, delivered the same way; a #GP
+ * while delivering a contributory exception or #PF, or while delivering
+ * #GP, is a double fault, and one while delivering #DF a triple fault
+ * (SDM 6.15, table 6-5): the vCPU shuts down before it next enters
+ * (KVM_EXIT_SHUTDOWN), as a real-mode guest with an IDT limit of 0 does
+ * at its first exception. An external interrupt whose vector is 8 or 13
+ * is treated as that exception: if its entry is beyond the limit, so are
+ * those of #GP and #DF, and the end is the same shutdown.
+ *
+ * Return: 0 (delivered, or a triple fault made pending), or -EFAULT if
+ * the table or the stack is not in guest memory.
+ */
+int ckvm_realmode_interrupt(struct ckvm_vcpu *vcpu, u8 vector)
+{
+	int r;
+
+	while ((r = realmode_deliver(vcpu, vector)) > 0) {
+		if (vector == X86_TRAP_DF) {
+			vcpu->arch.triple_fault_pending = true;
+			return 0;
+		}
+		vector = realmode_gp_is_df(vector) ? X86_TRAP_DF : X86_TRAP_GP;
+	}
+	return r;
 }
 
 /* Exit handlers both backends share; contract in x86_ops.h. */
@@ -1048,6 +1091,9 @@ static long ckvm_dev_msr_list(struct kvm_msr_list __user *argp,
  * KVM_GET_MSRS / KVM_SET_MSRS on a vCPU (@vcpu) or, for feature MSRs,
  * KVM_GET_MSRS on /dev/kvm (@vcpu NULL): process entries in order, stop at
  * the first MSR that cannot be read or written, return how many were done.
+ * Some MSRs write guest memory (kvmclock's MSR_KVM_SYSTEM_TIME publishes
+ * its page at once), so the memslots are read under vm->srcu, as in KVM's
+ * msr_io().
  */
 static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 			bool set)
@@ -1056,6 +1102,7 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	struct kvm_msrs hdr;
 	long r;
 	u32 i;
+	int idx;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
@@ -1064,16 +1111,20 @@ static long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
 	e = memdup_user(argp->entries, hdr.nmsrs * sizeof(*e));
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	if (vcpu)
+	if (vcpu) {
 		ckvm_vcpu_load(vcpu);
-	for (i = 0; i < hdr.nmsrs; i++) {
-		if (!vcpu ? ckvm_get_feature_msr(e[i].index, &e[i].data) :
-		    set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
-			  ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
-			break;
-	}
-	if (vcpu)
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		for (i = 0; i < hdr.nmsrs; i++)
+			if (set ? ckvm_set_msr(vcpu, e[i].index, e[i].data, true) :
+			    ckvm_get_msr(vcpu, e[i].index, &e[i].data, true))
+				break;
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		ckvm_vcpu_put(vcpu);
+	} else {
+		for (i = 0; i < hdr.nmsrs; i++)
+			if (ckvm_get_feature_msr(e[i].index, &e[i].data))
+				break;
+	}
 	r = i;
 	if (!set && copy_to_user(argp->entries, e, i * sizeof(*e)))
 		r = -EFAULT;
@@ -1409,6 +1460,9 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	if (lapic)
 		ops->set_cr(vcpu, 8, ckvm_lapic_get_tpr(vcpu) >> 4);
 	ckvm_inject_events(vcpu);
+	/* Real mode delivered by hand (VMX's vm86) may have triple-faulted. */
+	if (unlikely(vcpu->arch.triple_fault_pending))
+		return vcpu_triple_fault(vcpu);
 	/*
 	 * Userspace has an interrupt to give: exit as soon as it can. With
 	 * a split irqchip only while LINT0 takes ExtINTs (KVM's

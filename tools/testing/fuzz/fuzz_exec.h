@@ -8,7 +8,7 @@
  * far (taken modulo their number, so an op whose object a reduction removed
  * acts on another one or is skipped), and fix-ups that put a live pointer
  * or fd into the argument. Nothing is drawn at random here: the generator
- * (kvmfuzz.c) draws, this file only executes, so a program runs the same
+ * (fuzz_ioctl.c, fuzz_guest.c) draws, this file only executes, so a program runs the same
  * way in the fuzzer, in its reducer and in a reproducer, which is a
  * standalone C program made of this header, an array of ops and main()
  * (the regression tests in tools/testing/selftests/ckvm/tests/fuzz_*).
@@ -632,12 +632,19 @@ static long fz_exec_op(struct fz_exec *x, const struct fz_op *op)
 		if (!x->n[T_MAP])
 			break;
 		m = &x->map[op->tidx % x->n[T_MAP]];
-		if (!m->p || op->val >= m->len)
+		/*
+		 * Not after a munmap: the addresses it freed may hold another
+		 * mapping by now (a vCPU's kvm_run, a thread's stack), and
+		 * taking those away crashes the fuzzer, not the kernel.
+		 */
+		if (!m->p || (m->flags & FZ_MAP_HOLE) || op->val >= m->len)
 			break;
 		off = op->val & ~4095ull;
 		len = op->nr < m->len - off ? op->nr : m->len - off;
 		if (op->kind == OP_MPROTECT) {
 			mprotect(m->p + off, len, (int)op->flags);
+			if (!(op->flags & PROT_WRITE))
+				m->flags |= FZ_MAP_RO;	/* no more writes from us */
 		} else {
 			munmap(m->p + off, len);
 			m->flags |= FZ_MAP_HOLE;	/* no more writes from us */
@@ -709,7 +716,7 @@ static void *fz_watchdog(void *arg)
 }
 
 /* fz_exec_init: the tables, the kick handler, the argument buffer. */
-static void fz_exec_init(struct fz_exec *x, struct fz_stats *st)
+static inline void fz_exec_init(struct fz_exec *x, struct fz_stats *st)
 {
 	struct sigaction sa = { .sa_handler = fz_kick_handler };
 	int kvm;
@@ -737,7 +744,7 @@ static void fz_exec_init(struct fz_exec *x, struct fz_stats *st)
  * fork children. The process exits afterwards, which closes the rest (in
  * the order the kernel chooses: another order than the program's).
  */
-static void fz_exec_prog(struct fz_exec *x, const struct fz_op *ops, size_t n)
+static inline void fz_exec_prog(struct fz_exec *x, const struct fz_op *ops, size_t n)
 {
 	pthread_t wd;
 	size_t i;
