@@ -18,6 +18,14 @@
 /* DR6.BD and DR7.GD (SDM 17.2.3, 17.2.4): general detect. */
 #define CKVM_DR6_BD	BIT(13)
 #define CKVM_DR7_GD	BIT(13)
+/*
+ * The KVM_GUESTDBG_* flags KVM 6.1 takes on x86 (its
+ * KVM_GUESTDBG_VALID_MASK, also KVM_CAP_SET_GUEST_DEBUG2's answer).
+ */
+#define CKVM_GUESTDBG_VALID	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
+				 KVM_GUESTDBG_BLOCKIRQ)
 #define CKVM_PAT_RESET	0x0007040600070406ULL
 /* KVM's made-up microcode revision (Intel guests): no check takes it for real. */
 #define CKVM_UCODE_REV	0x100000000ULL

@@ -57,12 +57,6 @@
 /* DR7's L0-L3 and G0-G3: a breakpoint is on (SDM 17.2.4). */
 #define DR7_ENABLES	0xffULL
 
-/* The KVM_GUESTDBG_* flags KVM 6.1 takes on x86 (KVM_GUESTDBG_VALID_MASK). */
-#define CKVM_GUESTDBG_VALID	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
-				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
-				 KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
-				 KVM_GUESTDBG_BLOCKIRQ)
-
 /* The debugger's DR0-3 and DR7 are in the CPU and the backend. */
 static bool debugger_owns_regs(struct ckvm_vcpu *vcpu)
 {
@@ -106,6 +100,7 @@ void ckvm_debugreg_reset(struct ckvm_vcpu *vcpu)
 	if (debugger_owns_regs(vcpu))
 		ckvm_x86_ops->set_dr7(vcpu, vcpu->arch.debugger_dr7);
 	ckvm_x86_ops->set_dr_intercept(vcpu, true);
+	ckvm_x86_ops->update_guest_debug(vcpu);
 }
 
 /**

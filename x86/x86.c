@@ -211,7 +211,11 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SPLIT_IRQCHIP:
 	/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING (x86/lapic.c). */
 	case KVM_CAP_VAPIC:
+	/* KVM_SET_GUEST_DEBUG (x86/debugreg.c). */
+	case KVM_CAP_SET_GUEST_DEBUG:
 		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return CKVM_GUESTDBG_VALID;
 	default:
 		return ckvm_state_check_extension(ext);
 	}
