@@ -178,9 +178,9 @@ int main(void)
 		 "KVM_GUESTDBG_USE_SW_BP\n");
 	ok = debug_exit(v, 3, gd_int3, 0, "int3");
 	/*
-	 * QEMU's TCG SVM gives no #BP intercept for an INT3 (it checks the
-	 * INTn intercept there): the guest takes its own #BP, on kvm_amd as
-	 * on ckvm (measured). Bochs and real CPUs give the intercept.
+	 * QEMU's TCG SVM gives no #BP intercept for an INT3: the guest
+	 * takes its own #BP, on kvm_amd as on ckvm (measured; the APM has
+	 * INT3 raise the #BP intercept).
 	 */
 	if (!ok && missed(v, &uc) && emulator_is_qemu() && host_is_amd()) {
 		TEST_ASSERT(uc.args[0] == 1 && uc.args[1] == 1, "phase 1, the guest's #BP");
