@@ -179,11 +179,12 @@ STATUS = {
     "KVM_GET_DEBUGREGS": ("done", ""),
     "KVM_SET_DEBUGREGS": ("done", "DR6/DR7 bits 63:32 -EINVAL, flags 0"),
     "KVM_CAP_DEBUGREGS": ("done", ""),
-    "KVM_SET_GUEST_DEBUG": ("done", "SINGLESTEP (also over instructions "
-        "ckvm emulates), USE_SW_BP, USE_HW_BP, DR7.GD, BLOCKIRQ, INJECT_DB/BP; "
-        "unknown flags -EINVAL, a debugger DR7 with bits 63:32 -EINVAL (KVM "
-        "takes it); INJECT_* -EBUSY while any event waits (KVM: an "
-        "exception); the guest's MOV DR emulated meanwhile"),
+    "KVM_SET_GUEST_DEBUG": ("partial", "SINGLESTEP (also over instructions "
+        "ckvm emulates), USE_SW_BP, USE_HW_BP, DR7.GD, BLOCKIRQ (tested); "
+        "INJECT_DB/BP queue the exception, -EBUSY while any event waits (KVM: "
+        "an exception; not tested yet); unknown flags -EINVAL (KVM 6.1 takes "
+        "them), a debugger DR7 with bits 63:32 -EINVAL (KVM takes it); the "
+        "guest's MOV DR emulated meanwhile"),
     "KVM_CAP_SET_GUEST_DEBUG": ("done", "KVM_SET_GUEST_DEBUG"),
     "KVM_CAP_SET_GUEST_DEBUG2": ("done", "the KVM_GUESTDBG_* flags taken, "
         "as KVM's KVM_GUESTDBG_VALID_MASK"),
