@@ -1085,9 +1085,20 @@ static void vmx_enable_irq_window(struct ckvm_vcpu *vcpu)
 	to_vmx(vcpu)->irq_window = true;
 }
 
+/*
+ * The single-step trap of the skipped instruction is
+ * ckvm_complete_instruction()'s to queue (or, under
+ * KVM_GUESTDBG_SINGLESTEP, to report). The SDM has an instruction's VM
+ * exit save the pending debug exceptions clear (27.3.4), but Bochs saves
+ * BS there when RFLAGS.TF is set (measured: the debugger saw a second
+ * step at the same RIP): that BS is dropped.
+ */
 static void vmx_skip_instruction(struct ckvm_vcpu *vcpu)
 {
-	vcpu->arch.regs[VCPU_REGS_RIP] += to_vmx(vcpu)->exit_insn_len;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
+	vmx->pending_dbg &= ~(u64)DR_STEP;
 	ckvm_complete_instruction(vcpu);
 }
 
