@@ -75,6 +75,13 @@ static bool emulator_is_qemu(void)
 	return e && !strncmp(e, "qemu", 4);
 }
 
+static bool emulator_is_bochs(void)
+{
+	const char *e = getenv("ckvm_emulator");
+
+	return e && !strncmp(e, "bochs", 5);
+}
+
 static int set_debug(struct kvm_vcpu *v, uint32_t control, int n, uint64_t addr,
 		     uint64_t dr7)
 {
@@ -264,8 +271,20 @@ int main(void)
 			 (unsigned long long)regs.rflags);
 	ksft_test_result(debug_exit(v, 1, gd_ss_nop, DR6_RESET | DR6_BS, "step cpuid"),
 			 "single-step over CPUID (emulated): pc past it, DR6.BS\n");
-	ksft_test_result(debug_exit(v, 1, gd_ss_end, DR6_RESET | DR6_BS, "step nop"),
-			 "single-step over NOP\n");
+	ok = debug_exit(v, 1, gd_ss_end, DR6_RESET | DR6_BS, "step nop");
+	/*
+	 * Bochs saves BS in the pending debug exceptions at CPUID's VM exit
+	 * (the SDM: saved clear), and kvm_intel keeps it: a second step at
+	 * the same RIP (measured). ckvm drops it (vmx_skip_instruction()).
+	 */
+	if (!ok && !is_ckvm() && emulator_is_bochs() &&
+	    v->run->debug.arch.pc == (uint64_t)gd_ss_nop) {
+		ksft_test_result_skip("single-step over NOP: the reference under Bochs steps twice at it (Bochs's BS at CPUID's exit)\n");
+		TEST_ASSERT(debug_exit(v, 1, gd_ss_end, DR6_RESET | DR6_BS, "step nop"),
+			    "the second step");
+	} else {
+		ksft_test_result(ok, "single-step over NOP\n");
+	}
 	TEST_ASSERT(set_debug(v, 0, -1, 0, 0) == 0, "debug off");
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 4, "phase 4");
 	ksft_test_result(!(uc.args[1] & X86_TF),
