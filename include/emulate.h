@@ -123,6 +123,14 @@ struct x86_emulate_ops {
 	void (*set_dtable)(struct x86_emulate_ctxt *ctxt, bool idt, u64 base,
 			   u16 limit);
 	void (*halt)(struct x86_emulate_ctxt *ctxt);
+	/*
+	 * Optional: MOV from/to DR0-7 (4 and 5 already mapped to 6 and 7).
+	 * get_dr returns the guest's value; set_dr returns 0, or -1 for a
+	 * #GP(0) the value deserves (DR6/DR7 bits 63:32). Without them MOV DR
+	 * is not emulated. The caller checked DR7.GD before.
+	 */
+	u64 (*get_dr)(struct x86_emulate_ctxt *ctxt, int dr);
+	int (*set_dr)(struct x86_emulate_ctxt *ctxt, int dr, u64 val);
 	/* The guest's XMM register @reg (0-15): 16 bytes. */
 	void (*get_xmm)(struct x86_emulate_ctxt *ctxt, int reg, void *val);
 	void (*put_xmm)(struct x86_emulate_ctxt *ctxt, int reg, const void *val);
@@ -173,7 +181,7 @@ enum x86emul_class {
 	C_POP,
 	C_STRING,	/* MOVS STOS LODS CMPS SCAS */
 	C_SSE_MOV,	/* MOVD MOVQ MOVDQU MOVDQA MOVUPS MOVAPS ... */
-	C_SYSTEM,	/* MOV CR, CLTS, LMSW, SMSW, INVLPG, LGDT, LIDT, HLT */
+	C_SYSTEM,	/* MOV CR/DR, CLTS, LMSW, SMSW, INVLPG, LGDT, LIDT, HLT */
 };
 
 /* Sub-operations (x86emul_opcode.op), per class. */
@@ -188,6 +196,7 @@ enum { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS };
 enum {
 	SYS_MOV_FROM_CR, SYS_MOV_TO_CR, SYS_CLTS, SYS_LMSW, SYS_SMSW,
 	SYS_INVLPG, SYS_LGDT, SYS_LIDT, SYS_HLT,
+	SYS_MOV_FROM_DR, SYS_MOV_TO_DR,
 };
 
 /* Flags of a decode table entry. */

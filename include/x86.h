@@ -15,6 +15,17 @@
 
 /* Architectural reset values (SDM 9.1.1, 11.12.4) that no header names. */
 #define CKVM_DR7_RESET	0x400ULL
+/* DR6.BD and DR7.GD (SDM 17.2.3, 17.2.4): general detect. */
+#define CKVM_DR6_BD	BIT(13)
+#define CKVM_DR7_GD	BIT(13)
+/*
+ * The KVM_GUESTDBG_* flags KVM 6.1 takes on x86 (its
+ * KVM_GUESTDBG_VALID_MASK, also KVM_CAP_SET_GUEST_DEBUG2's answer).
+ */
+#define CKVM_GUESTDBG_VALID	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
+				 KVM_GUESTDBG_BLOCKIRQ)
 #define CKVM_PAT_RESET	0x0007040600070406ULL
 /* KVM's made-up microcode revision (Intel guests): no check takes it for real. */
 #define CKVM_UCODE_REV	0x100000000ULL
@@ -337,6 +348,23 @@ struct ckvm_vcpu_arch {
 	/* Debug registers (x86/debugreg.c); DR6 and DR7 are the backend's. */
 	unsigned long db[4];
 	u8 switch_db_regs;	/* CKVM_DEBUGREG_* */
+	/*
+	 * KVM_SET_GUEST_DEBUG (x86/debugreg.c). guest_debug: the
+	 * KVM_GUESTDBG_* flags in force (0: off). With USE_HW_BP the
+	 * debugger's DR0-3 (debugger_db) and DR7 are in the CPU and the
+	 * backend, the guest's own DR7 waits in guest_dr7; with SINGLESTEP
+	 * or USE_HW_BP every #DB is the debugger's, the backend's DR6 is
+	 * scratch and the guest's own DR6 waits in guest_dr6.
+	 * singlestep_tf: ckvm set RFLAGS.TF for SINGLESTEP (hidden from
+	 * KVM_GET_REGS). step_exit: an instruction ckvm completed while
+	 * single-stepping; the next entry becomes KVM_EXIT_DEBUG instead.
+	 */
+	u32 guest_debug;
+	unsigned long debugger_db[4];
+	u64 debugger_dr7;
+	u64 guest_dr6, guest_dr7;
+	bool singlestep_tf;
+	bool step_exit;
 	/*
 	 * Events (x86/events.c). nmi_queued counts NMIs raised from any
 	 * context (KVM_NMI, the local APIC) and not yet moved to

@@ -134,6 +134,13 @@ struct ckvm_x86_ops {
 	void (*set_dr7)(struct ckvm_vcpu *vcpu, u64 val);
 	void (*set_dr_intercept)(struct ckvm_vcpu *vcpu, bool on);
 	/*
+	 * KVM_SET_GUEST_DEBUG changed vcpu->arch.guest_debug: intercept #DB
+	 * while it has KVM_GUESTDBG_SINGLESTEP or _USE_HW_BP, #BP while it
+	 * has _USE_SW_BP, and hand every such exit to
+	 * ckvm_guest_debug_exit() with the #DB's DR6 status bits.
+	 */
+	void (*update_guest_debug)(struct ckvm_vcpu *vcpu);
+	/*
 	 * Optional: the PDPTE registers of PAE paging where the CPU keeps
 	 * them apart from memory (VMX with EPT). Without them x86/ reads the
 	 * PDPTEs from guest memory and drops the ones userspace sets.

@@ -32,6 +32,11 @@ void ckvm_debugreg_reset(struct ckvm_vcpu *vcpu);
 void ckvm_debugreg_before_entry(struct ckvm_vcpu *vcpu);
 void ckvm_debugreg_after_exit(struct ckvm_vcpu *vcpu);
 int ckvm_exit_dr_access(struct ckvm_vcpu *vcpu);
+int ckvm_guest_debug_exit(struct ckvm_vcpu *vcpu, u8 vector, u64 dr6);
+int ckvm_guest_debug_step_exit(struct ckvm_vcpu *vcpu);
+bool ckvm_guest_debug_owns_db(struct ckvm_vcpu *vcpu);
+int ckvm_get_dr(struct ckvm_vcpu *vcpu, int dr, u64 *val);
+int ckvm_set_dr(struct ckvm_vcpu *vcpu, int dr, u64 val);
 long ckvm_debugreg_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,
 			      void __user *argp);
 

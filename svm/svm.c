@@ -1075,6 +1075,44 @@ static void svm_set_dr_intercept(struct ckvm_vcpu *vcpu, bool on)
 		c->intercepts[INTERCEPT_DR] &= ~DR_INTERCEPTS;
 }
 
+/*
+ * KVM_SET_GUEST_DEBUG (x86/debugreg.c): #DB and #BP intercepts (APM
+ * 15.12) while the debugger wants them.
+ */
+static void svm_update_guest_debug(struct ckvm_vcpu *vcpu)
+{
+	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
+
+	if (ckvm_guest_debug_owns_db(vcpu))
+		set_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
+	else
+		clear_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP)
+		set_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_BP);
+	else
+		clear_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_BP);
+}
+
+/*
+ * An intercepted #DB: the CPU has put its status bits into the VMCB's
+ * DR6 (APM 13.1.1.3), which is scratch while the debugger owns #DB.
+ */
+static int handle_db(struct ckvm_vcpu *vcpu)
+{
+	if (!ckvm_guest_debug_owns_db(vcpu)) {
+		ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
+		return 1;
+	}
+	return ckvm_guest_debug_exit(vcpu, X86_TRAP_DB,
+				     to_svm(vcpu)->vmcb->save.dr6);
+}
+
+/* An intercepted #BP: RIP is still at the INT3. */
+static int handle_bp(struct ckvm_vcpu *vcpu)
+{
+	return ckvm_guest_debug_exit(vcpu, X86_TRAP_BP, 0);
+}
+
 /* ---- MSR filter ---- */
 
 /*
@@ -1372,6 +1410,8 @@ static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[SVM_EXIT_WRITE_CR3]	= handle_emulate,
 	[SVM_EXIT_WRITE_CR4]	= handle_emulate,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_PF] = handle_pf,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = handle_db,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = handle_bp,
 	[SVM_EXIT_INVLPG]	= handle_emulate,
 	[SVM_EXIT_INVPCID]	= ckvm_exit_inject_ud,
 	[SVM_EXIT_TASK_SWITCH]	= handle_task_switch,
@@ -1469,6 +1509,7 @@ const struct ckvm_x86_ops ckvm_svm_ops = {
 	.get_dr7 = svm_get_dr7,
 	.set_dr7 = svm_set_dr7,
 	.set_dr_intercept = svm_set_dr_intercept,
+	.update_guest_debug = svm_update_guest_debug,
 	.msr_filter_changed = svm_msr_filter_changed,
 	.get_insn_bytes = svm_get_insn_bytes,
 	.get_insn_len = svm_get_insn_len,

@@ -5,6 +5,8 @@
  * qualification. The contract of a handler is ckvm_x86_ops.handle_exit's
  * (x86_ops.h).
  */
+#include <linux/percpu.h>
+#include <asm/debugreg.h>
 #include <asm/trapnr.h>
 #include <asm/vmx.h>
 
@@ -42,6 +44,9 @@ static int vm86_handle_gp(struct ckvm_vcpu *vcpu)
 	return ckvm_emulate_instruction(vcpu);
 }
 
+/* The DR6 bits of a #DB exit's qualification: B0-B3, BD, BS. */
+#define DB_QUAL_BITS	(DR_TRAP_BITS | CKVM_DR6_BD | DR_STEP)
+
 static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -51,6 +56,17 @@ static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 
 	if (type == INTR_TYPE_NMI_INTR)
 		return 1;
+	/*
+	 * KVM_SET_GUEST_DEBUG's exceptions. A #DB exit leaves DR6 alone and
+	 * says in the exit qualification what DR6 would have had: B0-B3,
+	 * BD, BS (SDM table 28-1). RIP: at an INT3, past a trap.
+	 */
+	if (vector == X86_TRAP_DB && ckvm_guest_debug_owns_db(vcpu))
+		return ckvm_guest_debug_exit(vcpu, X86_TRAP_DB, DR6_RESERVED |
+					     (vmx->exit_qual & DB_QUAL_BITS));
+	if (vector == X86_TRAP_BP &&
+	    (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP))
+		return ckvm_guest_debug_exit(vcpu, X86_TRAP_BP, 0);
 	if (ckvm_tdp || !(info & INTR_INFO_VALID_MASK))
 		return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
 	if (vector == X86_TRAP_PF)

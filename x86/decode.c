@@ -262,7 +262,12 @@ static const struct x86emul_opcode twobyte_table[256] = {
 	/* MOV from/to CRn: ModRM.reg is n, .rm a GPR (SDM MOV CR). */
 	[0x20] = { .cls = C_SYSTEM, .op = SYS_MOV_FROM_CR,
 		   .flags = OPF_MODRM | OPF_RM_REG },
+	/* MOV from/to DRn, the same form (SDM MOV DR). */
+	[0x21] = { .cls = C_SYSTEM, .op = SYS_MOV_FROM_DR,
+		   .flags = OPF_MODRM | OPF_RM_REG },
 	[0x22] = { .cls = C_SYSTEM, .op = SYS_MOV_TO_CR,
+		   .flags = OPF_MODRM | OPF_RM_REG },
+	[0x23] = { .cls = C_SYSTEM, .op = SYS_MOV_TO_DR,
 		   .flags = OPF_MODRM | OPF_RM_REG },
 	[0x28] = { .flags = OPF_MODRM, .sse = SSE_0F28 },
 	[0x29] = { .flags = OPF_MODRM, .sse = SSE_0F29 },

@@ -34,6 +34,7 @@
 #define CR0_EM		(1ULL << 2)
 #define CR0_TS		(1ULL << 3)
 #define CR4_OSFXSR	(1ULL << 9)
+#define CR4_DE		(1ULL << 3)
 
 #define REG_RAX		0
 #define REG_RCX		1
@@ -844,6 +845,34 @@ static bool valid_cr(int cr)
 	return cr == 0 || cr == 2 || cr == 3 || cr == 4 || cr == 8;
 }
 
+/*
+ * MOV from/to DRn (SDM MOV DR, 17.2.2): REX.R names no debug register
+ * (#UD), DR4/DR5 are DR6/DR7 unless CR4.DE (#UD); the operand is 64 bits
+ * in 64-bit mode, else 32. CPL 0 was checked.
+ */
+static int em_mov_dr(struct x86_emulate_ctxt *ctxt, bool to, int dr, int reg)
+{
+	const struct x86_emulate_ops *ops = ctxt->ops;
+	bool mode64 = ctxt->mode == X86EMUL_MODE_PROT64;
+	u64 v;
+
+	if (!ops->get_dr || !ops->set_dr)
+		return X86EMUL_UNHANDLEABLE;
+	if (dr > 7 || ((dr == 4 || dr == 5) && (ops->get_cr(ctxt, 4) & CR4_DE)))
+		return x86emul_raise(ctxt, X86EMUL_UD_VECTOR, false, 0);
+	if (dr == 4 || dr == 5)
+		dr += 2;
+	if (!to) {
+		v = ops->get_dr(ctxt, dr);
+		ctxt->regs[reg] = mode64 ? v : (u32)v;
+		return X86EMUL_CONTINUE;
+	}
+	v = mode64 ? ctxt->regs[reg] : (u32)ctxt->regs[reg];
+	if (ops->set_dr(ctxt, dr, v))
+		return x86emul_raise(ctxt, X86EMUL_GP_VECTOR, true, 0);
+	return X86EMUL_CONTINUE;
+}
+
 /* LGDT, LIDT: the limit, then a 24-, 32- or 64-bit base (SDM LGDT). */
 static int em_load_dtable(struct x86_emulate_ctxt *ctxt, bool idt)
 {
@@ -867,8 +896,8 @@ static int em_load_dtable(struct x86_emulate_ctxt *ctxt, bool idt)
 }
 
 /*
- * MOV from/to a control register, CLTS, LMSW, SMSW, INVLPG, LGDT, LIDT,
- * HLT (SDM volume 2): what a hypervisor intercepts without the CPU's
+ * MOV from/to a control or debug register, CLTS, LMSW, SMSW, INVLPG,
+ * LGDT, LIDT, HLT (SDM volume 2): what a hypervisor intercepts without the CPU's
  * decode assists, or what virtual-8086 mode cannot run. The callbacks do
  * the work; all but SMSW need CPL 0.
  */
@@ -893,6 +922,9 @@ static int em_system(struct x86_emulate_ctxt *ctxt)
 		v[0] = ops->get_cr(ctxt, cr);
 		ctxt->regs[reg] = mode64 ? v[0] : (u32)v[0];
 		return X86EMUL_CONTINUE;
+	case SYS_MOV_FROM_DR:
+	case SYS_MOV_TO_DR:
+		return em_mov_dr(ctxt, insn->d.op == SYS_MOV_TO_DR, cr, reg);
 	case SYS_MOV_TO_CR:
 		if (!valid_cr(cr))
 			return x86emul_raise(ctxt, X86EMUL_UD_VECTOR, false, 0);

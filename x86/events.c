@@ -120,6 +120,10 @@ void ckvm_inject_events(struct ckvm_vcpu *vcpu)
 			ops->enable_nmi_window(vcpu);
 	}
 
+	/* KVM_GUESTDBG_BLOCKIRQ: no external interrupt while debugged. */
+	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_BLOCKIRQ))
+		return;
+
 	if (arch->irq_queued) {
 		if (ops->interrupt_allowed(vcpu)) {
 			trace_ckvm_inj_virq(vcpu->vcpu_id, arch->irq_vector);
@@ -167,7 +171,8 @@ bool ckvm_events_wake(struct ckvm_vcpu *vcpu)
 	process_nmi(vcpu);
 	if (vcpu->arch.nmi_pending && ops->nmi_allowed(vcpu))
 		return true;
-	if (!ops->interrupt_allowed(vcpu))
+	if (!ops->interrupt_allowed(vcpu) ||
+	    (vcpu->arch.guest_debug & KVM_GUESTDBG_BLOCKIRQ))
 		return false;
 	return vcpu->arch.irq_queued || ckvm_cpu_has_interrupt(vcpu);
 }

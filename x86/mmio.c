@@ -31,6 +31,7 @@
 #include "ckvm.h"
 #include "irqchip.h"
 #include "x86_ops.h"
+#include "x86_state.h"
 #include "trace.h"
 
 /* The emulator numbers segments as ckvm does (the encoding's order). */
@@ -630,6 +631,20 @@ static void emul_halt(struct x86_emulate_ctxt *ctxt)
 	ctxt_vcpu(ctxt)->arch.emul.halt = true;
 }
 
+/* MOV DR while a debugger owns the debug registers (x86/debugreg.c). */
+static u64 emul_get_dr(struct x86_emulate_ctxt *ctxt, int dr)
+{
+	u64 val = 0;
+
+	ckvm_get_dr(ctxt_vcpu(ctxt), dr, &val);
+	return val;
+}
+
+static int emul_set_dr(struct x86_emulate_ctxt *ctxt, int dr, u64 val)
+{
+	return ckvm_set_dr(ctxt_vcpu(ctxt), dr, val) ? -1 : 0;
+}
+
 static const struct x86_emulate_ops emulate_ops = {
 	.fetch = emul_fetch,
 	.read = emul_read,
@@ -641,6 +656,8 @@ static const struct x86_emulate_ops emulate_ops = {
 	.invlpg = emul_invlpg,
 	.set_dtable = emul_set_dtable,
 	.halt = emul_halt,
+	.get_dr = emul_get_dr,
+	.set_dr = emul_set_dr,
 	.get_xmm = emul_get_xmm,
 	.put_xmm = emul_put_xmm,
 };

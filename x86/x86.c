@@ -106,6 +106,7 @@ int ckvm_x86_register(const struct ckvm_x86_ops *ops)
 	    !ops->cancel_event || !ops->get_interrupt_shadow ||
 	    !ops->set_interrupt_shadow || !ops->get_dr6 || !ops->set_dr6 ||
 	    !ops->get_dr7 || !ops->set_dr7 || !ops->set_dr_intercept ||
+	    !ops->update_guest_debug ||
 	    !ops->msr_filter_changed ||
 	    !ops->flush_tlb || !ops->run ||
 	    !ops->handle_exit || !ops->tdp) {
@@ -210,7 +211,11 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_SPLIT_IRQCHIP:
 	/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING (x86/lapic.c). */
 	case KVM_CAP_VAPIC:
+	/* KVM_SET_GUEST_DEBUG (x86/debugreg.c). */
+	case KVM_CAP_SET_GUEST_DEBUG:
 		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return CKVM_GUESTDBG_VALID;
 	default:
 		return ckvm_state_check_extension(ext);
 	}
@@ -472,7 +477,9 @@ void ckvm_inject_ud(struct ckvm_vcpu *vcpu)
  * and an exit would otherwise skip (SDM 6.8.3 and 18.3.1.1, APM 13.1.3.5):
  * the STI or MOV SS interrupt shadow the instruction sat in ends,
  * RFLAGS.RF is cleared, and with RFLAGS.TF set a single-step #DB trap
- * (DR6.BS) is delivered before the next instruction. Called by the
+ * (DR6.BS) is delivered before the next instruction (while
+ * KVM_SET_GUEST_DEBUG single-steps, KVM_EXIT_DEBUG instead, at the next
+ * entry: ckvm_guest_debug_step_exit()). Called by the
  * backends' skip_instruction and by x86/ when it completes an instruction
  * on a later KVM_RUN (port I/O).
  */
@@ -484,7 +491,12 @@ void ckvm_complete_instruction(struct ckvm_vcpu *vcpu)
 	ops->clear_interrupt_shadow(vcpu);
 	if (rflags & X86_EFLAGS_RF)
 		ops->set_rflags(vcpu, rflags & ~X86_EFLAGS_RF);
-	if (rflags & X86_EFLAGS_TF)
+	if (!(rflags & X86_EFLAGS_TF))
+		return;
+	/* KVM_GUESTDBG_SINGLESTEP: the step is the debugger's. */
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)
+		vcpu->arch.step_exit = true;
+	else
 		ops->queue_debug_trap(vcpu, DR_STEP);
 }
 
@@ -1432,6 +1444,9 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 
 	if (unlikely(vcpu->arch.triple_fault_pending))
 		return vcpu_triple_fault(vcpu);
+	/* KVM_GUESTDBG_SINGLESTEP over an instruction ckvm completed. */
+	if (unlikely(vcpu->arch.step_exit))
+		return ckvm_guest_debug_step_exit(vcpu);
 	if (ckvm_check_request(vcpu, CKVM_REQ_MMU_RELOAD))
 		ckvm_mmu_unload(vcpu);
 	r = ckvm_mmu_load(vcpu);
@@ -1732,6 +1747,9 @@ void ckvm_get_regs(struct ckvm_vcpu *vcpu, struct kvm_regs *regs)
 	regs->r15 = r[VCPU_REGS_R15];
 	regs->rip = r[VCPU_REGS_RIP];
 	regs->rflags = ckvm_x86_ops->get_rflags(vcpu);
+	/* The TF of KVM_GUESTDBG_SINGLESTEP is ckvm's, not the guest's. */
+	if (vcpu->arch.singlestep_tf)
+		regs->rflags &= ~X86_EFLAGS_TF;
 }
 
 /**
@@ -1762,6 +1780,12 @@ void ckvm_set_regs(struct ckvm_vcpu *vcpu, const struct kvm_regs *regs)
 	r[VCPU_REGS_RIP] = regs->rip;
 	/* Bit 1 of RFLAGS always reads as 1. */
 	ckvm_x86_ops->set_rflags(vcpu, regs->rflags | X86_EFLAGS_FIXED);
+	/* Single-stepping goes on whatever TF userspace gave. */
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+		vcpu->arch.singlestep_tf = !(regs->rflags & X86_EFLAGS_TF);
+		ckvm_x86_ops->set_rflags(vcpu, regs->rflags | X86_EFLAGS_FIXED |
+					 X86_EFLAGS_TF);
+	}
 }
 
 static const int sregs_seg[] = {

@@ -179,6 +179,15 @@ STATUS = {
     "KVM_GET_DEBUGREGS": ("done", ""),
     "KVM_SET_DEBUGREGS": ("done", "DR6/DR7 bits 63:32 -EINVAL, flags 0"),
     "KVM_CAP_DEBUGREGS": ("done", ""),
+    "KVM_SET_GUEST_DEBUG": ("partial", "SINGLESTEP (also over instructions "
+        "ckvm emulates), USE_SW_BP, USE_HW_BP, DR7.GD, BLOCKIRQ (tested); "
+        "INJECT_DB/BP queue the exception, -EBUSY while any event waits (KVM: "
+        "an exception; not tested yet); unknown flags -EINVAL (KVM 6.1 takes "
+        "them), a debugger DR7 with bits 63:32 -EINVAL (KVM takes it); the "
+        "guest's MOV DR emulated meanwhile"),
+    "KVM_CAP_SET_GUEST_DEBUG": ("done", "KVM_SET_GUEST_DEBUG"),
+    "KVM_CAP_SET_GUEST_DEBUG2": ("done", "the KVM_GUESTDBG_* flags taken, "
+        "as KVM's KVM_GUESTDBG_VALID_MASK"),
     "KVM_SET_SIGNAL_MASK": ("done", "len 8"),
     "KVM_GET_CLOCK": ("done", "always KVM_CLOCK_REALTIME and "
         "KVM_CLOCK_HOST_TSC (KVM: only with its master clock); "
@@ -360,8 +369,8 @@ WRMSR and on ``KVM_SET_MSRS`` alike, as KVM (since CVE-2014-3610):
 - Physical addresses: ``IA32_APIC_BASE`` (MSR and ``KVM_SET_SREGS``) and
   long-mode CR3 reserve the bits from the guest's MAXPHYADDR up:
   CPUID 0x80000008 EAX[7:0], or 36 without that leaf, as KVM.
-- Debug registers: ckvm has no ``KVM_SET_DEBUGREGS`` yet (KVM checks only
-  bits 63:32 of DR6 and DR7 there, no address).
+- Debug registers: ``KVM_SET_DEBUGREGS`` checks only bits 63:32 of DR6
+  and DR7, no address, as KVM.
 
 kvm_run fields
 ==============
