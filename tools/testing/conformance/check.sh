@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Called by `make check` (tools/testing/vm/check.sh): build the upstream
-# selftests listed in expected-pass, run them against ckvm in one machine
+# selftests listed in expected-pass (KVER=6.12: expected-pass-6.12, the
+# selftests of linux-source-6.12), run them against ckvm in one machine
 # boot with nested paging and in one without (-cpu max,-npt: the shadow
 # MMU), and print one line on stdout for each:
 #   machine conformance: N passed, N failed, N skipped
@@ -15,7 +16,12 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-tests=$(sed 's/#.*//' "$HERE/expected-pass" | tr -s ' \t' '\n' | grep . || true)
+# KVER=6.12 (kver.sh): that series' selftests, and its own list.
+list=$HERE/expected-pass
+series=$("$HERE/../vm/kver.sh" --series 2>/dev/null || true)
+[ -n "$series" ] && list=$HERE/expected-pass-$series
+[ -f "$list" ] || { echo "conformance: no $list" >&2; echo "machine conformance: 0 passed, 1 failed, 0 skipped"; exit 1; }
+tests=$(sed 's/#.*//' "$list" | tr -s ' \t' '\n' | grep . || true)
 if [ -z "$tests" ]; then
 	echo "machine conformance: 0 passed, 0 failed, 0 skipped"
 	exit 0

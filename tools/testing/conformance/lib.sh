@@ -22,13 +22,22 @@ CONF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_REPO=$(cd "$CONF_DIR/../../.." && pwd)
 
 conf_init() {
-	CONF_KVER=${KVER:-}
-	if [ -z "$CONF_KVER" ] && [ -x "$CONF_REPO/tools/testing/vm/kver.sh" ]; then
-		CONF_KVER=$("$CONF_REPO/tools/testing/vm/kver.sh" 2>/dev/null || true)
+	local kv=$CONF_REPO/tools/testing/vm/kver.sh
+	# KVER (kver.sh): this machine's kernel, or a Debian series of a
+	# kernel root (6.12): its kernel, its kvm modules, a ckvm.ko built
+	# for it there, and the selftests of its linux-source (build.sh).
+	CONF_SERIES=$("$kv" --series) || return 1
+	if [ -n "$CONF_SERIES" ]; then
+		"$CONF_REPO/tools/testing/vm/kroot.sh" "$CONF_SERIES" >/dev/null || return 1
+		export CONF_SERIES
 	fi
+	CONF_KVER=$("$kv" 2>/dev/null || true)
 	[ -n "$CONF_KVER" ] || CONF_KVER=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n1 | sed 's|/boot/vmlinuz-||')
-	CONF_KERNEL=${GUEST_KERNEL:-${CKVM_KERNEL:-/boot/vmlinuz-$CONF_KVER}}
-	CONF_MODDIR=/lib/modules/$CONF_KVER
+	CONF_KERNEL=${GUEST_KERNEL:-${CKVM_KERNEL:-$("$kv" --kernel 2>/dev/null || echo "/boot/vmlinuz-$CONF_KVER")}}
+	CONF_MODDIR=$("$kv" --moddir 2>/dev/null || echo "/lib/modules/$CONF_KVER")
+	if [ -z "${CKVM_KO:-}" ] && [ -n "$CONF_SERIES" ]; then
+		CKVM_KO=$("$CONF_REPO/tools/testing/vm/kroot.sh" "$CONF_SERIES" --module) || return 1
+	fi
 	CONF_CKVM_KO=${CKVM_KO:-$CONF_REPO/ckvm.ko}
 	CONF_TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 	CONF_CPUFLAGS=${CPUFLAGS:-}

@@ -29,7 +29,10 @@ mkdir -p "$OUT"
 if [ -n "${CONFORMANCE_TESTS:-}" ]; then
 	tests=$CONFORMANCE_TESTS
 else
-	tests=$(sed -n 's/^TEST_GEN_PROGS_x86_64 +\{0,1\}= *//p' "$KVM/Makefile")
+	# 6.12 lists them in Makefile.kvm, through variables: ask make.
+	tests=$(env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s --no-print-directory -C "$KVM" \
+		-f Makefile -f "$HERE/print-tests.mk" ckvm-print-tests 2>/dev/null)
+	[ -n "$tests" ] || tests=$(sed -n 's/^TEST_GEN_PROGS_x86_64 +\{0,1\}= *//p' "$KVM/Makefile")
 fi
 mods=${CONFORMANCE_MODULES:-kvm ckvm}
 
