@@ -16,16 +16,20 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
 # CONF_SERIES (lib.sh's conf_init, from KVER): the selftests of that
-# series' linux-source, installed in its kernel root (kroot.sh --source).
-series=${CONF_SERIES:-6.1}
-top=linux-source-$series
-if [ "$series" = 6.1 ]; then
+# series' linux-source, installed in its kernel root (kroot.sh --source);
+# else this machine's linux-source (6.1 on Debian 12, 6.12 on Debian 13).
+series=${CONF_SERIES:-}
+if [ -z "$series" ]; then
 	TARBALL=${LINUX_SOURCE_TARBALL:-$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1)}
-	LOG=$B/build.log
+	[ -n "$TARBALL" ] || TARBALL=$(ls /usr/src/linux-source-*.tar.* 2>/dev/null | sort -V | tail -n1)
+	series=6.1
+	[ -n "$TARBALL" ] && series=$(basename "$TARBALL" | sed 's/^linux-source-//; s/\.tar\..*//')
 else
 	TARBALL=${LINUX_SOURCE_TARBALL:-$("$HERE/../vm/kroot.sh" "$series" --source)} || exit 1
-	LOG=$B/build-$series.log
 fi
+top=linux-source-$series
+LOG=$B/build.log
+[ "$series" = 6.1 ] || LOG=$B/build-$series.log
 SRC=$B/$top
 KVM=$SRC/tools/testing/selftests/kvm
 JOBS=${JOBS:-2}

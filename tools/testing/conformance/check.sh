@@ -16,10 +16,10 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# KVER=6.12 (kver.sh): that series' selftests, and its own list.
-list=$HERE/expected-pass
-series=$("$HERE/../vm/kver.sh" --series 2>/dev/null || true)
-[ -n "$series" ] && list=$HERE/expected-pass-$series
+# The list of the selftests' series (conf_list: KVER=6.12 or a Debian 13
+# machine: expected-pass-6.12).
+. "$HERE/lib.sh"
+list=$(conf_list)
 [ -f "$list" ] || { echo "conformance: no $list" >&2; echo "machine conformance: 0 passed, 1 failed, 0 skipped"; exit 1; }
 tests=$(sed 's/#.*//' "$list" | tr -s ' \t' '\n' | grep . || true)
 if [ -z "$tests" ]; then
@@ -27,7 +27,6 @@ if [ -z "$tests" ]; then
 	exit 0
 fi
 
-. "$HERE/lib.sh"
 if ! conf_init; then
 	echo "machine conformance: 0 passed, $(echo "$tests" | wc -l) failed, 0 skipped"
 	exit 1

@@ -21,6 +21,29 @@
 CONF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_REPO=$(cd "$CONF_DIR/../../.." && pwd)
 
+# conf_series: the kernel series whose selftests to build and list to
+# use: KVER's of a kernel root (kver.sh --series: 6.12), else this
+# machine's linux-source (6.1 on Debian 12, 6.12 on Debian 13).
+conf_series() {
+	local s t
+	s=$("$CONF_REPO/tools/testing/vm/kver.sh" --series 2>/dev/null || true)
+	if [ -z "$s" ]; then
+		t=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
+		[ -n "$t" ] || t=$(ls /usr/src/linux-source-*.tar.* 2>/dev/null | sort -V | tail -n 1)
+		s=6.1
+		[ -n "$t" ] && s=$(basename "$t" | sed 's/^linux-source-//; s/\.tar\..*//')
+	fi
+	echo "$s"
+}
+
+# conf_list: the expected-pass list of conf_series (expected-pass for 6.1,
+# else expected-pass-SERIES).
+conf_list() {
+	local s
+	s=$(conf_series)
+	if [ "$s" = 6.1 ]; then echo "$CONF_DIR/expected-pass"; else echo "$CONF_DIR/expected-pass-$s"; fi
+}
+
 conf_init() {
 	local kv=$CONF_REPO/tools/testing/vm/kver.sh
 	# KVER (kver.sh): this machine's kernel, or a Debian series of a
