@@ -72,7 +72,7 @@ if [ "${KROOT_FRESH:-0}" = 1 ] || [ ! -f "$ready" ]; then
 		echo "ckvm: kroot $series: apt-get install -t $suite linux-image-amd64 linux-headers-amd64 (log: $dir/apt.log)" >&2
 		debroot_in "$root" "apt-get update &&
 			apt-get install -y --no-install-recommends -t $suite linux-image-amd64 linux-headers-amd64 &&
-			apt-get install -y --no-install-recommends make gcc xz-utils kmod && apt-get clean" \
+			apt-get install -y --no-install-recommends make gcc perl xz-utils kmod && apt-get clean" \
 			>"$dir/apt.log" 2>&1 || die "apt-get in the root failed: $(tail -n 3 "$dir/apt.log")"
 		v=$(ls -d "$root/usr/src/linux-headers-$series".*-amd64 2>/dev/null | sort -V | tail -n 1)
 		v=${v##*/linux-headers-}
@@ -104,6 +104,7 @@ case "$what" in
 	flock 8
 	# The module's files only (what Kbuild builds), as the tree has them
 	# now, committed or not.
+	mkdir -p "$root/src/ckvm-machines"
 	rsync -a --delete --exclude '/build' --exclude '/tools' --exclude '/.git' \
 		--exclude '/Documentation' --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
 		--exclude '*.mod' --exclude '*.mod.c' --exclude '*.a' --exclude 'Module.symvers' \
