@@ -70,7 +70,7 @@ if [ "${KROOT_FRESH:-0}" = 1 ] || [ ! -f "$ready" ]; then
 		debroot_bootstrap "$root" bookworm "$dir/repos" "$dir/debootstrap.log" || die "no root"
 		echo "deb $DEBROOT_MIRROR $suite main" >"$root/etc/apt/sources.list.d/$suite.list"
 		echo "ckvm: kroot $series: apt-get install -t $suite linux-image-amd64 linux-headers-amd64 (log: $dir/apt.log)" >&2
-		debroot_in "$root" "apt-get update &&
+		debroot_in "$root" "export INITRD=No; apt-get update &&
 			apt-get install -y --no-install-recommends -t $suite linux-image-amd64 linux-headers-amd64 &&
 			apt-get install -y --no-install-recommends make gcc perl xz-utils kmod && apt-get clean" \
 			>"$dir/apt.log" 2>&1 || die "apt-get in the root failed: $(tail -n 3 "$dir/apt.log")"
@@ -92,7 +92,7 @@ case "$what" in
 	if [ -z "$src" ]; then
 		[ "$(id -u)" -eq 0 ] || { echo "ckvm: kroot $series: linux-source-$series is not in the root; run as root once" >&2; exit 4; }
 		echo "ckvm: kroot $series: apt-get install -t $suite linux-source-$series (log: $dir/apt.log)" >&2
-		debroot_in "$root" "apt-get update && apt-get install -y --no-install-recommends -t $suite linux-source-$series && apt-get clean" \
+		debroot_in "$root" "export INITRD=No; apt-get update && apt-get install -y --no-install-recommends -t $suite linux-source-$series && apt-get clean" \
 			>>"$dir/apt.log" 2>&1 || die "apt-get install linux-source-$series failed: $(tail -n 3 "$dir/apt.log")"
 		src=$(ls "$root/usr/src/linux-source-$series".tar.* 2>/dev/null | head -n 1)
 		[ -n "$src" ] || die "linux-source-$series has no /usr/src/linux-source-$series.tar.*"

@@ -99,7 +99,12 @@ add_mod() {	# path relative to $moddir
 	for dep in $(awk -v m="$rel:" '$1 == m { $1 = ""; print }' "$moddir/modules.dep"); do
 		add_mod "$dep"
 	done
-	[ -f "$moddir/$rel" ] || { echo "ckvm: $moddir/$rel not found" >&2; exit 1; }
+	if [ ! -f "$moddir/$rel" ]; then
+		# Built into this kernel (Debian 13's has virtio_pci so).
+		grep -qx "${rel%.xz}" "$moddir/modules.builtin" 2>/dev/null && return 0
+		echo "ckvm: $moddir/$rel not found" >&2
+		exit 1
+	fi
 	case "$rel" in
 	*.xz) xz -dc "$moddir/$rel" >"$g/lib/modules/$name.ko" ;;
 	*) cp "$moddir/$rel" "$g/lib/modules/$name.ko" ;;
