@@ -14,9 +14,13 @@
 #      headers: W=1 with no warning, then sparse (C=2) with no report;
 #   3. make deb's package installed in the root: DKMS must build ckvm.ko
 #      for every kernel with headers there (6.12; installed compressed,
-#      ckvm.ko.xz, as that kernel's modules are).
+#      ckvm.ko.xz, as that kernel's modules are);
+#   4. the machines that boot 6.12, K612_MACHINES (default "svm-612
+#      svm-kvm-612"; empty: none), with every selftest (TESTS picks),
+#      their points added to the total.
 #
-# The last line is "N passed, N failed" (one per step). Needs root. The
+# The last line is "N passed, N failed" (one per step 1-3, and the
+# machines' points). Needs root. The
 # root is kept and reused (KROOT_FRESH=1 rebuilds it): about 4 minutes the
 # first time on 2 cores, then about 2 (two module builds and a DKMS one).
 # The machines that boot 6.12 are the *-612 ones (Documentation/testing.rst).
@@ -101,6 +105,23 @@ if in_root "apt-get install -y --no-install-recommends /tmp/$(basename "$deb")" 
 	say "DKMS built ckvm.ko for $(ls "$root"/lib/modules/*/updates/dkms/ckvm.ko* | sed 's|.*/lib/modules/||; s|/.*||' | tr '\n' ' ')"
 else
 	bad "installing the package did not build ckvm.ko for $kver ($out/deb.log)"
+fi
+
+# 4. the machines that boot 6.12 (K612_MACHINES; empty: none)
+machines=${K612_MACHINES-svm-612 svm-kvm-612}
+if [ -n "$machines" ]; then
+	say "the machines on 6.12: $machines${TESTS:+ (TESTS=$TESTS)}"
+	MACHINES=$machines CONFORMANCE=0 SKIP_HOST=1 \
+		"$repo/tools/testing/vm/check.sh" >"$out/check.log" 2>&1
+	grep -E '^(FAIL|SKIP|machine )' "$out/check.log"
+	line=$(tail -n 1 "$out/check.log")
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	if [ -n "$p" ] && [ -n "$f" ]; then
+		pass=$((pass + p)) fail=$((fail + f))
+	else
+		bad "the 6.12 machines gave no total ($out/check.log)"
+	fi
 fi
 total
 }
