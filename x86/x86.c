@@ -197,6 +197,12 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	/*
+	 * Every KVM_EXIT_INTERNAL_ERROR fills internal.ndata and data[]
+	 * (unexpected exit reasons, emulation failures: x86/mmio.c). QEMU 10
+	 * requires it.
+	 */
+	case KVM_CAP_INTERNAL_ERROR_DATA:
+	/*
 	 * The in-kernel irqchip (local APICs, IOAPIC, PICs), the PIT and the
 	 * split irqchip. The IOAPIC takes a line's level as it is, whatever
 	 * the polarity bit of its entry says (as KVM).
