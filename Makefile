@@ -11,6 +11,7 @@
 #   make check-fresh  make run + make check in a freshly bootstrapped
 #                   Debian 12 root (what CI runs; needs root)
 #   make deb        the DKMS package, build/deb/ckvm-dkms_<version>_all.deb
+#   make check-6.12  W=1, sparse, DKMS and the svm-612 machines on 6.12 (root)
 #   make deb-check  install it in a fresh Debian 12 root, test the module
 #                   DKMS built there (needs root)
 #   make debug-kernel  the debug guest kernel (KASAN, lockdep, kmemleak...)
@@ -22,7 +23,8 @@
 #                   KVM, errno by errno (FUZZ_SEED, FUZZ_PROGRAMS, MACHINES)
 #
 # KDIR defaults to the running kernel's build tree, else the newest
-# installed Debian linux-headers-*-amd64.
+# installed Debian linux-headers-*-amd64. KVER=6.12 makes check, run,
+# bench and conformance boot Debian's 6.12 kernel (tools/testing/vm/kroot.sh).
 
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 	if [ -d $$d ]; then echo $$d; else \
@@ -89,7 +91,7 @@ deb:
 deb-check: deps
 	tools/testing/deb-check.sh
 
-# W=1, sparse and the DKMS package against Debian's 6.12 headers (in a root)
+# W=1, sparse, the DKMS package and the svm-612 machines on Debian's 6.12 kernel (in a root)
 check-6.12: deps
 	tools/testing/k612-build.sh
 

@@ -24,7 +24,13 @@
 
 #include "ckvm.h"
 
-#define STATS_DESC_SIZE	(sizeof(struct kvm_stats_desc) + CKVM_STATS_NAME_SIZE)
+/*
+ * A descriptor is its fixed fields and then name_size bytes of name. Not
+ * sizeof(): kernels from 6.6 on give the kernel's struct kvm_stats_desc a
+ * name[KVM_STATS_NAME_SIZE] of its own (userspace's is name[]).
+ */
+#define STATS_DESC_HDR	offsetof(struct kvm_stats_desc, name)
+#define STATS_DESC_SIZE	(STATS_DESC_HDR + CKVM_STATS_NAME_SIZE)
 
 /* The alignment the API promises for every block. */
 static_assert(sizeof(struct kvm_stats_header) % sizeof(u64) == 0);
@@ -90,7 +96,7 @@ static void put_desc(u8 *to, const struct ckvm_stats_desc *d, size_t base)
 	out->size = 1;
 	out->offset = base + d->offset;
 	out->bucket_size = 0;
-	strscpy(to + sizeof(*out), d->name, CKVM_STATS_NAME_SIZE);
+	strscpy(to + STATS_DESC_HDR, d->name, CKVM_STATS_NAME_SIZE);
 }
 
 static ssize_t ckvm_stats_read(struct file *file, char __user *buf,

@@ -198,6 +198,12 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	/*
+	 * Every KVM_EXIT_INTERNAL_ERROR fills internal.ndata and data[]
+	 * (unexpected exit reasons, emulation failures: x86/mmio.c). QEMU 10
+	 * requires it.
+	 */
+	case KVM_CAP_INTERNAL_ERROR_DATA:
+	/*
 	 * The in-kernel irqchip (local APICs, IOAPIC, PICs), the PIT and the
 	 * split irqchip. The IOAPIC takes a line's level as it is, whatever
 	 * the polarity bit of its entry says (as KVM).
@@ -1519,7 +1525,15 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 	ops->run(vcpu);
 	vcpu->stat.arch.exits++;
 
-	if (swap_xcr0)
+	/*
+	 * As KVM, decided again after the run from the guest's CR4 now: a
+	 * guest that set CR4.OSXSAVE and XCR0 within this run without an
+	 * exit for XSETBV (QEMU 7.2's TCG ignores the SVM intercept, see
+	 * Documentation/testing.rst) left its XCR0 in the CPU, and the
+	 * host's XRSTOR of a state with more components would fault.
+	 */
+	if (swap_xcr0 || (vcpu->arch.xcr0 != host_xcr0 &&
+			  (ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)))
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	/* The guest's DR0-3 out if it used them; the host's back. */
 	ckvm_debugreg_after_exit(vcpu);

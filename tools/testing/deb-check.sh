@@ -60,38 +60,21 @@ deb=$("$repo/tools/packaging/mkdeb.sh" 2>"$out/mkdeb.log" | tail -n 1)
 if [ -f "$deb" ]; then ok; else die "make deb failed ($out/mkdeb.log)"; fi
 version=$(dpkg-deb -f "$deb" Version)
 
-# 2. the root
-apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
-	awk '$4 == "Packages" && $2 ~ /^bookworm(-updates|-security)?$/ { print $1, $2, $3 }' |
-	sort -u >"$out/repos"
-mirror=$(awk '$2 == "bookworm" { print $1; exit }' "$out/repos")
-[ -n "$mirror" ] || die "this machine's apt has no bookworm repository (apt-get indextargets)"
+# 2. the root (tools/testing/debroot.sh)
+# shellcheck source=debroot.sh
+. "$here/debroot.sh"
+debroot_repos bookworm "$out/repos" 2>"$out/repos.err" || die "$(cat "$out/repos.err")"
 if [ "${DEB_FRESH:-0}" = 1 ] || [ ! -x "$root/usr/sbin/dkms" ]; then
-	if [ -e "$root" ]; then
-		grep -q " $(readlink -f "$root")/" /proc/self/mounts &&
-			die "something is mounted under $root"
-		rm -rf --one-file-system "$root" || die "cannot remove $root"
-	fi
 	say "debootstrap --variant=minbase bookworm $root"
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
-		die "debootstrap failed: $(tail -n 3 "$out/debootstrap.log")"
-	awk '{ print "deb", $1, $2, $3 }' "$out/repos" >"$root/etc/apt/sources.list"
-	apt-config dump 2>/dev/null |
-		grep -E '^Acquire::(https?::Proxy|Check-Valid-Until|Check-Date) ' \
-		>"$root/etc/apt/apt.conf.d/90ckvm-host" || true
-	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+	debroot_bootstrap "$root" bookworm "$out/repos" "$out/debootstrap.log" 2>"$out/repos.err" ||
+		die "$(cat "$out/repos.err")"
 fi
 
-# in_root COMMAND: sh -c COMMAND chrooted, /proc mounted in a private
-# mount namespace (gone when it ends); output to $out/root.log.
+# in_root COMMAND: sh -c COMMAND chrooted (debroot_in); output to
+# $out/root.log.
 in_root() {
-	local prop=private
-	unshare -m true 2>/dev/null || prop=unchanged
 	echo "# $1" >>"$out/root.log"
-	unshare -m --propagation "$prop" sh -c '
-		mount -t proc proc "$1/proc" || exit 1
-		DEBIAN_FRONTEND=noninteractive chroot "$1" sh -c "$2"
-	' sh "$root" "$1" >>"$out/root.log" 2>&1
+	debroot_in "$root" "$1" >>"$out/root.log" 2>&1
 }
 : >"$out/root.log"
 say "apt-get install dkms linux-headers-$kver in the root"

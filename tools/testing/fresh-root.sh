@@ -4,8 +4,9 @@
 # fresh-root.sh: what `make check-fresh` and .ci/run do. Proves the README
 # on a machine nobody prepared: builds a minimal Debian 12 root from
 # scratch (debootstrap --variant=minbase bookworm, from the package
-# mirror this machine's apt is configured with), and inside it, as a new
-# user would on a fresh machine:
+# mirror this machine's apt is configured with; RELEASE=trixie: Debian
+# 13, the run made once per release), and inside it, as a new user would
+# on a fresh machine:
 #
 #   1. the README's one apt-get line (the line of README.md that starts
 #      with "apt-get update && apt-get install"),
@@ -27,6 +28,7 @@
 #                deleted first, and again at the end unless FRESH_KEEP=1)
 #   FRESH_KEEP=1 keep the root afterwards (logs and all: chroot into it)
 #   FRESH_TARGETS  make targets to run inside, in order (default "run check")
+#   RELEASE      bookworm (default) or trixie: the Debian release of the root
 #   MACHINES, TESTS, TEST_TIMEOUT, CONFORMANCE, ...  passed on to make
 # Logs: build/fresh/*.log, and the root's build/ tree copied to
 # build/fresh/build/ at the end.
@@ -40,6 +42,12 @@ repo=$(cd "$here/../.." && pwd)
 out=$repo/build/fresh
 root=${FRESH_DIR:-$out/root}
 targets=${FRESH_TARGETS:-run check}
+release=${RELEASE:-bookworm}
+case "$release" in
+bookworm | trixie) ;;
+*) echo "ckvm: RELEASE=$release: bookworm (Debian 12, the default) or trixie (Debian 13)" >&2
+   exit 2 ;;
+esac
 t0=$(date +%s)
 
 say() { echo "== fresh root: $*"; }
@@ -72,13 +80,12 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 # The mirror: the repositories this machine's apt uses for bookworm, read
-# from its own configuration, never a host name of ours.
+# from its own configuration, never a host name of ours (debroot.sh), for
+# RELEASE.
 mkdir -p "$out"
-apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
-	awk '$4 == "Packages" && $2 ~ /^bookworm(-updates|-security)?$/ { print $1, $2, $3 }' |
-	sort -u >"$out/repos"
-mirror=$(awk '$2 == "bookworm" { print $1; exit }' "$out/repos")
-[ -n "$mirror" ] || die "this machine's apt has no bookworm repository (apt-get indextargets)"
+# shellcheck source=debroot.sh
+. "$here/debroot.sh"
+debroot_repos "$release" "$out/repos" 2>"$out.repos.err" || die "$(cat "$out.repos.err")"
 
 # One fresh root per tree at a time: they share build/fresh.
 exec 8>"$out.lock"
@@ -89,28 +96,15 @@ fi
 
 # A root left by an earlier run: its mounts lived in a namespace that is
 # gone, so removing it cannot reach outside it; --one-file-system anyway.
-if [ -e "$root" ]; then
-	if grep -q " $(readlink -f "$root")/" /proc/self/mounts; then
-		die "something is mounted under $root; unmount it first"
-	fi
-	rm -rf --one-file-system "$root" || die "cannot remove the old $root"
-fi
 rm -rf "$out/build" "$out"/*.log
-mkdir -p "$root"
-
-say "debootstrap --variant=minbase bookworm $root $mirror"
-t=$(date +%s)
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
-	die "debootstrap failed; last lines of $out/debootstrap.log: $(tail -n 5 "$out/debootstrap.log")"
-say "root built in $(elapsed "$t")"
 
 # The root's apt: the same repositories and the same network settings
 # (proxy, validity checks of a snapshot mirror) as this machine's.
-awk '{ print "deb", $1, $2, $3 }' "$out/repos" >"$root/etc/apt/sources.list"
-apt-config dump 2>/dev/null |
-	grep -E '^Acquire::(https?::Proxy|Check-Valid-Until|Check-Date) ' \
-	>"$root/etc/apt/apt.conf.d/90ckvm-host" || true
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+say "debootstrap --variant=minbase $release $root $DEBROOT_MIRROR"
+t=$(date +%s)
+debroot_bootstrap "$root" "$release" "$out/repos" "$out/debootstrap.log" 2>"$out.repos.err" ||
+	die "$(cat "$out.repos.err")"
+say "root built in $(elapsed "$t")"
 
 # What runs inside, as root of the new machine.
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -119,7 +113,7 @@ q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 	echo "set -uo pipefail"
 	echo "export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for v in MACHINES TESTS TEST_TIMEOUT CONFORMANCE MAX_BOOTS MACHINE_TIMEOUT STALL_GRACE; do
+	for v in MACHINES TESTS QEMU_TESTS KVER TEST_TIMEOUT CONFORMANCE MAX_BOOTS MACHINE_TIMEOUT STALL_GRACE; do
 		[ -n "${!v:-}" ] && echo "export $v=$(q "${!v}")"
 	done
 	echo "targets=$(q "$targets")"

@@ -5,27 +5,31 @@
 # kernel (bookworm-backports; Debian 13's kernel is the same series),
 # without touching this machine's apt sources or /usr/src:
 #
-#   1. a minimal Debian 12 root, build/k612/root (debootstrap, from the
-#      mirror this machine's apt uses, read with `apt-get indextargets`),
-#      with bookworm-backports in the root's own sources and, from it,
-#      linux-headers-amd64 (6.12), plus sparse, make and dkms;
+#   1. the kernel root of the 6.12 machines, build/kernel-6.12/root
+#      (tools/testing/vm/kroot.sh: a minimal Debian 12 root from the mirror
+#      this machine's apt uses, with bookworm-backports in the root's own
+#      sources and, from it, linux-image-amd64 and linux-headers-amd64 of
+#      6.12), plus sparse and dkms;
 #   2. the module's sources copied in and built there against the 6.12
 #      headers: W=1 with no warning, then sparse (C=2) with no report;
 #   3. make deb's package installed in the root: DKMS must build ckvm.ko
-#      for every kernel with headers there (6.12, and 6.1 if present;
-#      6.12's is installed compressed, ckvm.ko.xz, as that kernel's are).
+#      for every kernel with headers there (6.12; installed compressed,
+#      ckvm.ko.xz, as that kernel's modules are);
+#   4. the machines that boot 6.12, K612_MACHINES (default "svm-612
+#      svm-kvm-612"; empty: none), with every selftest (TESTS picks),
+#      their points added to the total.
 #
-# The last line is "N passed, N failed" (one per step). Needs root. The
-# root is kept and reused (K612_FRESH=1 rebuilds it): about 4 minutes the
+# The last line is "N passed, N failed" (one per step 1-3, and the
+# machines' points). Needs root. The
+# root is kept and reused (KROOT_FRESH=1 rebuilds it): about 4 minutes the
 # first time on 2 cores, then about 2 (two module builds and a DKMS one).
-# It does not boot 6.12: see Documentation/testing.rst.
+# The machines that boot 6.12 are the *-612 ones (Documentation/testing.rst).
 set -uo pipefail
 {
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=$repo/build/k612
-root=$out/root
 pass=0 fail=0
 
 say() { echo "== 6.12: $*"; }
@@ -42,45 +46,22 @@ die() {
 	bad "$*"
 	total
 }
-in_root() {
-	local prop=private
-	unshare -m true 2>/dev/null || prop=unchanged
-	unshare -m --propagation "$prop" sh -c '
-		mount -t proc proc "$1/proc" || exit 1
-		DEBIAN_FRONTEND=noninteractive chroot "$1" sh -c "$2"
-	' sh "$root" "$1"
-}
+# shellcheck source=debroot.sh
+. "$here/debroot.sh"
+in_root() { debroot_in "$root" "$1"; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)"
 "$repo/tools/testing/vm/deps.sh" --need debootstrap chroot dpkg-deb || die "missing tools"
 mkdir -p "$out"
 
-# 1. the root
-apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
-	awk '$4 == "Packages" && $2 ~ /^bookworm(-updates|-security)?$/ { print $1, $2, $3 }' |
-	sort -u >"$out/repos"
-mirror=$(awk '$2 == "bookworm" { print $1; exit }' "$out/repos")
-[ -n "$mirror" ] || die "this machine's apt has no bookworm repository (apt-get indextargets)"
-if [ "${K612_FRESH:-0}" = 1 ] || [ ! -x "$root/usr/bin/make" ]; then
-	if [ -e "$root" ]; then
-		grep -q " $(readlink -f "$root")/" /proc/self/mounts &&
-			die "something is mounted under $root"
-		rm -rf --one-file-system "$root" || die "cannot remove $root"
-	fi
-	say "debootstrap --variant=minbase bookworm $root"
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
-		die "debootstrap failed: $(tail -n 3 "$out/debootstrap.log")"
-	awk '{ print "deb", $1, $2, $3 }' "$out/repos" >"$root/etc/apt/sources.list"
-	apt-config dump 2>/dev/null |
-		grep -E '^Acquire::(https?::Proxy|Check-Valid-Until|Check-Date) ' \
-		>"$root/etc/apt/apt.conf.d/90ckvm-host" || true
-	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-fi
-# The backports of the root only: this machine's sources are not touched.
-echo "deb $mirror bookworm-backports main" >"$root/etc/apt/sources.list.d/backports.list"
-say "apt-get install -t bookworm-backports linux-headers-amd64 sparse make dkms (in the root)"
-in_root "apt-get update && apt-get install -y --no-install-recommends -t bookworm-backports linux-headers-amd64 && apt-get install -y --no-install-recommends sparse make gcc dkms" \
-	>"$out/apt.log" 2>&1 || die "apt-get in the root failed: $(tail -n 3 "$out/apt.log")"
+# 1. the root: the kernel root of the 6.12 machines (kroot.sh), with
+# sparse and dkms added.
+say "the kernel root of 6.12 (tools/testing/vm/kroot.sh 6.12), with sparse and dkms"
+root=$("$repo/tools/testing/vm/kroot.sh" 6.12 2>"$out/kroot.log") ||
+	die "kroot.sh 6.12 failed: $(tail -n 3 "$out/kroot.log")"
+in_root "apt-get install -y --no-install-recommends sparse dkms" >"$out/apt.log" 2>&1 ||
+	in_root "apt-get update && apt-get install -y --no-install-recommends sparse dkms" >"$out/apt.log" 2>&1 ||
+	die "apt-get in the root failed: $(tail -n 3 "$out/apt.log")"
 kdir=$(ls -d "$root"/usr/src/linux-headers-6.12*-amd64 2>/dev/null | sort -V | tail -n 1)
 [ -n "$kdir" ] || die "no 6.12 headers in the root"
 kdir=${kdir#"$root"}
@@ -124,6 +105,23 @@ if in_root "apt-get install -y --no-install-recommends /tmp/$(basename "$deb")" 
 	say "DKMS built ckvm.ko for $(ls "$root"/lib/modules/*/updates/dkms/ckvm.ko* | sed 's|.*/lib/modules/||; s|/.*||' | tr '\n' ' ')"
 else
 	bad "installing the package did not build ckvm.ko for $kver ($out/deb.log)"
+fi
+
+# 4. the machines that boot 6.12 (K612_MACHINES; empty: none)
+machines=${K612_MACHINES-svm-612 svm-kvm-612}
+if [ -n "$machines" ]; then
+	say "the machines on 6.12: $machines${TESTS:+ (TESTS=$TESTS)}"
+	MACHINES=$machines CONFORMANCE=0 SKIP_HOST=1 \
+		"$repo/tools/testing/vm/check.sh" >"$out/check.log" 2>&1
+	grep -E '^(FAIL|SKIP|machine )' "$out/check.log"
+	line=$(tail -n 1 "$out/check.log")
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	if [ -n "$p" ] && [ -n "$f" ]; then
+		pass=$((pass + p)) fail=$((fail + f))
+	else
+		bad "the 6.12 machines gave no total ($out/check.log)"
+	fi
 fi
 total
 }

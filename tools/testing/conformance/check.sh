@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Called by `make check` (tools/testing/vm/check.sh): build the upstream
-# selftests listed in expected-pass, run them against ckvm in one machine
+# selftests listed in expected-pass (KVER=6.12: expected-pass-6.12, the
+# selftests of linux-source-6.12), run them against ckvm in one machine
 # boot with nested paging and in one without (-cpu max,-npt: the shadow
 # MMU), and print one line on stdout for each:
 #   machine conformance: N passed, N failed, N skipped
@@ -15,13 +16,17 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-tests=$(sed 's/#.*//' "$HERE/expected-pass" | tr -s ' \t' '\n' | grep . || true)
+# The list of the selftests' series (conf_list: KVER=6.12 or a Debian 13
+# machine: expected-pass-6.12).
+. "$HERE/lib.sh"
+list=$(conf_list)
+[ -f "$list" ] || { echo "conformance: no $list" >&2; echo "machine conformance: 0 passed, 1 failed, 0 skipped"; exit 1; }
+tests=$(sed 's/#.*//' "$list" | tr -s ' \t' '\n' | grep . || true)
 if [ -z "$tests" ]; then
 	echo "machine conformance: 0 passed, 0 failed, 0 skipped"
 	exit 0
 fi
 
-. "$HERE/lib.sh"
 if ! conf_init; then
 	echo "machine conformance: 0 passed, $(echo "$tests" | wc -l) failed, 0 skipped"
 	exit 1

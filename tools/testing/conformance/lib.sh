@@ -22,14 +22,46 @@
 CONF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_REPO=$(cd "$CONF_DIR/../../.." && pwd)
 
-conf_init() {
-	CONF_KVER=${KVER:-}
-	if [ -z "$CONF_KVER" ] && [ -x "$CONF_REPO/tools/testing/vm/kver.sh" ]; then
-		CONF_KVER=$("$CONF_REPO/tools/testing/vm/kver.sh" 2>/dev/null || true)
+# conf_series: the kernel series whose selftests to build and list to
+# use: KVER's of a kernel root (kver.sh --series: 6.12), else this
+# machine's linux-source (6.1 on Debian 12, 6.12 on Debian 13).
+conf_series() {
+	local s t
+	s=$("$CONF_REPO/tools/testing/vm/kver.sh" --series 2>/dev/null || true)
+	if [ -z "$s" ]; then
+		t=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
+		[ -n "$t" ] || t=$(ls /usr/src/linux-source-*.tar.* 2>/dev/null | sort -V | tail -n 1)
+		s=6.1
+		[ -n "$t" ] && s=$(basename "$t" | sed 's/^linux-source-//; s/\.tar\..*//')
 	fi
+	echo "$s"
+}
+
+# conf_list: the expected-pass list of conf_series (expected-pass for 6.1,
+# else expected-pass-SERIES).
+conf_list() {
+	local s
+	s=$(conf_series)
+	if [ "$s" = 6.1 ]; then echo "$CONF_DIR/expected-pass"; else echo "$CONF_DIR/expected-pass-$s"; fi
+}
+
+conf_init() {
+	local kv=$CONF_REPO/tools/testing/vm/kver.sh
+	# KVER (kver.sh): this machine's kernel, or a Debian series of a
+	# kernel root (6.12): its kernel, its kvm modules, a ckvm.ko built
+	# for it there, and the selftests of its linux-source (build.sh).
+	CONF_SERIES=$("$kv" --series) || return 1
+	if [ -n "$CONF_SERIES" ]; then
+		"$CONF_REPO/tools/testing/vm/kroot.sh" "$CONF_SERIES" >/dev/null || return 1
+		export CONF_SERIES
+	fi
+	CONF_KVER=$("$kv" 2>/dev/null || true)
 	[ -n "$CONF_KVER" ] || CONF_KVER=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n1 | sed 's|/boot/vmlinuz-||')
-	CONF_KERNEL=${GUEST_KERNEL:-${CKVM_KERNEL:-/boot/vmlinuz-$CONF_KVER}}
-	CONF_MODDIR=/lib/modules/$CONF_KVER
+	CONF_KERNEL=${GUEST_KERNEL:-${CKVM_KERNEL:-$("$kv" --kernel 2>/dev/null || echo "/boot/vmlinuz-$CONF_KVER")}}
+	CONF_MODDIR=$("$kv" --moddir 2>/dev/null || echo "/lib/modules/$CONF_KVER")
+	if [ -z "${CKVM_KO:-}" ] && [ -n "$CONF_SERIES" ]; then
+		CKVM_KO=$("$CONF_REPO/tools/testing/vm/kroot.sh" "$CONF_SERIES" --module) || return 1
+	fi
 	CONF_CKVM_KO=${CKVM_KO:-$CONF_REPO/ckvm.ko}
 	CONF_TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 	CONF_CPUFLAGS=${CPUFLAGS:-}

@@ -21,7 +21,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 conf_init || exit 1
 
 KVM=$("$HERE/build.sh" ${CONFORMANCE_TESTS:-} | tail -n1) || exit 1
-OUT=$HERE/build/run
+# KVER=6.12: build/run-6.12, expected-pass-6.12, conformance-6.12.rst.
+OUT=$HERE/build/run${CONF_SERIES:+-$CONF_SERIES}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -29,7 +30,10 @@ mkdir -p "$OUT"
 if [ -n "${CONFORMANCE_TESTS:-}" ]; then
 	tests=$CONFORMANCE_TESTS
 else
-	tests=$(sed -n 's/^TEST_GEN_PROGS_x86_64 +\{0,1\}= *//p' "$KVM/Makefile")
+	# 6.12 lists them in Makefile.kvm, through variables: ask make.
+	tests=$(env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s --no-print-directory -C "$KVM" \
+		-f Makefile -f "$HERE/print-tests.mk" ckvm-print-tests 2>/dev/null)
+	[ -n "$tests" ] || tests=$(sed -n 's/^TEST_GEN_PROGS_x86_64 +\{0,1\}= *//p' "$KVM/Makefile")
 fi
 mods=${CONFORMANCE_MODULES:-kvm ckvm}
 
@@ -95,16 +99,18 @@ echo "total time ${t_total}s, logs in $OUT"
 
 # Regressions against expected-pass.
 rc=0
-for t in $(sed 's/#.*//' "$HERE/expected-pass"); do
+list=$(conf_list)
+[ -f "$list" ] || list=/dev/null
+for t in $(sed 's/#.*//' "$list"); do
 	read -r cs _ < <(res ckvm "$t")
 	if [ "$cs" != pass ]; then
-		echo "REGRESSION: $t is in expected-pass but is '$cs' on ckvm"
+		echo "REGRESSION: $t is in $(basename "$list") but is '$cs' on ckvm"
 		rc=1
 	fi
 done
 
 if [ -z "${NO_DOC:-}" ] && [ -z "${CONFORMANCE_TESTS:-}" ]; then
-	doc=$CONF_REPO/Documentation/conformance.rst
+	doc=$CONF_REPO/Documentation/conformance${CONF_SERIES:+-$CONF_SERIES}.rst
 	{
 		cat "$HERE/conformance-header.rst"
 		echo
@@ -112,11 +118,11 @@ if [ -z "${NO_DOC:-}" ] && [ -z "${CONFORMANCE_TESTS:-}" ]; then
 		echo "========"
 		echo
 		echo "- date: $(date -u '+%F %H:%M UTC'), $t_total s in all"
-		echo "- command: \`\`make conformance\`\` (TEST_TIMEOUT=$CONF_TEST_TIMEOUT${CONF_CPUFLAGS:+, CPUFLAGS=$CONF_CPUFLAGS})"
+		echo "- command: \`\`${CONF_SERIES:+KVER=$CONF_SERIES }make conformance\`\` (TEST_TIMEOUT=$CONF_TEST_TIMEOUT${CONF_CPUFLAGS:+, CPUFLAGS=$CONF_CPUFLAGS})"
 		echo "- machine: $("$CONF_QEMU" --version | head -n1) TCG \`\`-cpu max$CONF_CPUFLAGS -smp 2 -m 2048\`\`, guest kernel $CONF_KVER; $(grep -ah '^@@MACHINE' "$OUT"/results.1 2>/dev/null | head -n1 | cut -d' ' -f2-)"
 		echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus"
 		echo "- $ckvm_state"
-		echo "- selftests: linux-source-6.1 $(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null), built static"
+		echo "- selftests: $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$KVM")")")")"), built static"
 		echo
 		echo "Summary:"
 		echo

@@ -52,6 +52,11 @@
 #   CHECK_LOCK, PREBUILT_KO  (make fuzz) the lock file of this run (default
 #                 build/.check.lock), and a ckvm.ko built before: nothing
 #                 is built then
+#   KVER=SERIES   boot Debian's kernel of that series (6.12: from
+#                 bookworm-backports, in the kernel root of kroot.sh, built
+#                 on first use as root) on every machine, with a ckvm.ko
+#                 built for it (W=1, no warnings) and its kvm modules; the
+#                 *-612 machines do so whatever KVER is
 #   KERNEL=debug  boot the debug kernel (make debug-kernel: KASAN, lockdep,
 #                 kmemleak, ...) with a ckvm.ko built for it, and the kvm
 #                 modules of that build on the *-kvm machines
@@ -65,6 +70,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cd "$repo" || exit 1
+# KVER picks the machines' kernel (kver.sh); the host points build for
+# this machine's own (KDIR).
+run_kver=${KVER:-}
+unset KVER
 KDIR=${KDIR:-$("$here/kver.sh" --kdir)}
 export KDIR
 # shellcheck source=machines.sh
@@ -225,6 +234,43 @@ fi
 kernel=$("$here/kver.sh" --kernel)
 kernel_rc=$?
 
+# kernel_for KVER: the guest kernel of KVER and a ckvm.ko for it, in
+# kf_kernel and kf_ko; returns 0, 4 (skip: the kernel root needs root
+# to be built) or 1, with the reason in kf_why. Once per KVER a run.
+declare -A kfc_kernel kfc_ko kfc_rc kfc_why
+kernel_for() {
+	local kv=$1 series r
+	if [ -z "${kfc_rc[$kv]:-}" ]; then
+		kfc_kernel[$kv]="" kfc_ko[$kv]=none kfc_why[$kv]="" kfc_rc[$kv]=0
+		series=$(echo "$kv" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+		if [ "${KERNEL:-stock}" = debug ]; then
+			kfc_rc[$kv]=1 kfc_why[$kv]="KERNEL=debug and a machine of kernel $kv do not go together"
+		elif r=$(KVER=$kv "$here/kver.sh" --root 2>/dev/null) && [ -z "$r" ]; then
+			# This machine's headers: the tree's ckvm.ko if it is for them.
+			if [ "$(KVER=$kv "$here/kver.sh")" = "$("$here/kver.sh")" ]; then
+				kfc_kernel[$kv]=$(KVER=$kv "$here/kver.sh" --kernel 2>&1) || kfc_rc[$kv]=1
+				kfc_ko[$kv]=$ko
+			else
+				kfc_rc[$kv]=1 kfc_why[$kv]="KVER=$kv: this tree's ckvm.ko is built for KDIR=$KDIR"
+			fi
+		else
+			say "kernel $kv: its root (kroot.sh $series) and ckvm.ko for it"
+			kfc_ko[$kv]=$("$here/kroot.sh" "$series" --module 2>build/host/kroot-$series.log)
+			kfc_rc[$kv]=$?
+			if [ "${kfc_rc[$kv]}" -eq 0 ]; then
+				kfc_kernel[$kv]=$(KVER=$kv "$here/kver.sh" --kernel 2>&1) || kfc_rc[$kv]=1
+			else
+				kfc_ko[$kv]=none
+			fi
+			[ "${kfc_rc[$kv]}" -eq 4 ] || [ "${kfc_rc[$kv]}" -eq 0 ] || kfc_rc[$kv]=1
+		fi
+		[ "${kfc_rc[$kv]}" -ne 0 ] && [ -z "${kfc_why[$kv]}" ] &&
+			kfc_why[$kv]="kernel $kv: $(tail -n 1 build/host/kroot-$series.log 2>/dev/null)"
+	fi
+	kf_kernel=${kfc_kernel[$kv]} kf_ko=${kfc_ko[$kv]} kf_why=${kfc_why[$kv]}
+	return "${kfc_rc[$kv]}"
+}
+
 # select_tests DIR: the test programs of DIR matching TESTS, into tests[].
 select_tests() {
 	local t f hit pat
@@ -259,6 +305,14 @@ ko=none
 [ $module_ok -eq 1 ] && ko=${PREBUILT_KO:-$repo/ckvm.ko}
 [ $module_ok -eq 2 ] && ko=$dko
 # CKVM_KO_FILE: test this ckvm.ko instead (built elsewhere: DKMS, deb-check).
+# KVER: every machine boots that kernel (and conformance too).
+if [ -n "$run_kver" ]; then
+	kernel_for "$run_kver"
+	kernel_rc=$?
+	kernel=$kf_kernel ko=$kf_ko
+	[ $kernel_rc -ne 0 ] && echo "FAIL: $kf_why"
+	[ $kernel_rc -eq 1 ] && TF=$((TF + 1))
+fi
 if [ -n "${CKVM_KO_FILE:-}" ]; then
 	[ -f "$CKVM_KO_FILE" ] || { echo "ckvm: CKVM_KO_FILE=$CKVM_KO_FILE not found" >&2; exit 1; }
 	ko=$CKVM_KO_FILE
@@ -276,7 +330,7 @@ boot_watch() {
 	local pid sz last=-1 since now grace
 	QEMU=${m_qemu:-${QEMU:-qemu-system-x86_64}} \
 		KCMDLINE_EXTRA="ckvm_start=$5 ${KCMDLINE_EXTRA:-}" \
-		"$here/boot-$M_EMU.sh" "$kernel" "$1" "$2" "$3" "$4" \
+		"$here/boot-$M_EMU.sh" "$m_kernel" "$1" "$2" "$3" "$4" \
 		"$M_CPUFLAGS" >>"$dir/qemu.log" 2>&1 </dev/null &
 	pid=$!
 	hung=0
@@ -348,8 +402,24 @@ for m in $MACHINES; do
 			continue
 		fi
 	fi
-	if [ $kernel_rc -ne 0 ]; then
-		echo "FAIL: machine $m: no guest kernel matching KDIR"
+	# The machine's kernel: its own (M_KVER), else the run's.
+	m_kver=${M_KVER:-$run_kver} m_kernel=$kernel m_ko=$ko
+	if [ -n "$M_KVER" ] && [ "$M_KVER" != "$run_kver" ]; then
+		kernel_for "$M_KVER"
+		krc=$?
+		m_kernel=$kf_kernel m_ko=$kf_ko
+		[ -n "${CKVM_KO_FILE:-}" ] && m_ko=$CKVM_KO_FILE
+		if [ $krc -eq 4 ]; then
+			echo "SKIP: machine $m: $kf_why"
+			machine_line "$m" 0 0 1
+			continue
+		elif [ $krc -ne 0 ]; then
+			echo "FAIL: machine $m: $kf_why"
+			machine_line "$m" 0 1 0
+			continue
+		fi
+	elif [ $kernel_rc -ne 0 ]; then
+		echo "FAIL: machine $m: no guest kernel${run_kver:+ $run_kver} (see above)"
 		machine_line "$m" 0 1 0
 		continue
 	fi
@@ -385,8 +455,8 @@ for m in $MACHINES; do
 	mtt=${M_TEST_TIMEOUT:-$TEST_TIMEOUT}
 	[ "$mtt" -lt "$TEST_TIMEOUT" ] && mtt=$TEST_TIMEOUT
 	stall=$((mtt + ${STALL_GRACE:-60}))
-	say "machine $m: $M_DESC, $ntests test program(s)"
-	if ! "$here/mkinitramfs.sh" -m "$m" -c "$ko" -T "$mtt" -p "$M_PARAMS" "${trees[@]}" \
+	say "machine $m: $M_DESC, $ntests test program(s)${m_kver:+, kernel $m_kver}"
+	if ! KVER=$m_kver "$here/mkinitramfs.sh" -m "$m" -c "$m_ko" -T "$mtt" -p "$M_PARAMS" "${trees[@]}" \
 		"$dir/initramfs.cpio.gz" "${tests[@]}" >"$dir/mkinitramfs.log" 2>&1; then
 		echo "FAIL: machine $m: mkinitramfs failed"
 		show 20 <"$dir/mkinitramfs.log"
@@ -466,6 +536,7 @@ conf=tools/testing/conformance/check.sh
 if [ "${CONFORMANCE:-1}" != 0 ] && [ -f "$conf" ] && [ -x "$conf" ]; then
 	say "conformance: $conf"
 	export CKVM_KO=$ko CKVM_KERNEL=$kernel CKVM_VM_DIR=$here MACHINES
+	[ -n "$run_kver" ] && export KVER=$run_kver
 	"$conf" 2>&1 | tee build/host/conformance.log
 	crc=${PIPESTATUS[0]}
 	seen=0 cf=0

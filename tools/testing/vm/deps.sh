@@ -22,6 +22,13 @@
 # sed, gzip, tar, mawk, perl-base, debianutils).
 set -euo pipefail
 
+# The kernel source of the release (checkpatch, the conformance
+# selftests): Debian 12 has linux-source-6.1, Debian 13 linux-source-6.12.
+case "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" in
+trixie) ksrc=6.12 ;;
+*) ksrc=6.1 ;;
+esac
+
 # package             programs (bare names) and files (absolute paths)
 TABLE="
 make                  make
@@ -30,7 +37,7 @@ libc6-dev             /usr/lib/x86_64-linux-gnu/libc.a
 perl                  perl
 linux-headers-amd64
 linux-image-amd64
-linux-source-6.1      /usr/src/linux-source-6.1.tar.xz
+linux-source-$ksrc     /usr/src/linux-source-$ksrc.tar.xz
 xz-utils              xz
 zstd                  zstd
 rsync                 rsync

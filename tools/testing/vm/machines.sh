@@ -13,6 +13,9 @@
 #               Debian's QEMU inside (qemu-payload.sh), and its tests are
 #               QEMU boots of a Linux guest, one per configuration
 #   M_TEST_TIMEOUT  seconds per test program if more than TEST_TIMEOUT
+#   M_KVER      empty: the run's kernel (KVER, else this machine's); else
+#               the Debian kernel series the machine boots (kver.sh KVER=),
+#               with a ckvm.ko built for it and its own kvm modules
 # and returns 1 (with a message on stderr) for an unknown machine.
 #
 # /init derives the module set from the name: svm, vmx and svm-<variant>
@@ -22,7 +25,7 @@
 
 MACHINES_ALL="svm svm-kvm svm-shadow svm-kvm-shadow svm-q10 svm-kvm-q10 vmx vmx-kvm
 	vmx-shadow vmx-kvm-shadow svm-qemu svm-kvm-qemu svm-q10-qemu svm-kvm-q10-qemu
-	vmx-qemu vmx-kvm-qemu"
+	vmx-qemu vmx-kvm-qemu svm-612 svm-kvm-612 vmx-612 vmx-kvm-612"
 
 machine_setup() {
 	M_EMU=qemu
@@ -32,7 +35,15 @@ machine_setup() {
 	M_QEMU=""
 	M_PAYLOAD=""
 	M_TEST_TIMEOUT=""
+	M_KVER=""
 	case "$1" in
+	*-612)
+		# The machine without -612, on Debian's 6.12 kernel
+		# (bookworm-backports, Debian 13's series; kroot.sh).
+		machine_setup "${1%-612}" || return 1
+		M_KVER=6.12
+		M_DESC="$M_DESC, Debian's 6.12 kernel"
+		return 0 ;;
 	*-qemu)
 		# The machine without -qemu, with QEMU inside: a boot of the
 		# inner Linux takes 15-40 s on SVM, several minutes on Bochs.

@@ -36,9 +36,14 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 1 ] || { echo "usage: $0 [-k KVER] OUTDIR" >&2; exit 2; }
 out=$1
-[ -n "$kver" ] || kver=$("$here/kver.sh")
-kernel=/boot/vmlinuz-$kver
-moddir=/lib/modules/$kver
+if [ -n "$kver" ]; then
+	kernel=/boot/vmlinuz-$kver
+	moddir=/lib/modules/$kver
+else
+	# kver.sh's kernel: this machine's, or KVER's from its kernel root.
+	kernel=$("$here/kver.sh" --kernel) || exit 1
+	moddir=$("$here/kver.sh" --moddir) || exit 1
+fi
 qemu=$(command -v qemu-system-x86_64 || true)
 fw=/usr/share/seabios/bios-256k.bin
 
@@ -87,13 +92,23 @@ mknod -m 600 "$g/dev/console" c 5 1 2>/dev/null || true
 order=""
 add_mod() {	# path relative to $moddir
 	local rel=$1 dep name
-	name=$(basename "$rel" .ko)
+	# 6.12's modules are xz-compressed (kernel roots of kroot.sh).
+	[ -f "$moddir/$rel" ] || [ ! -f "$moddir/$rel.xz" ] || rel=$rel.xz
+	name=$(basename "${rel%.xz}" .ko)
 	case " $order " in *" $name "*) return 0 ;; esac
 	for dep in $(awk -v m="$rel:" '$1 == m { $1 = ""; print }' "$moddir/modules.dep"); do
 		add_mod "$dep"
 	done
-	[ -f "$moddir/$rel" ] || { echo "ckvm: $moddir/$rel not found" >&2; exit 1; }
-	cp "$moddir/$rel" "$g/lib/modules/$name.ko"
+	if [ ! -f "$moddir/$rel" ]; then
+		# Built into this kernel (Debian 13's has virtio_pci so).
+		grep -qx "${rel%.xz}" "$moddir/modules.builtin" 2>/dev/null && return 0
+		echo "ckvm: $moddir/$rel not found" >&2
+		exit 1
+	fi
+	case "$rel" in
+	*.xz) xz -dc "$moddir/$rel" >"$g/lib/modules/$name.ko" ;;
+	*) cp "$moddir/$rel" "$g/lib/modules/$name.ko" ;;
+	esac
 	order="$order $name"
 }
 for m in kernel/drivers/virtio/virtio_pci.ko kernel/drivers/block/virtio_blk.ko \

@@ -31,6 +31,8 @@
 #                600 for the QEMU job, 60 for the VMM; Bochs: 4800, 600)
 #   KERNEL       stock (default) | debug: the debug kernel of "make
 #                debug-kernel" and a ckvm.ko built for it
+#   KVER         the Debian kernel series to boot (kver.sh; e.g. 6.12,
+#                from its kernel root, built on first use as root)
 # Logs: build/run/.
 set -uo pipefail
 # The whole script is one block, so bash reads it all before running it:
@@ -40,7 +42,15 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cd "$repo" || exit 1
-KDIR=${KDIR:-$("$here/kver.sh" --kdir)}
+# KVER: the machine's kernel (kver.sh); a kernel of a kernel root gets
+# its root built on first use and a ckvm.ko built for it there (kroot.sh).
+kseries=$("$here/kver.sh" --series) || exit 1
+if [ -n "$kseries" ]; then
+	"$here/kroot.sh" "$kseries" >/dev/null || exit 1
+	KDIR=${KDIR:-$(KVER="" "$here/kver.sh" --kdir)}
+else
+	KDIR=${KDIR:-$("$here/kver.sh" --kdir)}
+fi
 export KDIR
 
 VENDOR=${VENDOR:-svm}
@@ -61,6 +71,8 @@ ckvm)
 	machine=$VENDOR
 	if [ "${KERNEL:-stock}" = debug ]; then
 		ko=$("$here/debug-module.sh") || exit 1
+	elif [ -n "$kseries" ]; then
+		ko=$("$here/kroot.sh" "$kseries" --module) || exit 1
 	else
 		$MAKE --no-print-directory module || exit 1
 		ko=$repo/ckvm.ko

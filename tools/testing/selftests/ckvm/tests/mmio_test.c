@@ -715,7 +715,10 @@ static void test_unknown(bool exit_cap)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(NR_SMALL * 9 + 10 + 9 + 9 + 8);
+	ksft_set_plan(NR_SMALL * 9 + 10 + 9 + 9 + 8 + 1);
+	/* The internal-error exits below fill ndata and data[] (QEMU 10 requires the cap). */
+	CHECK_EQ(kvm_check_cap(KVM_CAP_INTERNAL_ERROR_DATA), 1,
+		 "KVM_CAP_INTERNAL_ERROR_DATA is 1");
 	for (int m = 0; m < NR_SMALL; m++)
 		test_small_mode(m);
 	test_mmio64();

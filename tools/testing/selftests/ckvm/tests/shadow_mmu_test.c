@@ -22,6 +22,20 @@
 #include <sys/stat.h>
 #include "ckvm_util.h"
 
+/*
+ * KVM_GET_NR_MMU_PAGES is gone from KVM after 6.1 (Debian's 6.12 kvm_amd
+ * fails it); ckvm keeps it, as 6.1 has it. True (and errno left) when the
+ * reference module lacks it: the point is then skipped with the reason.
+ */
+static bool kvm_lacks_get_nr_mmu_pages(struct kvm_vm *vm)
+{
+	if (is_ckvm())
+		return false;
+	errno = 0;
+	return ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0) == -1 &&
+	       (errno == ENOTTY || errno == EINVAL);
+}
+
 #define VA_BASE		(2ULL << 39)	/* PML4 index 2 */
 #define NR_AS		64
 #define ROUNDS		4
@@ -337,8 +351,13 @@ static void test_limit(void)
 	CHECK_ERRNO(ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 63), EINVAL,
 		    "KVM_SET_NR_MMU_PAGES below 64 -> EINVAL");
 	CHECK_OK(ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, 64), "KVM_SET_NR_MMU_PAGES 64");
-	n = ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0);
-	CHECK_EQ(n, 64, "KVM_GET_NR_MMU_PAGES reads the limit back");
+	if (kvm_lacks_get_nr_mmu_pages(vm)) {
+		ksft_test_result_skip("KVM_GET_NR_MMU_PAGES reads the limit back: this KVM has no KVM_GET_NR_MMU_PAGES (%s; removed after 6.1)\n",
+				      strerror(errno));
+	} else {
+		n = ioctl(vm->fd, KVM_GET_NR_MMU_PAGES, 0);
+		CHECK_EQ(n, 64, "KVM_GET_NR_MMU_PAGES reads the limit back");
+	}
 	for (int round = 0; round < ROUNDS; round++) {
 		ok &= vcpu_run_ucall(v, &uc) == UCALL_SYNC;
 		bad += uc.args[1];
