@@ -21,6 +21,11 @@
 #                   (FUZZ_SECONDS, default 1800; FUZZ_SEED; MACHINES)
 #   make fuzz-compare  the same kvmfuzz programs on ckvm and on the distro's
 #                   KVM, errno by errno (FUZZ_SEED, FUZZ_PROGRAMS, MACHINES)
+#   make conformance  the upstream KVM selftests on ckvm (all of them)
+#   make check-6.12   W=1, sparse and DKMS against Debian's 6.12, and the
+#                   6.12 test machines (needs root)
+#   make deps, selftests, vmm, sparse, clean
+#   make help       this list
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian linux-headers-*-amd64. KVER=6.12 makes check, run,
@@ -33,9 +38,12 @@ VENDOR ?= svm
 export KDIR VENDOR
 
 .PHONY: all module sparse clean deps selftests vmm check run run-vmm conformance bench \
-	check-fresh deb deb-check check-6.12 debug-kernel fuzz fuzz-compare profile
+	check-fresh deb deb-check check-6.12 debug-kernel fuzz fuzz-compare profile help
 
 all: module
+
+help:
+	@sed -n '/^#   make/,/^#   make help/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# //'
 
 module:
 	@test -n "$(KDIR)" || { echo "ckvm: no kernel headers; run 'make deps' as root" >&2; exit 1; }

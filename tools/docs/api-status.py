@@ -327,15 +327,18 @@ setting                             KVM 6.1                                     
                                     id fixes nothing) or by itself; then only
                                     the same value, else EINVAL; 0 leaves it
                                     unset
-``KVM_SET_BOOT_CPU_ID``             EBUSY once a vCPU exists                    same
+``KVM_SET_BOOT_CPU_ID``             EBUSY once a vCPU exists; any id accepted   EBUSY as KVM; EINVAL
+                                                                                for an id no vCPU can
+                                                                                have
 ``KVM_CREATE_IRQCHIP``              EEXIST if there is one (also a split one),  same
                                     EINVAL once a vCPU exists
 ``KVM_CAP_SPLIT_IRQCHIP``           EEXIST once a vCPU or an irqchip exists     same
 ``KVM_SET_IDENTITY_MAP_ADDR``       EINVAL once a vCPU exists                   same
-``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       same, and also under
-                                    EINVAL within 3 pages below 4 GiB;          tdp=0 (a new address
-                                    kvm_intel without unrestricted guest:       zaps the shadow pages)
-                                    EEXIST after the first call
+``KVM_SET_TSS_ADDR``                never frozen, also after ``KVM_RUN``;       never frozen, EINVAL
+                                    EINVAL within 3 pages below 4 GiB;          as KVM; no EEXIST,
+                                    kvm_intel without unrestricted guest:       also with tdp=0 (a new
+                                    EEXIST after the first call                 address zaps the shadow
+                                                                                pages)
 ``KVM_CAP_PMU_CAPABILITY``          EINVAL once a vCPU exists                   not offered yet
 ``KVM_CAP_X86_NOTIFY_VMEXIT``       EINVAL once a vCPU exists                   not offered yet
 ``KVM_SET_TSC_KHZ`` (VM fd)         never frozen: the default of vCPUs created  not offered yet
@@ -369,8 +372,8 @@ WRMSR and on ``KVM_SET_MSRS`` alike, as KVM (since CVE-2014-3610):
 - Physical addresses: ``IA32_APIC_BASE`` (MSR and ``KVM_SET_SREGS``) and
   long-mode CR3 reserve the bits from the guest's MAXPHYADDR up:
   CPUID 0x80000008 EAX[7:0], or 36 without that leaf, as KVM.
-- Debug registers: ``KVM_SET_DEBUGREGS`` checks only bits 63:32 of DR6
-  and DR7, no address, as KVM.
+- Debug registers: ``KVM_SET_DEBUGREGS`` checks bits 63:32 of DR6 and DR7
+  (-EINVAL), as KVM, and no address (KVM checks none).
 
 kvm_run fields
 ==============
@@ -387,14 +390,16 @@ field                                   what ckvm does with it
                                         a pending exit, then -EINTR; setting it while
                                         the guest runs does not end that call
 ``kvm_valid_regs``, ``kvm_dirty_regs``  a bit ``KVM_CAP_SYNC_REGS`` does not report
-                                        is -EINVAL; ckvm syncs no registers yet, so
-                                        that is every bit
+                                        (regs, sregs, events are) is -EINVAL; the
+                                        dirty sets are loaded before the guest runs,
+                                        the valid ones stored on return
 ``cr8``                                 without an in-kernel local APIC: bits 63:4
                                         are -EINVAL, else loaded into CR8; with one,
                                         not read
-``request_interrupt_window``            not read: no ``KVM_INTERRUPT`` or
-                                        ``KVM_EXIT_IRQ_WINDOW_OPEN`` yet (KVM checks
-                                        nothing in it)
+``request_interrupt_window``            without an in-kernel PIC: exit with
+                                        ``KVM_EXIT_IRQ_WINDOW_OPEN`` once a
+                                        ``KVM_INTERRUPT`` would be delivered (KVM
+                                        checks nothing in it)
 ``padding1``                            not checked (KVM checks none of it)
 exit data                               completing an exit reads ckvm's own record of
                                         it and the port I/O page's data once, never
@@ -403,7 +408,8 @@ exit data                               completing an exit reads ckvm's own reco
 
 Every ``KVM_RUN`` returns ``cr8``, ``apic_base`` and ``if_flag`` in
 ``kvm_run``, also when it fails, as KVM's ``post_kvm_run_save()``;
-``ready_for_interrupt_injection`` stays 0.
+``ready_for_interrupt_injection`` as KVM: 1 with the PIC in the kernel,
+else 1 when a ``KVM_INTERRUPT`` would be delivered at the next entry.
 
 Binary statistics
 =================

@@ -32,6 +32,7 @@ esac
 # package             programs (bare names) and files (absolute paths)
 TABLE="
 make                  make
+git                   git
 build-essential       gcc ld objcopy
 libc6-dev             /usr/lib/x86_64-linux-gnu/libc.a
 perl                  perl
