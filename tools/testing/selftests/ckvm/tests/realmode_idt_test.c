@@ -58,7 +58,20 @@ extern char rmi_start[], rmi_ud2[], rmi_int3[], rmi_after_int3[], rmi_handler[],
 
 #define RMI_OFF(l)	((uint16_t)(CODE_GPA + ((l) - rmi_start)))
 
-static bool kvm_amd;
+static bool kvm_amd, kvm_intel_emulated_rm;
+
+/* kvm_intel without unrestricted guest emulates real mode itself. */
+static bool intel_emulates_real_mode(void)
+{
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/unrestricted_guest", "r");
+	int c;
+
+	if (!f)
+		return false;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'N';
+}
 
 static uint64_t io_data(struct kvm_vcpu *v)
 {
@@ -108,6 +121,11 @@ static void test_shutdown(bool int3, uint32_t base, uint16_t limit, const char *
 				      name);
 		return;
 	}
+	if (kvm_intel_emulated_rm) {
+		ksft_test_result_skip("%s: kvm_intel without unrestricted guest delivers real-mode events without checking the IVT limit (its emulator's __emulate_int_real; measured on vmx-kvm-shadow)",
+				      name);
+		return;
+	}
 	vm = setup(&v, int3, base, limit);
 	r = vcpu_run(v);
 	if (r || v->run->exit_reason != KVM_EXIT_SHUTDOWN)
@@ -145,6 +163,7 @@ int main(void)
 	ksft_print_header();
 	ksft_set_plan(5);
 	kvm_amd = access("/sys/module/kvm_amd", F_OK) == 0;
+	kvm_intel_emulated_rm = intel_emulates_real_mode();
 	/* kvmfuzz's guest program 5 of seed 1 */
 	test_shutdown(false, 0, 0, "limit 0, UD2 (#UD, #GP, #DF beyond the limit) -> shutdown");
 	test_shutdown(true, 0, 0, "limit 0, INT3 -> shutdown");
