@@ -431,8 +431,14 @@ int ckvm_set_cr8(struct ckvm_vcpu *vcpu, u64 cr8);
 int ckvm_set_cr(struct ckvm_vcpu *vcpu, int cr, u64 val);
 void ckvm_invlpg(struct ckvm_vcpu *vcpu, gva_t gva);
 void ckvm_efer_changed(struct ckvm_vcpu *vcpu, u64 old);
+
+/* The MSR dispatch (x86/msr.c). */
 bool ckvm_pat_valid(u64 pat);
 bool ckvm_is_canonical(struct ckvm_vcpu *vcpu, u64 la);
+long ckvm_msr_io(struct ckvm_vcpu *vcpu, struct kvm_msrs __user *argp,
+		 bool set);
+long ckvm_msr_dev_ioctl(unsigned int ioctl, void __user *argp);
+
 void ckvm_complete_instruction(struct ckvm_vcpu *vcpu);
 void ckvm_inject_gp(struct ckvm_vcpu *vcpu);
 void ckvm_inject_ud(struct ckvm_vcpu *vcpu);

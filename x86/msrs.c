@@ -3,9 +3,9 @@
  * MSRs that hold what was written and change nothing in the host, with
  * the checks of the SDM and KVM: the MTRRs (SDM 11.11; nested paging maps
  * guest memory write-back whatever they say, as KVM does without
- * assigned devices), IA32_MISC_ENABLE, IA32_POWER_CTL, AMD's HWCR, and
- * the machine-check architecture (SDM 15.3) with KVM_X86_SETUP_MCE and
- * KVM_X86_SET_MCE.
+ * assigned devices), IA32_MISC_ENABLE, IA32_POWER_CTL, AMD's HWCR and
+ * its platform MSRs that hold nothing, and the machine-check architecture
+ * (SDM 15.3) with KVM_X86_SETUP_MCE and KVM_X86_SET_MCE.
  *
  * Every function here returns 0 when done, 1 when the value or the access
  * is refused (#GP for the guest; KVM_GET/SET_MSRS stops there), and
@@ -32,6 +32,48 @@
 /* The MISC_ENABLE bits a guest cannot change: no PEBS, no BTS. */
 #define MISC_ENABLE_RO		(MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | \
 				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL)
+
+/* ---- platform MSRs with no state ---- */
+
+/*
+ * AMD platform MSRs that a guest kernel reads while it probes the machine
+ * (memory encryption and TOM2 in SYSCFG, the northbridge, the SMM TSEG)
+ * and that describe nothing a virtual CPU has: they read as 0, as on KVM.
+ * The configuration MSRs whose bits tune the cache and decode units of a
+ * real core (errata workarounds Linux applies on AMD families) also take
+ * any write and keep nothing, as on KVM; MMIO_CONF_BASE takes 0, which
+ * leaves the (absent) extended configuration space off; a write to the
+ * others is refused.
+ */
+#define STATELESS_WRITE_IGNORED	BIT(0)	/* any value is taken */
+#define STATELESS_WRITE_ZERO	BIT(1)	/* 0 is taken, the rest refused */
+
+static const struct {
+	u32 index;
+	u32 flags;		/* STATELESS_* */
+} stateless_msrs[] = {
+	{ MSR_AMD64_SYSCFG,		0 },
+	{ MSR_K8_TSEG_ADDR,		0 },
+	{ MSR_K8_TSEG_MASK,		0 },
+	{ MSR_K8_INT_PENDING_MSG,	0 },
+	{ MSR_FAM10H_MMIO_CONF_BASE,	STATELESS_WRITE_ZERO },
+	{ MSR_AMD64_NB_CFG,		STATELESS_WRITE_IGNORED },
+	{ MSR_AMD64_DC_CFG,		STATELESS_WRITE_IGNORED },
+	{ MSR_AMD64_BU_CFG2,		STATELESS_WRITE_IGNORED },
+	{ MSR_AMD64_TW_CFG,		STATELESS_WRITE_IGNORED },
+	{ MSR_F15H_EX_CFG,		STATELESS_WRITE_IGNORED },
+};
+
+/* The entry of stateless_msrs[] for @index, or -1. */
+static int stateless_msr(u32 index)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(stateless_msrs); i++)
+		if (stateless_msrs[i].index == index)
+			return i;
+	return -1;
+}
 
 /* ---- MTRRs ---- */
 
@@ -180,6 +222,10 @@ int ckvm_msrs_get(struct ckvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = m->mcg_ctl;
 		return 0;
 	}
+	if (stateless_msr(index) >= 0) {
+		*data = 0;
+		return 0;
+	}
 	reg = mtrr_reg(vcpu, index);
 	if (reg) {
 		*data = *reg;
@@ -280,6 +326,7 @@ static int set_mce(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 int ckvm_msrs_set(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 *reg;
+	int i;
 
 	switch (index) {
 	case MSR_MTRRcap:
@@ -295,6 +342,14 @@ int ckvm_msrs_set(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_MCG_CTL:
 		return set_mce(vcpu, index, data, host);
+	}
+	i = stateless_msr(index);
+	if (i >= 0) {
+		if (stateless_msrs[i].flags & STATELESS_WRITE_IGNORED)
+			return 0;
+		if ((stateless_msrs[i].flags & STATELESS_WRITE_ZERO) && !data)
+			return 0;
+		return 1;
 	}
 	reg = mtrr_reg(vcpu, index);
 	if (reg) {

@@ -2,7 +2,8 @@
 /*
  * MSRs a VMM saves and restores (x86/msrs.c and the list of
  * KVM_GET_MSR_INDEX_LIST): every MSR of the list reads and writes back,
- * MTRRs with their checks, IA32_MISC_ENABLE's read-only bits, HWCR, and
+ * MTRRs with their checks, IA32_MISC_ENABLE's read-only bits, HWCR, the
+ * AMD platform MSRs a guest kernel probes (SYSCFG and others), and
  * machine checks: KVM_X86_GET_MCE_CAP_SUPPORTED, KVM_X86_SETUP_MCE and
  * KVM_X86_SET_MCE with the guest's #MC handler.
  */
@@ -20,6 +21,9 @@
 #define MSR_IA32_MCG_CTL	0x17b
 #define MSR_IA32_MC0_CTL	0x400
 #define MSR_K7_HWCR		0xc0010015
+#define MSR_AMD64_SYSCFG	0xc0010010
+#define MSR_FAM10H_MMIO_CONF_BASE 0xc0010058
+#define MSR_AMD64_DC_CFG	0xc0011022
 #define MCG_CTL_P		(1ULL << 8)
 #define MCG_SER_P		(1ULL << 24)
 #define MCI_STATUS_VAL		(1ULL << 63)
@@ -227,6 +231,31 @@ static void test_mtrr_misc(void)
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 1ULL << 18), 1, "HWCR McStatusWrEn: taken");
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 1ULL << 20), 0, "HWCR another bit: refused");
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 0x148), 1, "HWCR's ignored bits (3, 6, 8): taken");
+
+	/*
+	 * AMD platform MSRs that hold nothing, on either vendor as on KVM:
+	 * a Linux guest reads SYSCFG (memory encryption, TOM2) at boot.
+	 */
+	{
+		uint64_t val = ~0ULL;
+		int gp = guest_access(v, MSR_AMD64_SYSCFG, 0, false, &val);
+
+		ksft_test_result(!gp && val == 0,
+				 "the guest's RDMSR of SYSCFG: 0, no #GP (#GP %d, 0x%llx)\n",
+				 gp, (unsigned long long)val);
+		ksft_test_result(guest_access(v, MSR_AMD64_SYSCFG, 1ULL << 23, true, NULL) == 1,
+				 "the guest's WRMSR of SYSCFG: #GP\n");
+		ksft_test_result(guest_access(v, MSR_AMD64_DC_CFG, 1ULL << 15, true, NULL) == 0,
+				 "the guest's WRMSR of DC_CFG (an erratum bit): taken\n");
+		gp = guest_access(v, MSR_AMD64_DC_CFG, 0, false, &val);
+		ksft_test_result(!gp && val == 0, "...and DC_CFG still reads 0 (0x%llx)\n",
+				 (unsigned long long)val);
+	}
+	TEST_ASSERT(get_msr(v, MSR_AMD64_SYSCFG, &d) == 1, "SYSCFG");
+	CHECK_EQ(d, 0, "KVM_GET_MSRS reads SYSCFG as 0");
+	CHECK_EQ(set_msr(v, MSR_FAM10H_MMIO_CONF_BASE, 0), 1, "MMIO_CONF_BASE takes 0");
+	CHECK_EQ(set_msr(v, MSR_FAM10H_MMIO_CONF_BASE, 0x1), 0,
+		 "MMIO_CONF_BASE refuses its enable bit");
 	kvm_vm_free(vm);
 }
 
@@ -307,7 +336,7 @@ static void test_mce(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(3 + 20 + 23);
+	ksft_set_plan(3 + 27 + 23);
 	test_index_list();
 	test_mtrr_misc();
 	test_mce();
