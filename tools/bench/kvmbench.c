@@ -4,7 +4,8 @@
  * The same binary runs on ckvm and on the distro kvm; tools/bench/run.sh
  * compares the two.
  *
- *   kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] WORKLOAD
+ *   kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] [-s]
+ *            WORKLOAD
  *
  * RUNS defaults to 7 (touch64: 5, touch512: 3), each in a fresh VM; N is
  * the operations per run (defaults below; ignored by the touch workloads).
@@ -36,7 +37,9 @@
  *
  *   -m PARAM=VALUE (repeatable) sets /sys/module/ckvm/parameters/PARAM
  *   for the run (ckvm only; ignored where the file does not exist), and
- *   -N NAME names the RESULT line (default: the workload).
+ *   -N NAME names the RESULT line (default: the workload), and -s adds
+ *   a STATS line: every counter of the vCPU's binary stats, per operation,
+ *   over the last run (where the exits of a workload go, by reason).
  *
  * Output, one line (times in ns per operation):
  *   RESULT <workload> median=<ns> min=<ns> max=<ns> runs=<R> ops=<N> \
@@ -201,12 +204,25 @@ static int kvm_fd;
 static struct { char path[128], val[16], old[16]; } params[MAX_PARAMS];
 static int nparams;
 
+#define MAX_STATS 32
+
 struct vm {
 	int fd, vcpu_fd, stats_fd;
 	struct kvm_run *run;
 	uint8_t *mem0;
 	long exits_off;		/* offset of the "exits" stat in stats_fd, or -1 */
 };
+
+/*
+ * -s: the vCPU's counters (name, offset in the stats fd) and their values
+ * at the last two exits_read() calls, i.e. around the measured operations.
+ */
+static struct {
+	char name[MAX_STATS][48];
+	long off[MAX_STATS];
+	uint64_t prev[MAX_STATS], cur[MAX_STATS];
+	int n;
+} stats;
 
 static double now_ns(void)
 {
@@ -237,6 +253,7 @@ static void stats_open(struct vm *vm)
 	uint32_t i;
 
 	vm->exits_off = -1;
+	stats.n = 0;
 	vm->stats_fd = ioctl(vm->vcpu_fd, KVM_GET_STATS_FD, NULL);
 	if (vm->stats_fd < 0)
 		return;
@@ -251,9 +268,11 @@ static void stats_open(struct vm *vm)
 	for (i = 0; i < h.num_desc; i++) {
 		struct kvm_stats_desc *s = (void *)(d + i * dsz);
 
-		if (!strcmp(s->name, "exits")) {
+		if (!strcmp(s->name, "exits"))
 			vm->exits_off = h.data_offset + s->offset;
-			break;
+		if (stats.n < MAX_STATS && s->size == 1) {
+			snprintf(stats.name[stats.n], sizeof(stats.name[0]), "%s", s->name);
+			stats.off[stats.n++] = h.data_offset + s->offset;
 		}
 	}
 	free(d);
@@ -262,6 +281,13 @@ static void stats_open(struct vm *vm)
 static long exits_read(struct vm *vm)
 {
 	uint64_t v;
+	int i;
+
+	for (i = 0; i < stats.n; i++) {
+		stats.prev[i] = stats.cur[i];
+		if (pread(vm->stats_fd, &stats.cur[i], 8, stats.off[i]) != 8)
+			stats.cur[i] = 0;
+	}
 
 	if (vm->exits_off < 0 || pread(vm->stats_fd, &v, sizeof(v), vm->exits_off) != sizeof(v))
 		return -1;
@@ -725,20 +751,21 @@ static void fmt_exits(char *buf, size_t len, double v)
 
 int main(int argc, char **argv)
 {
-	int runs = 0, opt, i;
+	int runs = 0, opt, i, show_stats = 0;
 	double budget = 40, start;
 	long n = 0, ops;
 	double t[64], ue = -1, ke = -1;
 	char ues[32], kes[32];
 	const char *w, *name = NULL;
 
-	while ((opt = getopt(argc, argv, "r:n:t:m:N:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:t:m:N:s")) != -1) {
 		switch (opt) {
 		case 'm': param_add(optarg); break;
 		case 'N': name = optarg; break;
 		case 't': budget = atof(optarg); break;
 		case 'r': runs = atoi(optarg); break;
 		case 'n': n = atol(optarg); break;
+		case 's': show_stats = 1; break;
 		default: goto usage;
 		}
 	}
@@ -775,8 +802,16 @@ int main(int argc, char **argv)
 	       name ? name : w,
 	       runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2,
 	       t[0], t[runs - 1], runs, ops, ues, kes);
+	if (show_stats && stats.n) {
+		printf("STATS %s", name ? name : w);
+		for (i = 0; i < stats.n; i++)
+			if (stats.cur[i] != stats.prev[i])
+				printf(" %s=%.3g", stats.name[i],
+				       (double)(stats.cur[i] - stats.prev[i]) / ops);
+		printf("\n");
+	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl|mmio|mmiofd|pfault|cow|cs2|cs16|cs64\n");
+	fprintf(stderr, "usage: kvmbench [-r RUNS] [-n N] [-t SECONDS] [-m PARAM=VALUE] [-N NAME] [-s] out|cpuid|touch64|touch512|vm|slot1|slot100|slot1000|ioctl|mmio|mmiofd|pfault|cow|cs2|cs16|cs64\n");
 	return 2;
 }

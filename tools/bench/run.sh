@@ -126,7 +126,7 @@ bench_cmd() {
 		echo "/bench/qemu-boot-bench -r ${runs:-3} -t 180 -N $w $w"
 		return ;;
 	esac
-	echo "/bench/kvmbench ${runs:+-r $runs }$m -N $w $base"
+	echo "/bench/kvmbench -s ${runs:+-r $runs }$m -N $w $base"
 }
 
 # bench_pass NAME VENDOR CPUFLAGS WORKLOADS: one boot of VENDOR's machine
