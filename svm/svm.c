@@ -348,7 +348,7 @@ static void init_seg(struct vmcb_seg *s, u16 attrib)
  * mode", APM 15.19), with CR0.WP so that the supervisor cannot write
  * through read-only sptes, and PAE, the format of every shadow table. The
  * CPU does not see the guest's PCIDs (the shadow root has none), nor SMEP
- * or SMAP while the guest does not page.
+ * or SMAP while the guest does not page. Called after init_vmcb_control().
  */
 static void svm_update_cr0_cr4(struct svm_vcpu *svm)
 {
@@ -358,6 +358,16 @@ static void svm_update_cr0_cr4(struct svm_vcpu *svm)
 	if (ckvm_tdp)
 		return;
 	s->cr0 = svm->cr0 | X86_CR0_PG | X86_CR0_WP;
+	/*
+	 * A read of CR0 needs the exit only while the CPU runs with bits the
+	 * guest did not set; a paging guest with WP (Linux) reads its own
+	 * value from the VMCB, as on KVM. Writes stay intercepted: CR0 is
+	 * ours to keep.
+	 */
+	if (s->cr0 == svm->cr0)
+		clear_intercept(&svm->vmcb->control, INTERCEPT_CR0_READ);
+	else
+		set_intercept(&svm->vmcb->control, INTERCEPT_CR0_READ);
 	cr4 &= ~X86_CR4_PCIDE;
 	if (!(svm->cr0 & X86_CR0_PG))
 		cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);

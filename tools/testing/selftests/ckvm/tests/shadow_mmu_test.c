@@ -17,7 +17,10 @@
  *  - KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR, and real mode with
  *    the TSS elsewhere (VMX without EPT runs it in virtual-8086 mode);
  *  - ckvm only: exits per guest page fault with "update spte on write"
- *    (module parameter pte_update) on and off.
+ *    (module parameter pte_update) on and off;
+ *  - the guest's CR0 reads: its own value (WP as it set it, while the CPU
+ *    runs with WP forced under shadow paging), and no exit for them while
+ *    the two agree (SVM: the CR0 read intercept goes, as on KVM).
  */
 #include <sys/stat.h>
 #include "ckvm_util.h"
@@ -669,10 +672,66 @@ static void test_exits(void)
 			 "exits per fault, pte_update=0: 3 (and the fault after) (%.2f)\n", off);
 }
 
+#define CR0_READS	200
+
+static uint64_t guest_read_cr0(void)
+{
+	uint64_t cr0;
+
+	asm volatile("mov %%cr0, %0" : "=r"(cr0));
+	return cr0;
+}
+
+static void guest_cr0(void)
+{
+	uint64_t cr0 = guest_read_cr0(), x = 0;
+
+	GUEST_SYNC(0);
+	for (int i = 0; i < CR0_READS; i++)
+		x |= guest_read_cr0();
+	GUEST_SYNC(x);
+	/* WP off: the guest sees its own CR0, not the CPU's. */
+	asm volatile("mov %0, %%cr0" : : "r"(cr0 & ~X86_CR0_WP) : "memory");
+	GUEST_SYNC(guest_read_cr0());
+	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+	GUEST_SYNC(guest_read_cr0());
+	GUEST_DONE();
+}
+
+static void test_cr0_reads(void)
+{
+	struct kvm_vm *vm = vm_create();
+	struct kvm_vcpu *v = vcpu_add(vm, 0, guest_cr0);
+	uint64_t before, irq, extra;
+	struct ucall uc;
+
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest start");
+	before = vcpu_stat(v, "exits");
+	irq = vcpu_stat(v, "irq_exits");
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest reads");
+	/* The ucall is one exit; host interrupts are none of the reads'. */
+	extra = vcpu_stat(v, "exits") - before - 1 - (vcpu_stat(v, "irq_exits") - irq);
+	ksft_test_result((uc.args[0] & (X86_CR0_PG | X86_CR0_WP)) ==
+			 (X86_CR0_PG | X86_CR0_WP) && extra < CR0_READS / 10,
+			 "%d CR0 reads of a paging guest with WP: %llu exits (CR0 0x%llx)\n",
+			 CR0_READS, (unsigned long long)extra,
+			 (unsigned long long)uc.args[0]);
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest WP off");
+	ksft_test_result(!(uc.args[0] & X86_CR0_WP) && (uc.args[0] & X86_CR0_PG),
+			 "the guest clears CR0.WP and reads it clear (0x%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest WP on");
+	ksft_test_result(uc.args[0] & X86_CR0_WP,
+			 "...sets it again and reads it set (0x%llx)\n",
+			 (unsigned long long)uc.args[0]);
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest done");
+	kvm_vm_free(vm);
+}
+
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(4 * 3 + 2 + 5 + 1 + 4 + 6 + 2);
+	ksft_set_plan(4 * 3 + 2 + 5 + 1 + 4 + 6 + 2 + 3);
 	test_mode32(false, false);
 	test_mode32(false, true);
 	test_mode32(true, false);
@@ -683,5 +742,6 @@ int main(void)
 	test_notifier();
 	test_tss_ident();
 	test_exits();
+	test_cr0_reads();
 	return ksft_finished();
 }
