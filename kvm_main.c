@@ -1001,6 +1001,22 @@ static int ckvm_vm_set_gsi_routing(struct ckvm *vm,
 	return r;
 }
 
+/*
+ * KVM_CREATE_DEVICE: ckvm has no device of the KVM device API (on x86
+ * KVM's only one is the VFIO pseudo-device, KVM_DEV_TYPE_VFIO), so every
+ * type gets KVM's answer for a type it lacks, -ENODEV, after the argument
+ * is read (-EFAULT), also with KVM_CREATE_DEVICE_TEST. KVM checks no
+ * flags here, nor does ckvm.
+ */
+static int ckvm_vm_create_device(struct kvm_create_device __user *argp)
+{
+	struct kvm_create_device cd;
+
+	if (copy_from_user(&cd, argp, sizeof(cd)))
+		return -EFAULT;
+	return -ENODEV;
+}
+
 static int ckvm_vm_release(struct inode *inode, struct file *file)
 {
 	struct ckvm *vm = file->private_data;
@@ -1054,6 +1070,8 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 		return ckvm_irqfd(vm, &irqfd);
 	case KVM_SET_GSI_ROUTING:
 		return ckvm_vm_set_gsi_routing(vm, argp);
+	case KVM_CREATE_DEVICE:
+		return ckvm_vm_create_device(argp);
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		if (copy_from_user(&zone, argp, sizeof(zone)))

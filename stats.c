@@ -266,6 +266,8 @@ static struct dentry *stats_debugfs_root;
 /* Every VM that has a debugfs directory, for the sums. */
 static LIST_HEAD(stats_vms);
 static DEFINE_MUTEX(stats_vms_lock);
+/* Makes the look-up and the creation of a VM's directory one step. */
+static DEFINE_MUTEX(stats_dir_lock);
 
 static u64 field_of_vm(struct ckvm *vm, const struct stats_field *f)
 {
@@ -393,7 +395,8 @@ void ckvm_stats_debugfs_exit(void)
  * @vm: the VM; the caller holds a reference.
  * @fd: its VM file descriptor, for the name.
  *
- * Without memory the VM just has no directory (and counts in no sum).
+ * Without memory, or while an older VM still holds the name (see below),
+ * the VM just has no directory (and counts in no sum).
  */
 void ckvm_stats_debugfs_vm_add(struct ckvm *vm, int fd)
 {
@@ -408,7 +411,22 @@ void ckvm_stats_debugfs_vm_add(struct ckvm *vm, int fd)
 	if (!vm->debugfs_files)
 		return;
 	snprintf(name, sizeof(name), "%d-%d", vm->pid, fd);
-	dir = debugfs_create_dir(name, stats_debugfs_root);
+	/*
+	 * The name is taken while an older VM of this process whose fd
+	 * number was the same still lives (its fd closed, a vCPU fd keeping
+	 * it): as KVM, the new VM gets no directory then, and a ratelimited
+	 * warning rather than debugfs's own error for an existing name.
+	 */
+	mutex_lock(&stats_dir_lock);
+	dir = debugfs_lookup(name, stats_debugfs_root);
+	if (dir) {
+		dput(dir);
+		dir = ERR_PTR(-EEXIST);
+		pr_warn_ratelimited("ckvm: debugfs: duplicate directory %s\n", name);
+	} else {
+		dir = debugfs_create_dir(name, stats_debugfs_root);
+	}
+	mutex_unlock(&stats_dir_lock);
 	if (IS_ERR(dir)) {
 		kfree(vm->debugfs_files);
 		vm->debugfs_files = NULL;

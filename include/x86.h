@@ -342,7 +342,7 @@ struct ckvm_vcpu_arch {
 	struct ckvm_cpu_role cpu_role;	/* the walker's paging mode cache */
 	struct ckvm_emulation emul;	/* an instruction across MMIO exits */
 	unsigned long pio_rip;	/* RIP of the I/O instruction in flight */
-	bool has_run;		/* KVM_RUN was called at least once */
+	bool has_run;		/* entered the guest at least once */
 	/* Finishes an exit to userspace on the next KVM_RUN; may be NULL. */
 	int (*complete_userspace_io)(struct ckvm_vcpu *vcpu);
 	/* Debug registers (x86/debugreg.c); DR6 and DR7 are the backend's. */

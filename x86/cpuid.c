@@ -11,7 +11,9 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
 #include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
@@ -199,20 +201,33 @@ long ckvm_dev_get_supported_cpuid(struct kvm_cpuid2 __user *argp)
 	return 0;
 }
 
-static struct kvm_cpuid_entry2 *cpuid_entry(struct ckvm_vcpu *vcpu,
-					    u32 function, u32 index)
+/*
+ * The entry of a table for (function, index): the first with that
+ * function whose index is not significant or is @index; with
+ * @any_index, the first with that function (for a leaf that has no
+ * subleaves, whatever the table's flags say: KVM's lookup of
+ * KVM_CPUID_INDEX_NOT_SIGNIFICANT).
+ */
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, int nent,
+					   u32 function, u32 index, bool any_index)
 {
-	struct kvm_cpuid_entry2 *e = vcpu->arch.cpuid_entries;
 	int i;
 
-	for (i = 0; i < vcpu->arch.cpuid_nent; i++, e++) {
+	for (i = 0; i < nent; i++, e++) {
 		if (e->function != function)
 			continue;
-		if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		if (any_index || !(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
 		    e->index == index)
 			return e;
 	}
 	return NULL;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_entry(struct ckvm_vcpu *vcpu,
+					    u32 function, u32 index)
+{
+	return cpuid_find(vcpu->arch.cpuid_entries, vcpu->arch.cpuid_nent,
+			  function, index, false);
 }
 
 bool ckvm_cpuid_has(struct ckvm_vcpu *vcpu, u32 function, int reg, int bit)
@@ -405,11 +420,64 @@ static void cpuid_update_runtime(struct ckvm_vcpu *vcpu,
 	}
 }
 
+/*
+ * Two tables are the same model when their entries are, field by field,
+ * in the same order; the padding of an entry does not count (KVM's
+ * kvm_cpuid_check_equal()).
+ */
+static bool cpuid_equal(const struct kvm_cpuid_entry2 *a,
+			const struct kvm_cpuid_entry2 *b, int na, int nb)
+{
+	int i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++, a++, b++)
+		if (a->function != b->function || a->index != b->index ||
+		    a->flags != b->flags || a->eax != b->eax ||
+		    a->ebx != b->ebx || a->ecx != b->ecx || a->edx != b->edx)
+			return false;
+	return true;
+}
+
+/*
+ * What KVM refuses in a new table (kvm_check_cpuid() of 6.1): a
+ * linear-address width in CPUID 0x80000008 EAX[15:8] other than 48 or 57
+ * (0: not given), which the canonical checks assume (-EINVAL); and a
+ * dynamic XSAVE feature in CPUID 0xD.0 EDX:EAX (AMX tile data) that the
+ * process was not granted with arch_prctl(ARCH_REQ_XCOMP_GUEST_PERM):
+ * the kernel's fpu_enable_guest_xfd_features() answers -EPERM then, and
+ * else enlarges the guest's FPU state as it does for KVM (ckvm offers no
+ * dynamic feature in XCR0, so the guest still cannot enable it).
+ */
+static int cpuid_check(struct ckvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e,
+		       int nent)
+{
+	struct kvm_cpuid_entry2 *best;
+	u64 xfeatures;
+
+	best = cpuid_find(e, nent, 0x80000008, 0, true);
+	if (best) {
+		u32 vaddr_bits = (best->eax >> 8) & 0xff;
+
+		if (vaddr_bits != 0 && vaddr_bits != 48 && vaddr_bits != 57)
+			return -EINVAL;
+	}
+	best = cpuid_find(e, nent, 0xd, 0, false);
+	if (!best)
+		return 0;
+	xfeatures = ((u64)best->edx << 32 | best->eax) & XFEATURE_MASK_USER_DYNAMIC;
+	if (!xfeatures)
+		return 0;
+	return fpu_enable_guest_xfd_features(&vcpu->arch.guest_fpu, xfeatures);
+}
+
 long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp)
 {
 	struct kvm_cpuid2 hdr;
 	struct kvm_cpuid_entry2 *e = NULL;
 	size_t size;
+	int r;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
@@ -423,19 +491,24 @@ long ckvm_vcpu_set_cpuid2(struct ckvm_vcpu *vcpu, struct kvm_cpuid2 __user *argp
 	}
 	cpuid_update_runtime(vcpu, e, hdr.nent);
 	/*
-	 * As in KVM since 5.19: once the vCPU has run, the model may not
-	 * change under the guest's feet; the same table again is fine.
+	 * As in KVM since 5.19: once the vCPU has entered the guest, the
+	 * model may not change under the guest's feet; the same table again
+	 * is fine (QEMU sets it again on vCPU hotplug).
 	 */
 	if (vcpu->arch.has_run) {
 		bool same;
 
 		cpuid_update_runtime(vcpu, vcpu->arch.cpuid_entries,
 				     vcpu->arch.cpuid_nent);
-		same = hdr.nent == vcpu->arch.cpuid_nent &&
-			    (!size || !memcmp(e, vcpu->arch.cpuid_entries, size));
-
+		same = cpuid_equal(e, vcpu->arch.cpuid_entries, hdr.nent,
+				   vcpu->arch.cpuid_nent);
 		kvfree(e);
 		return same ? 0 : -EINVAL;
+	}
+	r = cpuid_check(vcpu, e, hdr.nent);
+	if (r) {
+		kvfree(e);
+		return r;
 	}
 	kvfree(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e;

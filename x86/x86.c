@@ -1126,6 +1126,8 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 
 	trace_ckvm_entry(vcpu);
 	ops->run(vcpu);
+	/* KVM's last_vmentry_cpu: from now on the CPUID model is fixed. */
+	vcpu->arch.has_run = true;
 	vcpu->stat.arch.exits++;
 
 	/*
@@ -1328,7 +1330,6 @@ int ckvm_arch_vcpu_run(struct ckvm_vcpu *vcpu)
 out:
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
-	vcpu->arch.has_run = true;
 report:
 	run_report(vcpu, &req);
 	ckvm_vcpu_put(vcpu);

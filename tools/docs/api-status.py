@@ -57,7 +57,10 @@ STATUS = {
     "KVM_GET_SREGS": ("done", "segments reported as kvm_amd does"),
     "KVM_SET_SREGS": ("partial",
         "KVM's validity rules; interrupt_bitmap ignored (no pending-IRQ report)"),
-    "KVM_SET_CPUID2": ("done", "unchangeable after the first KVM_RUN"),
+    "KVM_SET_CPUID2": ("done", "unchangeable once the vCPU entered the guest "
+        "(the same table again is taken); KVM's checks of a new table: "
+        "0x80000008 linear-address width 0, 48 or 57 (-EINVAL), AMX in 0xD.0 "
+        "without arch_prctl permission (-EPERM)"),
     "KVM_GET_CPUID2": ("done", ""),
     "KVM_GET_MSR_INDEX_LIST": ("done", "the MSRs ckvm saves and restores"),
     "KVM_GET_MSRS": ("done", "vCPU fd; feature MSRs on /dev/kvm"),
@@ -110,6 +113,8 @@ STATUS = {
     "KVM_IRQ_LINE_STATUS": ("partial", "KVM's status for PIC, IOAPIC and "
         "MSI routes; the RTC (GSI 8) is not tracked for coalescing"),
     "KVM_CAP_IRQ_INJECT_STATUS": ("done", "KVM_IRQ_LINE_STATUS"),
+    "KVM_CREATE_DEVICE": ("partial", "no device type (KVM's only one on x86 "
+        "is VFIO): -ENODEV for every type, as KVM for a type it lacks"),
     "KVM_SET_GSI_ROUTING": ("done", "irqchip (IOAPIC and PIC pins) and MSI "
         "entries, KVM's checks; no Hyper-V SINT or Xen event channel routes"),
     "KVM_CAP_IRQ_ROUTING": ("done", "4096 routes"),
@@ -346,8 +351,9 @@ setting                             KVM 6.1                                     
 ``KVM_CAP_X2APIC_API``              never frozen in 6.1                         not offered yet
 ``KVM_CAP_X86_DISABLE_EXITS``       never frozen in 6.1 (later kernels freeze)  not offered yet
 ``KVM_CAP_MSR_PLATFORM_INFO``       never frozen (read by each guest RDMSR)     same
-``KVM_SET_CPUID2`` (vCPU fd)        after the vCPU's first ``KVM_RUN`` only     same
-                                    the same table, else EINVAL
+``KVM_SET_CPUID2`` (vCPU fd)        once the vCPU entered the guest (a KVM_RUN  same
+                                    that did not enter does not count): only
+                                    the same table (padding aside), else EINVAL
 =================================== =========================================== ======================
 
 Addresses that must be canonical

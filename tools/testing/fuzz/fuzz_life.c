@@ -283,12 +283,26 @@ static int join_spinners(struct spinner *s, int n)
 	return left;
 }
 
+/*
+ * make fuzz's time split of the lifecycle stress: each step stops at its
+ * deadline (fz_now_ns(); 0 = none, make check's slice) and says so.
+ */
+static uint64_t step_deadline(uint64_t budget_ns, int share, int of)
+{
+	return budget_ns ? fz_now_ns() + budget_ns / of * share : 0;
+}
+
+static int past(uint64_t deadline)
+{
+	return deadline && fz_now_ns() > deadline;
+}
+
 /* 1. Create and destroy VMs with running vCPUs, closing in a random order. */
-static void life_cycles(struct rng *r, int cycles, long rs)
+static void life_cycles(struct rng *r, int cycles, long rs, uint64_t deadline)
 {
 	int c, stuck = 0, errors = 0;
 
-	for (c = 0; c < cycles && !stuck; c++) {
+	for (c = 0; c < cycles && !stuck && !past(deadline); c++) {
 		struct lvm v;
 		struct spinner sp[4];
 		int n = 1 + rnd(r, 4), i;
@@ -311,18 +325,21 @@ static void life_cycles(struct rng *r, int cycles, long rs)
 		stuck = join_spinners(sp, v.n);
 		lvm_destroy(&v, rs);
 	}
-	life_result(!stuck && errors == 0, "%d create/destroy cycles with running vCPUs (%d set-up errors)",
-		    c, errors);
+	life_result(!stuck && errors == 0,
+		    "%d of %d create/destroy cycles with running vCPUs (%d set-up errors)%s",
+		    c, cycles, errors, c < cycles && !stuck ? ": stopped at the time cap" : "");
 }
 
 /* 2. SIGKILL of a VMM in the middle of KVM_RUN, a memslot update, an irqchip ioctl. */
-static void life_sigkill(struct rng *r, int rounds)
+static void life_sigkill(struct rng *r, int rounds, uint64_t budget_ns)
 {
 	static const char *const what[] = { "KVM_RUN", "memslot updates", "irqchip ioctls" };
 	int w, i, bad = 0;
 
 	for (w = 0; w < 3; w++) {
-		for (i = 0; i < rounds; i++) {
+		uint64_t deadline = step_deadline(budget_ns, 1, 3);
+
+		for (i = 0; i < rounds && !past(deadline); i++) {
 			pid_t pid = fork();
 			int status;
 			uint64_t t0;
@@ -370,18 +387,19 @@ static void life_sigkill(struct rng *r, int rounds)
 				usleep(1000);
 			}
 		}
-		life_result(bad == 0, "SIGKILL during %s x%d", what[w], rounds);
+		life_result(bad == 0, "SIGKILL during %s x%d%s", what[w], i,
+			    i < rounds && !bad ? ": stopped at the time cap" : "");
 		if (bad)
 			return;
 	}
 }
 
 /* 3. vCPU threads in KVM_RUN while the VM fd (and the vCPU fds) are closed. */
-static void life_close_race(struct rng *r, int rounds, long rs)
+static void life_close_race(struct rng *r, int rounds, long rs, uint64_t deadline)
 {
 	int i, stuck = 0;
 
-	for (i = 0; i < rounds && !stuck; i++) {
+	for (i = 0; i < rounds && !stuck && !past(deadline); i++) {
 		struct lvm v;
 		struct spinner sp[2];
 		int k;
@@ -405,11 +423,12 @@ static void life_close_race(struct rng *r, int rounds, long rs)
 		stuck = join_spinners(sp, v.n);
 		lvm_destroy(&v, rs);
 	}
-	life_result(!stuck, "close() of the VM fd racing KVM_RUN x%d", i);
+	life_result(!stuck, "close() of the VM fd racing KVM_RUN x%d%s", i,
+		    i < rounds && !stuck ? ": stopped at the time cap" : "");
 }
 
 /* 4. The most vCPUs and memslots the module reports, at once, running. */
-static void life_max(long rs, int vcpus_cap, int slots_cap, int seconds_cap)
+static void life_max(long rs, int vcpus_cap, int slots_cap, uint64_t deadline)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	int maxv = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -438,9 +457,9 @@ static void life_max(long rs, int vcpus_cap, int slots_cap, int seconds_cap)
 	/*
 	 * And on the debug kernel they take minutes even on QEMU (32764 took
 	 * 505 s there: each update copies the slot array), so make fuzz
-	 * stops adding them at seconds_cap and says how far it got.
+	 * stops adding them at its deadline and says how far it got.
 	 */
-	lvm_slots_deadline = seconds_cap ? fz_now_ns() + seconds_cap * 1000000000ull : 0;
+	lvm_slots_deadline = deadline;
 	slots = lvm_create(v, maxv, 0, maxs);
 	lvm_slots_deadline = 0;
 	sp = calloc(v->n ? v->n : 1, sizeof(*sp));
@@ -460,9 +479,11 @@ static void life_max(long rs, int vcpus_cap, int slots_cap, int seconds_cap)
 }
 
 /* 5. A guest that touches more memory than the machine has: the VMM dies, the host does not. */
-static void life_oom(void)
+static void life_oom(uint64_t deadline)
 {
 	long total_kb = file_field("/proc/meminfo", "MemTotal");
+	long oom_kills = file_field("/proc/vmstat", "oom_kill");
+	int capped = 0;
 	uint64_t size = ((uint64_t)total_kb * 1024 + (512ull << 20)) & ~0x3fffffull;
 	pid_t pid;
 	int status = 0;
@@ -523,11 +544,15 @@ static void life_oom(void)
 			if (ioctl(vcpu, KVM_RUN, 0) < 0 && errno != EINTR)
 				_exit(3);
 	}
+	/* At most 300 s, and not past the lifecycle's share of make fuzz's budget. */
 	t0 = fz_now_ns();
+	if (!deadline || deadline > t0 + 300 * 1000000000ull)
+		deadline = t0 + 300 * 1000000000ull;
 	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (fz_now_ns() - t0 > 300 * 1000000000ull) {
+		if (fz_now_ns() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
+			capped = 1;
 			break;
 		}
 		usleep(10000);
@@ -547,11 +572,19 @@ static void life_oom(void)
 			ok = ioctl(v.vcpu[0], KVM_RUN, 0) < 0 && errno == EINTR;
 		}
 		lvm_destroy(&v, rs);
+		/*
+		 * The OOM killer's own count says who killed the VMM: a VMM
+		 * still filling memory at the time cap was killed here, which
+		 * is no failure (the emulator is slow) but is said.
+		 */
+		oom_kills = file_field("/proc/vmstat", "oom_kill") - oom_kills;
 		life_result(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && ok,
 			    "OOM: a guest touching %llu MiB (machine %ld MiB): VMM status %#x "
 			    "(killed: %s), a new VM afterwards: %s", (unsigned long long)(size >> 20),
 			    total_kb / 1024, status,
-			    WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "yes" : "no",
+			    !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL ? "no" :
+			    capped ? "by kvmfuzz at the time cap, before the OOM killer" :
+			    oom_kills > 0 ? "by the OOM killer" : "yes",
 			    ok ? "runs" : "FAILS");
 	}
 }
@@ -564,8 +597,21 @@ static void life_oom(void)
  */
 int slice_vcpus = 64;
 
-int run_life(const struct opts *o, int cycles)
+/**
+ * run_life() - the lifecycle stress, then the checks that everything came back
+ * @o:         the options (o->slice: make check's short fixed slice)
+ * @cycles:    create/destroy cycles to run
+ * @budget_s:  seconds the whole stress may take (0: no time caps, the
+ *             slice). Split between the steps: cycles 3/20, the SIGKILLs
+ *             1/10, the close races 1/20, the most vCPUs and memslots 1/5,
+ *             the OOM guest what is left (at most 300 s); a step at its
+ *             cap stops and says so.
+ *
+ * Return: the number of failed checks.
+ */
+int run_life(const struct opts *o, int cycles, int budget_s)
 {
+	uint64_t budget = (uint64_t)budget_s * 1000000000ull, life_end;
 	struct snapshot before, after;
 	struct rng r = { prog_seed(o->seed, "life", 0) };
 	long rs;
@@ -578,11 +624,12 @@ int run_life(const struct opts *o, int cycles)
 	close(kvm);
 	snap(&before);
 	kmsg_check(NULL, 0, 0);
-	life_result(1, "start");
-	life_cycles(&r, cycles, rs);
-	life_sigkill(&r, o->slice ? 3 : 30);
-	life_close_race(&r, o->slice ? 20 : 200, rs);
-	life_max(rs, o->slice ? slice_vcpus : 0, o->slice ? 256 : 0, o->slice ? 0 : o->seconds / 6);
+	life_end = budget ? fz_now_ns() + budget : 0;
+	life_result(1, "start (time budget %d s)", budget_s);
+	life_cycles(&r, cycles, rs, step_deadline(budget, 3, 20));
+	life_sigkill(&r, o->slice ? 3 : 30, budget / 10);
+	life_close_race(&r, o->slice ? 20 : 200, rs, step_deadline(budget, 1, 20));
+	life_max(rs, o->slice ? slice_vcpus : 0, o->slice ? 256 : 0, step_deadline(budget, 1, 5));
 	{
 		char sig[256];
 
@@ -590,13 +637,14 @@ int run_life(const struct opts *o, int cycles)
 			life_result(0, "the kernel reported: %s", sig);
 	}
 	/*
-	 * Filling the machine takes minutes (550 s on the debug kernel under
-	 * QEMU): only in a run of 20 minutes or more (make fuzz's default).
+	 * Filling the machine takes minutes (295-550 s on the debug kernel
+	 * under QEMU): only with a lifecycle budget of 8 minutes or more
+	 * (make fuzz's default gives it 12), with what the steps before left.
 	 */
-	if (!o->slice && o->seconds >= 1200)
-		life_oom();
+	if (!o->slice && budget_s >= 480)
+		life_oom(life_end);
 	else if (!o->slice)
-		life_result(1, "OOM: skipped, it takes minutes: -t 1200 or more runs it");
+		life_result(1, "OOM: skipped, it takes minutes: a lifecycle budget of 480 s or more runs it");
 	/* Everything is closed: give the deferred frees (RCU, workqueues) a moment. */
 	usleep(500000);
 	snap(&after);

@@ -616,13 +616,15 @@ int main(int argc, char **argv)
 
 	if (!strcmp(mode, "all")) {
 		/*
-		 * The lifecycle stress (a fixed amount of work), then of the time
-		 * left, two thirds ioctl programs and one third hostile guests.
+		 * The lifecycle stress (make check's slice: a fixed amount of
+		 * work; else two fifths of the time, split between its steps),
+		 * then of the time left, two thirds ioctl programs and one
+		 * third hostile guests.
 		 */
 		uint64_t span;
 		int f;
 
-		f = run_life(&o, cycles);
+		f = run_life(&o, cycles, slice ? 0 : o.seconds * 2 / 5);
 		if (slice)
 			printf("%sok 1 lifecycle stress\n", f ? "not " : "");
 		if (slice) {
@@ -648,7 +650,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "ioctl") || !strcmp(mode, "guest")) {
 		run_mode(&o, mode, end, o.programs);
 	} else if (!strcmp(mode, "life")) {
-		run_life(&o, cycles);
+		run_life(&o, cycles, o.seconds);
 	} else {
 		usage();
 	}

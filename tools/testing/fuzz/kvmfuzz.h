@@ -178,7 +178,7 @@ void gen_guest(struct prog *p, struct rng *r, struct guest_desc *gd, int kind_fo
 
 /* fuzz_life.c */
 extern int slice_vcpus;
-int run_life(const struct opts *o, int cycles);
+int run_life(const struct opts *o, int cycles, int budget_s);
 
 /* kvmfuzz.c */
 extern struct shared *sh;

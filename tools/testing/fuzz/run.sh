@@ -18,6 +18,11 @@
 # errno) pairs that only one of ckvm and the distro's KVM produced are
 # listed: each is a compatibility difference to fix or document.
 #
+# Any machine of machines.sh can be named: svm-q10 runs the SVM machine
+# under Debian 13's QEMU 10 (qemu-trixie.sh builds it once, as root;
+# TRIXIE_DIR names an existing one), where QEMU 7.2 aborted a 30-minute
+# run on its own lock assertion (Documentation/fuzzing.rst).
+#
 # Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock).
 # Logs: build/vm/<machine>/ (check.sh's), build/fuzz/.
 set -uo pipefail

@@ -130,6 +130,50 @@ static void check_ckvm_stat(uint64_t io, uint64_t global)
 			 all.n, got_all, global);
 }
 
+/*
+ * A VM whose <pid>-<fd> name is still taken: the VM fd of an older VM is
+ * closed, a vCPU fd keeps that VM alive, and the next VM gets the same fd
+ * number. KVM looks the name up first and gives the new VM no directory
+ * (a ratelimited "duplicate directory" warning); ckvm called
+ * debugfs_create_dir() and debugfs logged its error "Directory ... already
+ * present!" (kvmfuzz, make fuzz on svm-q10, seed 202612014, whose ioctl
+ * programs close fds in random order). The older VM keeps its directory.
+ */
+static void test_name_taken(void)
+{
+	struct kvm_vm *a = vm_create_bare();
+	int vcpu = ioctl(a->fd, KVM_CREATE_VCPU, 0), old_fd = a->fd, kmsg, vm2;
+	char dir[128], line[1024];
+	bool seen = false;
+	struct stat st;
+	ssize_t n;
+
+	TEST_ASSERT(vcpu >= 0, "KVM_CREATE_VCPU");
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	TEST_ASSERT(kmsg >= 0, "open /dev/kmsg");
+	lseek(kmsg, 0, SEEK_END);
+	snprintf(dir, sizeof(dir), DEBUGFS_KVM "/%d-%d", getpid(), old_fd);
+	close(a->fd);		/* the VM lives on in its vCPU */
+	vm2 = ioctl(a->kvm_fd, KVM_CREATE_VM, 0);
+	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		line[n] = 0;
+		if (strstr(line, "already present")) {
+			ksft_print_msg("kernel: %s", line);
+			seen = true;
+		}
+	}
+	ksft_test_result(vm2 == old_fd && !seen && !stat(dir, &st),
+			 "a new VM on a live VM's fd number (%d, was %d): no debugfs error, the old directory stays\n",
+			 vm2, old_fd);
+	close(kmsg);
+	close(vm2);
+	close(vcpu);
+	close(a->kvm_fd);
+	free(a);
+}
+
 int main(void)
 {
 	uint64_t g0, g1, io, exits, fd_io;
@@ -145,7 +189,7 @@ int main(void)
 	if (stat(DEBUGFS_KVM "/io_exits", &st))
 		ksft_exit_skip(DEBUGFS_KVM "/io_exits: %s (debugfs not mounted?)",
 			       strerror(errno));
-	ksft_set_plan(10);
+	ksft_set_plan(11);
 
 	g0 = debugfs_val(DEBUGFS_KVM, "io_exits");
 	vm = vm_create();
@@ -202,5 +246,6 @@ int main(void)
 	kvm_vm_free(vm);
 	ksft_test_result(stat(dir, &st) && errno == ENOENT,
 			 "VM directory gone with the VM\n");
+	test_name_taken();
 	return ksft_finished();
 }
