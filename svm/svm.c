@@ -323,14 +323,6 @@ static void init_vmcb_control(struct svm_vcpu *svm)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	if (ckvm_tdp) {
 		c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-		/*
-		 * CR4 writes exit with NPT too, as in KVM: whether the guest's
-		 * XCR0 is in the CPU follows CR4.OSXSAVE at entry (x86.c), so
-		 * a guest that sets it must exit before it runs XGETBV or
-		 * XSAVE, or it would find the host's XCR0 there (upstream
-		 * xcr0_cpuid_test).
-		 */
-		set_intercept(c, INTERCEPT_CR4_WRITE);
 		return;
 	}
 	/*

@@ -79,11 +79,9 @@ static struct ckvm_tdp_format ept_format = {
 /*
  * CR0.NE must be 1 in VMX operation and CR4.VMXE while VMX is on: both are
  * owned by the host, and the guest reads its own values from the shadows.
- * CR4.OSXSAVE too, so that setting it exits: whether the guest's XCR0 is
- * in the CPU follows it at entry (x86.c), as in KVM.
  */
 #define CR0_HOST_OWNED	X86_CR0_NE
-#define CR4_HOST_OWNED	(X86_CR4_VMXE | X86_CR4_OSXSAVE)
+#define CR4_HOST_OWNED	X86_CR4_VMXE
 
 /* ---- VMX instructions ---- */
 
