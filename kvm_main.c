@@ -285,11 +285,20 @@ static void memslots_publish(struct ckvm *vm, struct ckvm_memslots *new,
 	ckvm_arch_memslots_changed(vm);
 }
 
-static int check_memory_region(const struct kvm_userspace_memory_region *mem)
+/*
+ * The checks of both memslot ioctls, on the larger struct. ckvm has no
+ * guest_memfd, so KVM_MEM_GUEST_MEMFD is an unknown flag here (as in KVM
+ * for a VM without private memory), and then guest_memfd and
+ * guest_memfd_offset mean nothing and are not looked at (as in KVM).
+ * pad1 and pad2 are reserved and must be 0; KVM does not check them.
+ */
+static int check_memory_region(const struct kvm_userspace_memory_region2 *mem)
 {
 	u64 end = mem->guest_phys_addr + mem->memory_size;
 
 	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
+		return -EINVAL;
+	if (mem->pad1 || memchr_inv(mem->pad2, 0, sizeof(mem->pad2)))
 		return -EINVAL;
 	if ((mem->slot >> 16) || (u16)mem->slot >= CKVM_USER_MEM_SLOTS)
 		return -EINVAL;
@@ -325,7 +334,7 @@ static void memslot_free(struct ckvm_memslot *slot,
 }
 
 static int ckvm_set_memory_region(struct ckvm *vm,
-				  const struct kvm_userspace_memory_region *mem)
+				  const struct kvm_userspace_memory_region2 *mem)
 {
 	struct ckvm_memslot *old, *new = NULL;
 	struct ckvm_memslots *slots, *next;
@@ -913,6 +922,7 @@ static long ckvm_check_extension(long ext)
 {
 	switch (ext) {
 	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_USER_MEMORY2:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
@@ -1017,6 +1027,29 @@ static int ckvm_vm_create_device(struct kvm_create_device __user *argp)
 	return -ENODEV;
 }
 
+/*
+ * KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2: one path.
+ * The first is the leading part of the second (asserted below); its
+ * missing fields read as 0, so both go through the same checks.
+ */
+static int ckvm_vm_set_user_memory_region(struct ckvm *vm, unsigned int ioctl,
+					  void __user *argp)
+{
+	struct kvm_userspace_memory_region2 mem = {};
+	size_t size = sizeof(mem);
+
+	static_assert(offsetof(struct kvm_userspace_memory_region2, userspace_addr) ==
+		      offsetof(struct kvm_userspace_memory_region, userspace_addr));
+	static_assert(offsetofend(struct kvm_userspace_memory_region2, userspace_addr) ==
+		      sizeof(struct kvm_userspace_memory_region));
+
+	if (ioctl == KVM_SET_USER_MEMORY_REGION)
+		size = sizeof(struct kvm_userspace_memory_region);
+	if (copy_from_user(&mem, argp, size))
+		return -EFAULT;
+	return ckvm_set_memory_region(vm, &mem);
+}
+
 static int ckvm_vm_release(struct inode *inode, struct file *file)
 {
 	struct ckvm *vm = file->private_data;
@@ -1032,7 +1065,6 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 {
 	struct ckvm *vm = file->private_data;
 	void __user *argp = (void __user *)arg;
-	struct kvm_userspace_memory_region mem;
 	struct kvm_coalesced_mmio_zone zone;
 	struct kvm_ioeventfd ioeventfd;
 	struct kvm_irqfd irqfd;
@@ -1045,9 +1077,8 @@ static long ckvm_vm_ioctl(struct file *file, unsigned int ioctl,
 	case KVM_CREATE_VCPU:
 		return ckvm_vm_create_vcpu(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION:
-		if (copy_from_user(&mem, argp, sizeof(mem)))
-			return -EFAULT;
-		return ckvm_set_memory_region(vm, &mem);
+	case KVM_SET_USER_MEMORY_REGION2:
+		return ckvm_vm_set_user_memory_region(vm, ioctl, argp);
 	case KVM_GET_DIRTY_LOG:
 		if (copy_from_user(&log, argp, sizeof(log)))
 			return -EFAULT;

@@ -22,6 +22,7 @@
 
 #ifndef __ASSEMBLY__
 #include <linux/eventfd.h>
+#include <linux/kvm.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -75,6 +76,36 @@ static inline void ckvm_fpu_copy_to_uabi(struct fpu_guest *gfpu, void *buf,
 #endif
 	x->header.xfeatures &= xfeatures;
 }
+
+/*
+ * KVM_SET_USER_MEMORY_REGION2 (6.8; KVM's api.rst 4.141): the memslot
+ * ioctl with guest_memfd fields and room to grow. 6.1's <uapi/linux/kvm.h>
+ * has neither the struct nor the ioctl; the ABI is KVM's, so ckvm defines
+ * them here for such headers, with KVM's layout and numbers, and takes the
+ * header's own where it has them.
+ */
+#ifndef KVM_SET_USER_MEMORY_REGION2
+struct kvm_userspace_memory_region2 {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+	__u64 guest_memfd_offset;
+	__u32 guest_memfd;
+	__u32 pad1;
+	__u64 pad2[14];
+};
+
+#define KVM_SET_USER_MEMORY_REGION2	_IOW(KVMIO, 0x49, \
+					     struct kvm_userspace_memory_region2)
+#endif
+#ifndef KVM_CAP_USER_MEMORY2
+#define KVM_CAP_USER_MEMORY2		231
+#endif
+#ifndef KVM_MEM_GUEST_MEMFD
+#define KVM_MEM_GUEST_MEMFD		(1UL << 2)
+#endif
 
 #endif /* !__ASSEMBLY__ */
 #endif

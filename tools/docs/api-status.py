@@ -28,7 +28,12 @@ STATUS = {
         "fixes the freeze rules below"),
     "KVM_SET_USER_MEMORY_REGION": ("done",
         "create, delete, move, flags (KVM_MEM_LOG_DIRTY_PAGES, "
-        "KVM_MEM_READONLY); address space 0 only"),
+        "KVM_MEM_READONLY); address space 0 only; same path as "
+        "KVM_SET_USER_MEMORY_REGION2"),
+    "KVM_SET_USER_MEMORY_REGION2": ("done", "the same slots and checks "
+        "(one path in kvm_main.c); no guest_memfd: KVM_MEM_GUEST_MEMFD "
+        "-EINVAL, guest_memfd and guest_memfd_offset unused; nonzero "
+        "pad1/pad2 -EINVAL (KVM ignores them)"),
     "KVM_GET_DIRTY_LOG": ("done", "write-protect based (rmap), NPT, EPT "
         "and shadow paging alike"),
     "KVM_SET_NR_MMU_PAGES": ("done", "the limit on shadow pages (also the "
@@ -225,6 +230,9 @@ STATUS = {
         "FILTER"),
     # capabilities
     "KVM_CAP_USER_MEMORY": ("done", ""),
+    "KVM_CAP_USER_MEMORY2": ("done", "KVM_SET_USER_MEMORY_REGION2 (KVM 6.8)"),
+    "KVM_CAP_GUEST_MEMFD": ("missing", "0 on /dev/kvm and on every VM: no "
+        "KVM_CREATE_GUEST_MEMFD, so QEMU keeps to KVM_SET_USER_MEMORY_REGION"),
     "KVM_CAP_NR_VCPUS": ("done", "64"),
     "KVM_CAP_MAX_VCPUS": ("done", "64"),
     "KVM_CAP_MAX_VCPU_ID": ("done", "1024"),
@@ -253,6 +261,15 @@ for m in re.finditer(r"^#define\s+(KVM_\w+)\s+_IO\w*\(KVMIO", text, re.M):
         scope = "vCPU fd"
     ioctls[scope].append(name)
 caps = re.findall(r"^#define\s+(KVM_CAP_\w+)\s+\d+", text, re.M)
+
+# Later than the header (include/compat.h defines them for older ones):
+# listed after the header's own, where the header lacks them.
+LATER = {"VM fd": ["KVM_SET_USER_MEMORY_REGION2"],
+         "caps": ["KVM_CAP_USER_MEMORY2", "KVM_CAP_GUEST_MEMFD"]}
+for n in LATER["VM fd"]:
+    if n not in ioctls["VM fd"]:
+        ioctls["VM fd"].append(n)
+caps += [n for n in LATER["caps"] if n not in caps]
 
 
 def row(name):

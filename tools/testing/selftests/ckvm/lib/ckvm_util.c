@@ -3,6 +3,7 @@
 #include "ckvm_util.h"
 #include <elf.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <pthread.h>
 
 /* ------------------------------------------------------------ TAP */
@@ -175,6 +176,16 @@ bool is_ckvm(void)
 	struct stat st;
 
 	return stat("/sys/module/ckvm", &st) == 0;
+}
+
+bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	TEST_ASSERT(uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2,
+		    "uname release");
+	return ma > major || (ma == major && mi >= minor);
 }
 
 int kvm_open(void)
@@ -476,17 +487,22 @@ static void sregs_common_pm(struct kvm_sregs *s)
 	s->idt.limit = 0;
 }
 
+void sregs_long_mode(struct kvm_sregs *s)
+{
+	sregs_common_pm(s);
+	seg_flat(&s->cs, SEL_CODE64, 11, 1, 0);
+	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+	s->cr3 = PML4_GPA;
+	s->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	s->efer = EFER_LME | EFER_LMA;
+}
+
 void vcpu_setup_long_mode(struct kvm_vcpu *v)
 {
 	struct kvm_sregs s;
 
 	vcpu_get_sregs(v, &s);
-	sregs_common_pm(&s);
-	seg_flat(&s.cs, SEL_CODE64, 11, 1, 0);
-	s.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
-	s.cr3 = PML4_GPA;
-	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
-	s.efer = EFER_LME | EFER_LMA;
+	sregs_long_mode(&s);
 	vcpu_set_sregs(v, &s);
 }
 

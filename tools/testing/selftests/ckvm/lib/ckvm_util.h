@@ -203,6 +203,12 @@ struct kvm_vcpu {
 };
 
 bool is_ckvm(void);
+/*
+ * The running kernel is MAJOR.MINOR or later (uname). For the reference
+ * only, where KVM changed between the Debian kernels (6.1, 6.12): say in
+ * a comment what changed and where.
+ */
+bool kernel_at_least(int major, int minor);
 bool host_is_amd(void);		/* CPUID vendor AuthenticAMD: SVM, else VMX */
 int kvm_open(void);			/* skips the whole test if no /dev/kvm */
 int kvm_check_cap(long cap);
@@ -235,6 +241,7 @@ struct kvm_vcpu *vcpu_add(struct kvm_vm *vm, int id, void *guest_code);
 void vcpu_free(struct kvm_vcpu *vcpu);
 void vcpu_args_set(struct kvm_vcpu *vcpu, int n, ...);
 void vcpu_setup_long_mode(struct kvm_vcpu *vcpu);
+void sregs_long_mode(struct kvm_sregs *s);	/* vcpu_setup_long_mode's sregs */
 void vcpu_setup_real_mode(struct kvm_vcpu *vcpu, uint16_t cs, uint16_t ip);
 void vcpu_setup_pm32(struct kvm_vcpu *vcpu, uint32_t eip, bool paging);
 void vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *r);

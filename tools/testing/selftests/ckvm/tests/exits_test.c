@@ -114,8 +114,26 @@ static void test_cpuid_empty(void)
 	struct ucall uc;
 	bool ok = true;
 
-	/* long mode by hand: never any KVM_SET_CPUID2 on this vCPU */
-	vcpu_setup_long_mode(v);
+	/*
+	 * Long mode by hand: never any KVM_SET_CPUID2 on this vCPU. KVM
+	 * 6.1 and 6.12.95 take these sregs; Debian 13's 6.12.118 checks
+	 * EFER against the guest's CPUID in KVM_SET_SREGS too
+	 * (kvm_valid_efer() in kvm_is_valid_sregs(), regs.c): EFER.LME
+	 * without CPUID.LM is EINVAL there. ckvm takes them.
+	 */
+	struct kvm_sregs s;
+
+	vcpu_get_sregs(v, &s);
+	sregs_long_mode(&s);
+	errno = 0;
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) && errno == EINVAL && !is_ckvm()) {
+		ksft_test_result_skip("no CPUID table ever set: this KVM refuses long mode without CPUID.LM in KVM_SET_SREGS (6.12.118)\n");
+		ksft_test_result_skip("done: not run\n");
+		vcpu_free(v);
+		kvm_vm_free(vm);
+		return;
+	}
+	TEST_ASSERT(errno == 0, "KVM_SET_SREGS (long mode, no CPUID): %s", strerror(errno));
 	vcpu_get_regs(v, &r);
 	r.rip = (uint64_t)guest_cpuid;
 	r.rsp = vm_alloc_pages(vm, 4) + 4 * 4096 - 8;
