@@ -437,13 +437,13 @@ for m in $MACHINES; do
 			continue
 		fi
 		# The QEMU boots of the machine: those TESTS names, else
-		# QEMU_TESTS (default: the one boot that make check affords).
+		# QEMU_TESTS, else the machine's own (M_QEMU_TESTS).
 		if [ -n "${TESTS:-}" ]; then
 			select_tests "$qemu_payload/tests"
 		elif [ "${QEMU_TESTS:-}" = all ]; then
 			TESTS="qemu_*" select_tests "$qemu_payload/tests"
 		else
-			TESTS="${QEMU_TESTS:-qemu_pc_on_host_2}" select_tests "$qemu_payload/tests"
+			TESTS="${QEMU_TESTS:-$M_QEMU_TESTS}" select_tests "$qemu_payload/tests"
 		fi
 		trees=(-t "$qemu_payload/tree")
 	fi
