@@ -352,7 +352,10 @@ int main(void)
 	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 7,
 		    "phase 7: %s", exit_reason_str(v->run->exit_reason));
 	ok = uc.args[1] == 1 && uc.args[2] == 0;
-	if (ok && !is_ckvm() && uc.args[3] > (uint64_t)gd_inj_bp &&
+	if (!ok && !is_ckvm() && emulator_is_qemu() && host_is_amd() && !uc.args[1] && !uc.args[2])
+		ksft_test_result_skip("INJECT_BP: the reference under QEMU's SVM delivers no #BP "
+				      "(kvm_amd 6.1, measured)\n");
+	else if (ok && !is_ckvm() && uc.args[3] > (uint64_t)gd_inj_bp &&
 	    uc.args[3] < (uint64_t)gd_inj_bp + 16)
 		ksft_test_result_skip("INJECT_BP: the reference's #BP returns to 0x%llx, %llu bytes past "
 				      "the HLT's next RIP (KVM on VMX injects it as a software exception "
