@@ -39,7 +39,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # IO-APIC counts ticks against a busy loop, and a TCG vCPU that the host
 # starves (2 cores, a load of 12) sees none: "IO-APIC + timer doesn't
 # work!", a panic before any test (seen 2026-12-01). QEMU wires the PIT
-# as the kernel expects; KVM guests skip the check alike.
+# to IO-APIC pin 2 as the kernel expects.
 cmdline="console=ttyS0 tsc=reliable no_timer_check panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4"
 # The emulator and its version reach the tests as $ckvm_emulator (the
 # kernel hands unknown a=b parameters to init's environment): some tests
