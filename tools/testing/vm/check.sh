@@ -35,8 +35,8 @@
 #                 qemu-payload.sh (default: the machine's M_QEMU_TESTS;
 #                 on svm-qemu qemu_pc_on_host_2 qemu_q35_split_model_2
 #                 qemu_q35_on_model_1, every value of each axis of issue
-#                 11, 1-1.5 minutes each; on the references and Bochs
-#                 qemu_pc_on_host_2 alone)
+#                 11, 1-1.5 minutes each at a load of 7, 2-4.5 at 13;
+#                 on the references and Bochs qemu_pc_on_host_2 alone)
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
 #   TEST_DIR      where the test programs are
 #                 (default tools/testing/selftests/ckvm/build)
