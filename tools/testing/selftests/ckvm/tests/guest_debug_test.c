@@ -349,7 +349,21 @@ int main(void)
 	TEST_ASSERT(vcpu_run(v) == 0 && v->run->exit_reason == KVM_EXIT_HLT,
 		    "HLT before gd_inj_bp: %s", exit_reason_str(v->run->exit_reason));
 	CHECK_OK(set_debug(v, KVM_GUESTDBG_INJECT_BP, -1, 0, 0), "KVM_GUESTDBG_INJECT_BP\n");
-	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 7,
+	TEST_ASSERT(vcpu_run(v) == 0, "KVM_RUN");
+	/*
+	 * kvm_intel under Bochs fails this entry (measured on vmx-kvm:
+	 * KVM_EXIT_FAIL_ENTRY; it injects a #BP as a software exception
+	 * with the instruction length of an earlier event).
+	 */
+	if (!is_ckvm() && v->run->exit_reason == KVM_EXIT_FAIL_ENTRY) {
+		ksft_test_result_skip("INJECT_BP: the reference fails the VM entry of its #BP (KVM_EXIT_FAIL_ENTRY)\n");
+		ksft_test_result_skip("DR7.GD: (the reference's vCPU failed its entry)\n");
+		ksft_test_result_skip("debugging off: (the reference's vCPU failed its entry)\n");
+		ksft_test_result_skip("the guest runs to its end: (the reference's vCPU failed its entry)\n");
+		kvm_vm_free(vm);
+		return ksft_finished();
+	}
+	TEST_ASSERT(get_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 7,
 		    "phase 7: %s", exit_reason_str(v->run->exit_reason));
 	ok = uc.args[1] == 1 && uc.args[2] == 0;
 	if (!ok && !is_ckvm() && emulator_is_qemu() && host_is_amd() && !uc.args[1] && !uc.args[2])
