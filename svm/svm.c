@@ -66,6 +66,12 @@ struct svm_vcpu {
 	 * guest as a virtual interrupt (see virq below), not taken yet.
 	 */
 	bool virq_injected;
+	/*
+	 * The last VMRUN injected a #BP or #OF of ckvm's own
+	 * (KVM_GUESTDBG_INJECT_BP, KVM_SET_VCPU_EVENTS), not the guest's
+	 * INT3 or INTO: one that an exit interrupts is injected again.
+	 */
+	bool soft_exception_injected;
 	/* Own MSR permission map once an MSR filter needs one; else msrpm. */
 	void *msrpm;
 };
@@ -1231,8 +1237,10 @@ static void svm_assign_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
  * instruction's length in NEXT_RIP, which these exits do not report
  * (KVM decodes the instruction to find it). RIP still points at the
  * instruction, so the guest simply executes it again, which is the same
- * event (KVM's approach until 5.19). ckvm never injects such events
- * itself, so every one comes from a guest instruction.
+ * event (KVM's approach until 5.19). A #BP or #OF that ckvm injected
+ * itself (soft_exception_injected) has no instruction behind it and is
+ * injected again; should the guest's own INT3 in the same run be the one
+ * interrupted, it is then taken twice (KVM's false positive alike).
  */
 static void svm_complete_interrupts(struct svm_vcpu *svm)
 {
@@ -1265,7 +1273,8 @@ static void svm_complete_interrupts(struct svm_vcpu *svm)
 	if (type == SVM_EXITINTINFO_TYPE_SOFT)
 		return;
 	if (type == SVM_EXITINTINFO_TYPE_EXEPT &&
-	    (vector == X86_TRAP_BP || vector == X86_TRAP_OF))
+	    (vector == X86_TRAP_BP || vector == X86_TRAP_OF) &&
+	    !svm->soft_exception_injected)
 		return;
 	c->event_inj = info;
 	c->event_inj_err = c->exit_int_info_err;
@@ -1285,6 +1294,20 @@ static void svm_run(struct ckvm_vcpu *vcpu)
 	vmcb->save.rax = regs[VCPU_REGS_RAX];
 	vmcb->save.rsp = regs[VCPU_REGS_RSP];
 	vmcb->save.rip = regs[VCPU_REGS_RIP];
+	/*
+	 * The CPU delivers an injected #BP or #OF like INT3 and INTO: with
+	 * NRIPS its return address is NEXT_RIP (APM 15.20; KVM's nested
+	 * code says as much). ckvm's own are exceptions at RIP, as KVM
+	 * delivers KVM_GUESTDBG_INJECT_BP after a HLT or port I/O exit.
+	 * (QEMU's TCG pushes RIP whatever NEXT_RIP says.)
+	 */
+	svm->soft_exception_injected =
+		(vmcb->control.event_inj & (SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_MASK)) ==
+		(SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT) &&
+		((vmcb->control.event_inj & SVM_EVTINJ_VEC_MASK) == X86_TRAP_BP ||
+		 (vmcb->control.event_inj & SVM_EVTINJ_VEC_MASK) == X86_TRAP_OF);
+	if (svm->soft_exception_injected && have_nrips)
+		vmcb->control.next_rip = regs[VCPU_REGS_RIP];
 	/* Tell the CPU every cached VMCB field may have changed. */
 	vmcb->control.clean = 0;
 

@@ -32,8 +32,11 @@
 #                 shell globs (space separated), e.g. TESTS="vm_* smoke"
 #   QEMU_TESTS    the QEMU boots of the *-qemu machines when TESTS is not
 #                 set: globs, or "all" for every configuration of
-#                 qemu-payload.sh (default qemu_pc_on_host_2, about a
-#                 minute on svm-qemu)
+#                 qemu-payload.sh (default: the machine's M_QEMU_TESTS;
+#                 on svm-qemu qemu_pc_on_host_2 qemu_q35_split_model_2
+#                 qemu_q35_on_model_1, every value of each axis of issue
+#                 11, 1-1.5 minutes each at a load of 7, 2-4.5 at 13;
+#                 on the references and Bochs qemu_pc_on_host_2 alone)
 #   TEST_TIMEOUT  per-test timeout in seconds inside the machine (120)
 #   TEST_DIR      where the test programs are
 #                 (default tools/testing/selftests/ckvm/build)
@@ -437,13 +440,13 @@ for m in $MACHINES; do
 			continue
 		fi
 		# The QEMU boots of the machine: those TESTS names, else
-		# QEMU_TESTS (default: the one boot that make check affords).
+		# QEMU_TESTS, else the machine's own (M_QEMU_TESTS).
 		if [ -n "${TESTS:-}" ]; then
 			select_tests "$qemu_payload/tests"
 		elif [ "${QEMU_TESTS:-}" = all ]; then
 			TESTS="qemu_*" select_tests "$qemu_payload/tests"
 		else
-			TESTS="${QEMU_TESTS:-qemu_pc_on_host_2}" select_tests "$qemu_payload/tests"
+			TESTS="${QEMU_TESTS:-$M_QEMU_TESTS}" select_tests "$qemu_payload/tests"
 		fi
 		trees=(-t "$qemu_payload/tree")
 	fi

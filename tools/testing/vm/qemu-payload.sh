@@ -124,7 +124,8 @@ echo "$order" >"$g/lib/modules/order"
 # q35, kernel-irqchip on and split, -cpu host and a named model, 1 and 2
 # vCPUs) without the whole product, and one save and restore.
 for t in qemu_pc_on_host_1 qemu_pc_on_host_2 qemu_q35_on_host_2 \
-	 qemu_pc_split_host_2 qemu_q35_split_model_1 qemu_q35_on_model_1 \
+	 qemu_pc_split_host_2 qemu_q35_split_model_1 qemu_q35_split_model_2 \
+	 qemu_q35_on_model_1 \
 	 qemu_q35_on_model_2 qemu_pc_on_host_2_migrate; do
 	cp "$here/qemu-boot-test" "$out/tests/$t"
 	chmod 755 "$out/tests/$t"
