@@ -476,7 +476,7 @@ static void sregs_common_pm(struct kvm_sregs *s)
 	s->idt.limit = 0;
 }
 
-void vcpu_setup_long_mode(struct kvm_vcpu *v)
+int __vcpu_setup_long_mode(struct kvm_vcpu *v)
 {
 	struct kvm_sregs s;
 
@@ -487,7 +487,12 @@ void vcpu_setup_long_mode(struct kvm_vcpu *v)
 	s.cr3 = PML4_GPA;
 	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	s.efer = EFER_LME | EFER_LMA;
-	vcpu_set_sregs(v, &s);
+	return ioctl(v->fd, KVM_SET_SREGS, &s);
+}
+
+void vcpu_setup_long_mode(struct kvm_vcpu *v)
+{
+	TEST_ASSERT(!__vcpu_setup_long_mode(v), "KVM_SET_SREGS (long mode)");
 }
 
 void vcpu_setup_real_mode(struct kvm_vcpu *v, uint16_t cs, uint16_t ip)
