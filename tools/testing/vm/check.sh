@@ -25,7 +25,7 @@
 #                 QEMU inside the machine, one test per QEMU configuration
 #                 (QEMU_TESTS). The *-q10 machines run Debian 13's QEMU,
 #                 built on first use by qemu-trixie.sh (as root; else they
-#                 skip). The Intel VMX machines boot in Bochs (about 3-5
+#                 skip); the *-q10-qemu ones run it inside too. The Intel VMX machines boot in Bochs (about 3-5
 #                 minutes each); MACHINES="svm svm-kvm" for a quick
 #                 AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
