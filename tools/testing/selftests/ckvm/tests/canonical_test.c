@@ -436,7 +436,7 @@ static void test_maxphyaddr(void)
 	 * KVM_SET_CPUID2 (no CPUID LM; measured): the reference skips.
 	 */
 	if (__vcpu_setup_long_mode(v) && !is_ckvm()) {
-		ksft_test_result_skip("before KVM_SET_CPUID2: CR3 bit 36 in long mode: the reference refuses long mode without CPUID LM\n");
+		ksft_test_result_skip("CR3 bit 36 in long mode before KVM_SET_CPUID2: the reference refuses long mode without CPUID LM\n");
 	} else {
 		vcpu_get_sregs(v, &s);
 		s.cr3 = PML4_GPA | 1ULL << 36;

@@ -120,10 +120,10 @@ static void test_cpuid_empty(void)
 	 * 13's kvm_amd (6.12.118) refuses EFER.LME then (its guest has no
 	 * CPUID LM; measured): the reference skips.
 	 */
-	rs = __vcpu_setup_long_mode(v);
+	rs = __vcpu_setup_long_mode(v) ? errno : 0;
 	if (rs && !is_ckvm()) {
 		ksft_test_result_skip("no CPUID table ever set: the reference refuses long mode without CPUID LM (KVM_SET_SREGS: %s)\n",
-				      strerror(errno));
+				      strerror(rs));
 		ksft_test_result_skip("done: (no guest)\n");
 		vcpu_free(v);
 		kvm_vm_free(vm);
