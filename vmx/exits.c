@@ -208,6 +208,13 @@ static int handle_ept_violation(struct ckvm_vcpu *vcpu)
 		.vectoring = vmx->exit_idt_info & VECTORING_INFO_VALID_MASK,
 	};
 
+	/*
+	 * The faulting instruction has not completed: no step of it can be
+	 * pending. Bochs saves BS here when TF is set; kept, it was taken as
+	 * a pending #DB before the MMIO access was emulated (a second step
+	 * at the same RIP under KVM_GUESTDBG_SINGLESTEP; guest_debug_test).
+	 */
+	vmx->pending_dbg &= ~(u64)DR_STEP;
 	if (q & EPT_VIOLATION_ACC_WRITE)
 		f.access |= CKVM_ACC_WRITE;
 	if (q & EPT_VIOLATION_ACC_INSTR)
