@@ -217,6 +217,14 @@ int ckvm_arch_check_extension(long ext)
 	case KVM_CAP_VAPIC:
 	/* KVM_SET_GUEST_DEBUG (x86/debugreg.c). */
 	case KVM_CAP_SET_GUEST_DEBUG:
+	/*
+	 * KVM_GUESTDBG_SINGLESTEP over an instruction ckvm completes itself
+	 * (a skipped CPUID, RDMSR, WRMSR or HLT, port I/O and MMIO, in the
+	 * kernel or through userspace, whatever the emulator runs) ends in
+	 * KVM_EXIT_DEBUG right after it, not one instruction late
+	 * (ckvm_complete_instruction(); guest_debug_test). QEMU 10 requires it.
+	 */
+	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 		return 1;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return CKVM_GUESTDBG_VALID;
@@ -679,6 +687,11 @@ int ckvm_emulate_halt(struct ckvm_vcpu *vcpu)
 /**
  * ckvm_vcpu_halt() - the vCPU executed HLT (RIP is already past it)
  * @vcpu: the vCPU, loaded.
+ *
+ * Under KVM_GUESTDBG_SINGLESTEP the step over the HLT is reported when
+ * the halt ends (the next entry: ckvm_guest_debug_step_exit()), after
+ * KVM_EXIT_HLT or the wake-up; KVM instead loses it without an
+ * in-kernel irqchip (kvm_emulate_halt()'s TODO).
  *
  * Return: as an exit handler: 1 (halted in the kernel, with an in-kernel
  * irqchip), or 0 with KVM_EXIT_HLT.

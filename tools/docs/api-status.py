@@ -191,10 +191,20 @@ STATUS = {
     "KVM_CAP_DEBUGREGS": ("done", ""),
     "KVM_SET_GUEST_DEBUG": ("partial", "SINGLESTEP (also over instructions "
         "ckvm emulates), USE_SW_BP, USE_HW_BP, DR7.GD, BLOCKIRQ (tested); "
-        "INJECT_DB/BP queue the exception, -EBUSY while any event waits (KVM: "
-        "an exception; not tested yet); unknown flags -EINVAL (KVM 6.1 takes "
-        "them), a debugger DR7 with bits 63:32 -EINVAL (KVM takes it); the "
-        "guest's MOV DR emulated meanwhile"),
+        "INJECT_DB/BP give the guest a #DB or #BP (a hardware exception: it "
+        "returns to the RIP where the guest stopped; DR6 untouched) at the "
+        "next KVM_RUN, with or without ENABLE (tested), -EBUSY while any "
+        "event waits (KVM: an exception; tested: a second injection); "
+        "unknown flags -EINVAL (KVM 6.1 takes them), a debugger DR7 with "
+        "bits 63:32 -EINVAL (KVM takes it); the guest's MOV DR emulated "
+        "meanwhile"),
+    "KVM_CAP_INTERNAL_ERROR_DATA": ("done", "every KVM_EXIT_INTERNAL_ERROR "
+        "fills ndata and data[]; QEMU 10 requires it"),
+    "KVM_CAP_X86_ROBUST_SINGLESTEP": ("done", "KVM_GUESTDBG_SINGLESTEP over "
+        "OUT/IN and MMIO through userspace, coalesced MMIO, CPUID, RDMSR, "
+        "WRMSR, HLT: KVM_EXIT_DEBUG right past it (guest_debug_test; kvm_amd "
+        "loses the step after an MMIO write and a HLT to userspace); QEMU 10 "
+        "requires it"),
     "KVM_CAP_SET_GUEST_DEBUG": ("done", "KVM_SET_GUEST_DEBUG"),
     "KVM_CAP_SET_GUEST_DEBUG2": ("done", "the KVM_GUESTDBG_* flags taken, "
         "as KVM's KVM_GUESTDBG_VALID_MASK"),

@@ -5,12 +5,13 @@
 # touches this machine's own apt configuration.
 #
 #   debroot_repos RELEASE FILE
-#       the repositories this machine's apt uses for bookworm (read with
-#       `apt-get indextargets`, never a host name of ours), renamed for
-#       RELEASE (bookworm, trixie: "bookworm-updates" -> "trixie-updates",
-#       same mirror), one "URI SUITE COMPONENT" a line into FILE; sets
-#       DEBROOT_MIRROR to the URI of the main suite. Returns 1 if this
-#       machine's apt has no bookworm repository.
+#       the repositories this machine's apt uses for its own release,
+#       bookworm or trixie (read with `apt-get indextargets`, never a host
+#       name of ours), renamed for RELEASE (bookworm, trixie:
+#       "bookworm-updates" -> "trixie-updates", same mirror), one "URI
+#       SUITE COMPONENT" a line into FILE; sets DEBROOT_MIRROR to the URI
+#       of the main suite. Returns 1 if this machine's apt has neither
+#       (a Debian 13 machine, or a fresh trixie root, works as well).
 #   debroot_bootstrap ROOT RELEASE REPOS LOG
 #       remove ROOT (refusing if anything is mounted under it), then
 #       debootstrap --variant=minbase RELEASE ROOT from DEBROOT_MIRROR, and
@@ -25,12 +26,12 @@
 
 debroot_repos() {
 	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
-		awk -v rel="$1" '$4 == "Packages" && $2 ~ /^bookworm(-updates|-security)?$/ {
-			s = $2; sub(/^bookworm/, rel, s); print $1, s, $3 }' |
+		awk -v rel="$1" '$4 == "Packages" && $2 ~ /^(bookworm|trixie)(-updates|-security)?$/ {
+			s = $2; sub(/^(bookworm|trixie)/, rel, s); print $1, s, $3 }' |
 		sort -u >"$2"
 	DEBROOT_MIRROR=$(awk -v rel="$1" '$2 == rel { print $1; exit }' "$2")
 	if [ -z "$DEBROOT_MIRROR" ]; then
-		echo "this machine's apt has no bookworm repository (apt-get indextargets)" >&2
+		echo "this machine's apt has no bookworm or trixie repository (apt-get indextargets)" >&2
 		return 1
 	fi
 }

@@ -113,7 +113,8 @@ q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 	echo "set -uo pipefail"
 	echo "export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for v in MACHINES TESTS QEMU_TESTS KVER TEST_TIMEOUT CONFORMANCE MAX_BOOTS MACHINE_TIMEOUT STALL_GRACE; do
+	for v in MACHINES TESTS QEMU_TESTS KVER TEST_TIMEOUT CONFORMANCE MAX_BOOTS MACHINE_TIMEOUT STALL_GRACE \
+		 SKIP_HOST DEB_TESTS; do
 		[ -n "${!v:-}" ] && echo "export $v=$(q "${!v}")"
 	done
 	echo "targets=$(q "$targets")"

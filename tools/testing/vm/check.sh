@@ -25,7 +25,7 @@
 #                 QEMU inside the machine, one test per QEMU configuration
 #                 (QEMU_TESTS). The *-q10 machines run Debian 13's QEMU,
 #                 built on first use by qemu-trixie.sh (as root; else they
-#                 skip). The Intel VMX machines boot in Bochs (about 3-5
+#                 skip); the *-q10-qemu ones run it inside too. The Intel VMX machines boot in Bochs (about 3-5
 #                 minutes each); MACHINES="svm svm-kvm" for a quick
 #                 AMD-only run.
 #   TESTS         only run test programs whose name matches one of these
@@ -301,8 +301,9 @@ if [ -n "${TESTS:-}" ] && [ "$ntests" -eq 0 ]; then
 fi
 # The QEMU machines' tests: one program per QEMU boot configuration
 # (qemu-payload.sh), built on first use.
-qemu_payload=build/qemu
-qemu_payload_rc=
+# One payload per QEMU that runs inside: build/qemu for the host's,
+# build/qemu-trixie for M_QEMU_INSIDE=qemu-trixie.sh (Debian 13's QEMU).
+declare -A qemu_payload_rcs=()
 
 ko=none
 [ $module_ok -eq 1 ] && ko=${PREBUILT_KO:-$repo/ckvm.ko}
@@ -429,13 +430,20 @@ for m in $MACHINES; do
 	trees=()
 	tests=("${sel_tests[@]}")
 	if [ "$M_PAYLOAD" = qemu ]; then
-		if [ -z "$qemu_payload_rc" ]; then
-			"$here/qemu-payload.sh" "$qemu_payload" >build/host/qemu-payload.log 2>&1
-			qemu_payload_rc=$?
+		qemu_payload=build/qemu qp_log=build/host/qemu-payload.log qp_args=()
+		if [ -n "$M_QEMU_INSIDE" ]; then
+			qp=${M_QEMU_INSIDE%.sh}
+			qemu_payload=build/qemu-${qp#qemu-}
+			qp_log=build/host/qemu-payload-${qp#qemu-}.log
+			qp_args=(-r "$("$here/$M_QEMU_INSIDE" --root 2>/dev/null)")
 		fi
-		if [ "$qemu_payload_rc" -ne 0 ]; then
-			echo "FAIL: machine $m: qemu-payload.sh failed (build/host/qemu-payload.log)"
-			show 20 <build/host/qemu-payload.log
+		if [ -z "${qemu_payload_rcs[$qemu_payload]:-}" ]; then
+			"$here/qemu-payload.sh" "${qp_args[@]}" "$qemu_payload" >"$qp_log" 2>&1
+			qemu_payload_rcs[$qemu_payload]=$?
+		fi
+		if [ "${qemu_payload_rcs[$qemu_payload]}" -ne 0 ]; then
+			echo "FAIL: machine $m: qemu-payload.sh failed ($qp_log)"
+			show 20 <"$qp_log"
 			machine_line "$m" 0 1 0
 			continue
 		fi

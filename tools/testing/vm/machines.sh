@@ -12,6 +12,10 @@
 #   M_PAYLOAD   empty: the machine runs the selftests; "qemu": it runs
 #               Debian's QEMU inside (qemu-payload.sh), and its tests are
 #               QEMU boots of a Linux guest, one per configuration
+#   M_QEMU_INSIDE  with M_PAYLOAD=qemu: empty, the host's QEMU runs inside;
+#               else a script as M_QEMU whose --root names the Debian root
+#               whose QEMU runs inside (qemu-payload.sh -r): the
+#               *-q10-qemu machines run Debian 13's QEMU 10 outside and in
 #   M_TEST_TIMEOUT  seconds per test program if more than TEST_TIMEOUT
 #   M_QEMU_TESTS  (M_PAYLOAD=qemu) the QEMU boots make check runs by
 #               default (check.sh's QEMU_TESTS overrides)
@@ -36,6 +40,7 @@ machine_setup() {
 	M_BOOT_GRACE=0
 	M_QEMU=""
 	M_PAYLOAD=""
+	M_QEMU_INSIDE=""
 	M_TEST_TIMEOUT=""
 	M_QEMU_TESTS=""
 	M_KVER=""
@@ -53,6 +58,9 @@ machine_setup() {
 		machine_setup "${1%-qemu}" || return 1
 		M_DESC="$M_DESC; Debian's QEMU inside boots Linux"
 		M_PAYLOAD=qemu
+		# The QEMU of the machine runs inside too (Debian 13's QEMU 10).
+		M_QEMU_INSIDE=$M_QEMU
+		[ -n "$M_QEMU_INSIDE" ] && M_DESC="$M_DESC (that QEMU inside too)"
 		# ckvm on QEMU's SVM: interrupts as V_IRQ, around the
 		# emulator's duplicate EVENTINJ (Documentation/qemu.rst).
 		case "$1" in

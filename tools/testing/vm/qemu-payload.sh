@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# qemu-payload.sh [-k KVER] OUTDIR
+# qemu-payload.sh [-k KVER] [-r ROOT] OUTDIR
 #
 # What a test machine needs to run Debian's own QEMU inside it (the
 # svm-qemu machines, "make run", "make bench"): OUTDIR/tree is merged into
@@ -21,20 +21,27 @@
 # and OUTDIR/tests holds one program per QEMU boot configuration (copies
 # of qemu-boot-test named after it; see that script), which check.sh runs
 # as the test programs of the QEMU machines.
+#
+# -r ROOT: the QEMU, its libraries, loader and firmware come from the
+# Debian root ROOT instead of this system (the *-q10-qemu machines: Debian
+# 13's QEMU 10 from qemu-trixie.sh's root, on a Debian 12 host); the
+# libraries are those ROOT's own loader resolves in ROOT.
 set -euo pipefail
 # The whole script is one block, so bash reads it all before running it.
 {
 
 here=$(cd "$(dirname "$0")" && pwd)
 kver=""
-while getopts "k:" o; do
+qroot=""
+while getopts "k:r:" o; do
 	case $o in
 	k) kver=$OPTARG ;;
-	*) echo "usage: $0 [-k KVER] OUTDIR" >&2; exit 2 ;;
+	r) qroot=$(cd "$OPTARG" && pwd) || exit 1 ;;
+	*) echo "usage: $0 [-k KVER] [-r ROOT] OUTDIR" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { echo "usage: $0 [-k KVER] OUTDIR" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [-k KVER] [-r ROOT] OUTDIR" >&2; exit 2; }
 out=$1
 if [ -n "$kver" ]; then
 	kernel=/boot/vmlinuz-$kver
@@ -51,6 +58,33 @@ fw=/usr/share/seabios/bios-256k.bin
 	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin || exit 1
 [ -r "$kernel" ] || { echo "ckvm: $kernel is not installed" >&2; exit 1; }
 
+# rootfile PATH: PATH (absolute, as installed) in ROOT, its symbolic links
+# followed inside ROOT (Debian's firmware links are absolute).
+rootfile() {
+	local f=$qroot$1 t i
+	for i in 1 2 3 4 5 6 7 8; do
+		[ -L "$f" ] || break
+		t=$(readlink "$f")
+		case $t in
+		/*) f=$qroot$t ;;
+		*) f=$(dirname "$f")/$t ;;
+		esac
+	done
+	echo "$f"
+}
+ldlist() {	# the libraries of $qemu, as "ldd" prints them
+	if [ -n "$qroot" ]; then
+		"$qroot/usr/lib64/ld-linux-x86-64.so.2" --library-path \
+			"$qroot/usr/lib/x86_64-linux-gnu:$qroot/lib/x86_64-linux-gnu" --list "$qemu"
+	else
+		ldd "$qemu"
+	fi
+}
+if [ -n "$qroot" ]; then
+	qemu=$qroot/usr/bin/qemu-system-x86_64
+	[ -x "$qemu" ] || { echo "ckvm: no QEMU in $qroot" >&2; exit 1; }
+fi
+
 rm -rf "$out/tree" "$out/tests" "$out/guest"
 mkdir -p "$out/tree/qemu/bin" "$out/tree/qemu/lib" "$out/tree/qemu/share" \
 	"$out/tree/lib64" "$out/tests" "$out/guest"
@@ -58,10 +92,13 @@ tree=$out/tree
 
 # QEMU and what its loader needs.
 cp "$qemu" "$tree/qemu/bin/qemu-system-x86_64"
-ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+ldlist | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
 	while read -r lib; do
 		case "$lib" in
-		*/ld-linux-x86-64.so.2) cp -L "$lib" "$tree/lib64/ld-linux-x86-64.so.2" ;;
+		*/ld-linux-x86-64.so.2)
+			# ROOT's loader, not the one the program names.
+			[ -n "$qroot" ] && lib=$(rootfile /usr/lib64/ld-linux-x86-64.so.2)
+			cp -L "$lib" "$tree/lib64/ld-linux-x86-64.so.2" ;;
 		*) cp -L "$lib" "$tree/qemu/lib/" ;;
 		esac
 	done
@@ -69,8 +106,13 @@ ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }
 	{ echo "ckvm: ldd named no loader for $qemu" >&2; exit 1; }
 # Firmware of pc and q35 with -kernel: SeaBIOS, the Linux loader ROM and
 # the TPR-patching ROM QEMU loads with an in-kernel APIC.
-cp -L "$fw" /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin \
-	/usr/share/qemu/linuxboot.bin "$tree/qemu/share/"
+for f in "$fw" /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin \
+	 /usr/share/qemu/linuxboot.bin; do
+	src=$f
+	[ -n "$qroot" ] && src=$(rootfile "$f")
+	cp -L "$src" "$tree/qemu/share/$(basename "$f")" ||
+		{ echo "ckvm: no $src" >&2; exit 1; }
+done
 cp "$kernel" "$tree/qemu/vmlinuz"
 cp "$here/qemu-boot-test" "$tree/qemu/boot-test"
 chmod 755 "$tree/qemu/boot-test"

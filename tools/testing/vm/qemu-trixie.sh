@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# qemu-trixie.sh [--print]
+# qemu-trixie.sh [--print | --root]
 #
 # Debian 13's QEMU (10.0) next to Debian 12's (7.2), for the svm-q10
 # machines (Documentation/testing.rst, "Interrupt shadows"): builds a
@@ -13,7 +13,8 @@
 # modules and firmware, without chroot, so that paths outside the root
 # (kernel, initramfs, logs) work as with the host's QEMU. An existing
 # working wrapper is kept (the root is built once: about 2 minutes and
-# 400 MB). --print prints the wrapper's path.
+# 400 MB). --print prints the wrapper's path, --root the root's (whose
+# QEMU qemu-payload.sh -r puts inside the *-q10-qemu machines).
 #
 # Needs root the first time (debootstrap, chroot, apt-get inside).
 # Environment: TRIXIE_DIR (default <repo>/build/trixie).
@@ -39,6 +40,7 @@ works() {
 
 if works; then
 	[ "${1:-}" = --print ] && echo "$wrapper"
+	[ "${1:-}" = --root ] && echo "$root"
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -115,5 +117,6 @@ EOF
 chmod +x "$wrapper"
 works || die "$wrapper does not run: $("$wrapper" --version 2>&1 | tail -n 2)"
 [ "${1:-}" = --print ] && echo "$wrapper"
+[ "${1:-}" = --root ] && echo "$root"
 exit 0
 }

@@ -497,13 +497,18 @@ void sregs_long_mode(struct kvm_sregs *s)
 	s->efer = EFER_LME | EFER_LMA;
 }
 
-void vcpu_setup_long_mode(struct kvm_vcpu *v)
+int __vcpu_setup_long_mode(struct kvm_vcpu *v)
 {
 	struct kvm_sregs s;
 
 	vcpu_get_sregs(v, &s);
 	sregs_long_mode(&s);
-	vcpu_set_sregs(v, &s);
+	return ioctl(v->fd, KVM_SET_SREGS, &s);
+}
+
+void vcpu_setup_long_mode(struct kvm_vcpu *v)
+{
+	TEST_ASSERT(!__vcpu_setup_long_mode(v), "KVM_SET_SREGS (long mode)");
 }
 
 void vcpu_setup_real_mode(struct kvm_vcpu *v, uint16_t cs, uint16_t ip)

@@ -242,6 +242,7 @@ void vcpu_free(struct kvm_vcpu *vcpu);
 void vcpu_args_set(struct kvm_vcpu *vcpu, int n, ...);
 void vcpu_setup_long_mode(struct kvm_vcpu *vcpu);
 void sregs_long_mode(struct kvm_sregs *s);	/* vcpu_setup_long_mode's sregs */
+int __vcpu_setup_long_mode(struct kvm_vcpu *vcpu);	/* KVM_SET_SREGS's result */
 void vcpu_setup_real_mode(struct kvm_vcpu *vcpu, uint16_t cs, uint16_t ip);
 void vcpu_setup_pm32(struct kvm_vcpu *vcpu, uint32_t eip, bool paging);
 void vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *r);

@@ -113,6 +113,7 @@ static void test_cpuid_empty(void)
 	struct kvm_regs r;
 	struct ucall uc;
 	bool ok = true;
+	int rs;
 
 	/*
 	 * Long mode by hand: never any KVM_SET_CPUID2 on this vCPU. KVM
@@ -121,19 +122,16 @@ static void test_cpuid_empty(void)
 	 * (kvm_valid_efer() in kvm_is_valid_sregs(), regs.c): EFER.LME
 	 * without CPUID.LM is EINVAL there. ckvm takes them.
 	 */
-	struct kvm_sregs s;
-
-	vcpu_get_sregs(v, &s);
-	sregs_long_mode(&s);
-	errno = 0;
-	if (ioctl(v->fd, KVM_SET_SREGS, &s) && errno == EINVAL && !is_ckvm()) {
-		ksft_test_result_skip("no CPUID table ever set: this KVM refuses long mode without CPUID.LM in KVM_SET_SREGS (6.12.118)\n");
-		ksft_test_result_skip("done: not run\n");
+	rs = __vcpu_setup_long_mode(v) ? errno : 0;
+	if (rs && !is_ckvm()) {
+		ksft_test_result_skip("no CPUID table ever set: the reference refuses long mode without CPUID LM (KVM_SET_SREGS: %s)\n",
+				      strerror(rs));
+		ksft_test_result_skip("done: (no guest)\n");
 		vcpu_free(v);
 		kvm_vm_free(vm);
 		return;
 	}
-	TEST_ASSERT(errno == 0, "KVM_SET_SREGS (long mode, no CPUID): %s", strerror(errno));
+	TEST_ASSERT(!rs, "KVM_SET_SREGS (long mode without CPUID)");
 	vcpu_get_regs(v, &r);
 	r.rip = (uint64_t)guest_cpuid;
 	r.rsp = vm_alloc_pages(vm, 4) + 4 * 4096 - 8;
