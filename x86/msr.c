@@ -237,7 +237,12 @@ static int ckvm_set_msr(struct ckvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 		if (vcpu->arch.lapic)
 			return ckvm_lapic_set_base(vcpu, data, host);
-		if (!host || (data & ckvm_apic_base_reserved(vcpu)))
+		/*
+		 * No local APIC in the kernel: the value is only kept, for
+		 * the guest's WRMSR as for userspace (KVM's
+		 * kvm_set_apic_base() without one); x2APIC is reserved then.
+		 */
+		if (data & ckvm_apic_base_reserved(vcpu))
 			return 1;
 		vcpu->arch.apic_base = data;
 		return 0;

@@ -22,6 +22,7 @@
 #define MSR_IA32_MC0_CTL	0x400
 #define MSR_K7_HWCR		0xc0010015
 #define MSR_AMD64_SYSCFG	0xc0010010
+#define MSR_IA32_APICBASE	0x1b
 #define MSR_FAM10H_MMIO_CONF_BASE 0xc0010058
 #define MSR_AMD64_DC_CFG	0xc0011022
 #define MCG_CTL_P		(1ULL << 8)
@@ -251,6 +252,21 @@ static void test_mtrr_misc(void)
 		ksft_test_result(!gp && val == 0, "...and DC_CFG still reads 0 (0x%llx)\n",
 				 (unsigned long long)val);
 	}
+	/*
+	 * IA32_APIC_BASE without an in-kernel local APIC: kept as written,
+	 * for the guest too (its own value back, as Linux does at boot);
+	 * reserved bits #GP.
+	 */
+	{
+		uint64_t base = 0;
+		int gp = guest_access(v, MSR_IA32_APICBASE, 0, false, &base);
+
+		ksft_test_result(!gp && guest_access(v, MSR_IA32_APICBASE, base, true, NULL) == 0,
+				 "no in-kernel APIC: the guest writes IA32_APIC_BASE back (0x%llx)\n",
+				 (unsigned long long)base);
+		ksft_test_result(guest_access(v, MSR_IA32_APICBASE, base | 1, true, NULL) == 1,
+				 "...and a reserved bit: #GP\n");
+	}
 	TEST_ASSERT(get_msr(v, MSR_AMD64_SYSCFG, &d) == 1, "SYSCFG");
 	CHECK_EQ(d, 0, "KVM_GET_MSRS reads SYSCFG as 0");
 	CHECK_EQ(set_msr(v, MSR_FAM10H_MMIO_CONF_BASE, 0), 1, "MMIO_CONF_BASE takes 0");
@@ -336,7 +352,7 @@ static void test_mce(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(3 + 27 + 23);
+	ksft_set_plan(3 + 29 + 23);
 	test_index_list();
 	test_mtrr_misc();
 	test_mce();
