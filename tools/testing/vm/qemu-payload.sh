@@ -14,8 +14,9 @@
 #                                  (SeaBIOS, the option ROMs; QEMU's -L)
 #   /qemu/vmlinuz                  the guest kernel: /boot/vmlinuz-KVER
 #   /qemu/guest.cpio.gz            the guest's initramfs: busybox,
-#                                  qemu-guest-init, the virtio-blk and ext2
-#                                  modules of KVER
+#                                  qemu-guest-init, the virtio-blk and ext4
+#                                  (which mounts the disk's ext2) modules
+#                                  of KVER
 #   /qemu/boot-test                qemu-boot-test (runs one configuration)
 #
 # and OUTDIR/tests holds one program per QEMU boot configuration (copies
