@@ -163,15 +163,21 @@ echo "$order" >"$g/lib/modules/order"
 	gzip -1 >"$tree/qemu/guest.cpio.gz"
 
 # One test program per configuration: qemu_<machine>_<irqchip>_<cpu>_<vcpus>
-# [_migrate]. The set covers each value of each axis of issue 11 (pc and
-# q35, kernel-irqchip on and split, -cpu host and a named model, 1 and 2
-# vCPUs) without the whole product, and one save and restore.
-for t in qemu_pc_on_host_1 qemu_pc_on_host_2 qemu_q35_on_host_2 \
-	 qemu_pc_split_host_2 qemu_q35_split_model_1 qemu_q35_split_model_2 \
-	 qemu_q35_on_model_1 \
-	 qemu_q35_on_model_2 qemu_pc_on_host_2_migrate; do
-	cp "$here/qemu-boot-test" "$out/tests/$t"
-	chmod 755 "$out/tests/$t"
+# [_migrate]: the whole product of issue 11's axes (pc and q35,
+# kernel-irqchip on and split, -cpu host and a named model, 1 and 2
+# vCPUs), and one save and restore.
+for mach in pc q35; do
+	for chip in on split; do
+		for cpu in host model; do
+			for n in 1 2; do
+				t=qemu_${mach}_${chip}_${cpu}_$n
+				cp "$here/qemu-boot-test" "$out/tests/$t"
+				chmod 755 "$out/tests/$t"
+			done
+		done
+	done
 done
+cp "$here/qemu-boot-test" "$out/tests/qemu_pc_on_host_2_migrate"
+chmod 755 "$out/tests/qemu_pc_on_host_2_migrate"
 exit 0
 }
