@@ -240,6 +240,20 @@ STATUS = {
         "FILTER"),
     # capabilities
     "KVM_CAP_USER_MEMORY": ("done", ""),
+    # Missing, and what QEMU does without them (issue 11).
+    "KVM_SMI": ("missing", "no SMM: QEMU sees KVM_CAP_X86_SMM 0 and runs "
+        "its machines without SMM (SeaBIOS boots without it; OVMF builds "
+        "that need SMM do not)"),
+    "KVM_CAP_X86_SMM": ("missing", "0: QEMU leaves SMM out of the guest"),
+    "KVM_GET_NESTED_STATE": ("missing", "no nested SVM/VMX (the CPUID of "
+        "KVM_GET_SUPPORTED_CPUID has neither): QEMU sees "
+        "KVM_CAP_NESTED_STATE 0 and saves no nested state"),
+    "KVM_SET_NESTED_STATE": ("missing", "as KVM_GET_NESTED_STATE"),
+    "KVM_CAP_NESTED_STATE": ("missing", "0: no nested virtualization"),
+    "KVM_SET_PMU_EVENT_FILTER": ("missing", "no PMU is offered (no "
+        "CPUID.1:ECX.PDCM, MSR_IA32_PERF_CAPABILITIES 0): QEMU sets no "
+        "filter unless asked to"),
+    "KVM_CAP_PMU_EVENT_FILTER": ("missing", "0: no PMU"),
     "KVM_CAP_USER_MEMORY2": ("done", "KVM_SET_USER_MEMORY_REGION2 (KVM 6.8)"),
     "KVM_CAP_GUEST_MEMFD": ("missing", "0 on /dev/kvm and on every VM: no "
         "KVM_CREATE_GUEST_MEMFD, so QEMU keeps to KVM_SET_USER_MEMORY_REGION"),
