@@ -279,6 +279,15 @@ static bool rs_step_to(struct kvm_vcpu *v, void *pc)
  * debugger (passing a late step or the rest of a phase before), then
  * single-step to @pc, the instruction of the point.
  */
+/*
+ * Set when the reference could not bring the guest to a phase's ucall:
+ * kvm_intel under Bochs stops the guest after the first step over an
+ * OUT to userspace (measured on vmx-kvm; ckvm had the same fault, Bochs's
+ * pending single-step saved at I/O exits, fixed in vmx/exits.c). The
+ * reference's remaining points are skips then; on ckvm it fails.
+ */
+static bool rs_lost;
+
 static bool rs_begin(struct kvm_vcpu *v, uint64_t phase, void *pc)
 {
 	const uint32_t ss = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
@@ -286,12 +295,19 @@ static bool rs_begin(struct kvm_vcpu *v, uint64_t phase, void *pc)
 	struct ucall uc;
 	int i;
 
+	if (rs_lost)
+		return false;
 	TEST_ASSERT(!set_debug(v, 0, -1, 0, 0), "debug off");
 	/* A lost step may have run the guest into this phase's ucall. */
 	if (get_ucall(v, &uc) != UCALL_SYNC || uc.args[0] != phase) {
 		for (i = 0; i < 3; i++) {
-			TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "rs phase %llu",
-				    (unsigned long long)phase);
+			if (vcpu_run_ucall(v, &uc) != UCALL_SYNC) {
+				ksft_print_msg("rs phase %llu: exit %s\n", (unsigned long long)phase,
+					       exit_reason_str(v->run->exit_reason));
+				TEST_ASSERT(!is_ckvm(), "rs phase %llu", (unsigned long long)phase);
+				rs_lost = true;
+				return false;
+			}
 			if (uc.args[0] == phase)
 				break;
 		}
@@ -334,6 +350,16 @@ static bool rs_user_exit(struct kvm_vcpu *v, uint32_t reason, bool write, uint32
 	return true;
 }
 
+/* A point's result, or on the reference after rs_lost a skip saying why. */
+#define rs_result(ok, ...) do {							\
+	bool rs_ok_ = (ok);	/* evaluated once: it may run the guest */	\
+										\
+	if (!rs_ok_ && rs_lost)							\
+		ksft_test_result_skip("the reference lost the guest at an earlier step (kvm_intel under Bochs: the pending single-step of an I/O exit)\n"); \
+	else									\
+		ksft_test_result(rs_ok_, __VA_ARGS__);				\
+} while (0)
+
 /*
  * KVM_CAP_X86_ROBUST_SINGLESTEP: the points of guest_robust_step(). Each
  * point runs the instruction under KVM_GUESTDBG_SINGLESTEP: its exit to
@@ -361,68 +387,68 @@ static void robust_singlestep_points(void)
 
 	ok = rs_begin(v, 1, rs_out) && rs_user_exit(v, KVM_EXIT_IO, true, 0) &&
 	     rs_debug(v, rs_out_n, "step out");
-	ksft_test_result(ok, "single-step over OUT to userspace: KVM_EXIT_IO, then KVM_EXIT_DEBUG past it\n");
+	rs_result(ok, "single-step over OUT to userspace: KVM_EXIT_IO, then KVM_EXIT_DEBUG past it\n");
 
 	ok = rs_begin(v, 2, rs_in) && rs_user_exit(v, KVM_EXIT_IO, false, 0xa5) &&
 	     rs_debug(v, rs_in_n, "step in");
 	vcpu_get_regs(v, &regs);
-	ksft_test_result(ok && (regs.rax & 0xff) == 0xa5,
+	rs_result(ok && (regs.rax & 0xff) == 0xa5,
 			 "single-step over IN from userspace: KVM_EXIT_IO, KVM_EXIT_DEBUG past it, AL 0x%llx\n",
 			 (unsigned long long)(regs.rax & 0xff));
 
 	ok = rs_begin(v, 3, rs_rd) && rs_user_exit(v, KVM_EXIT_MMIO, false, 0x11223344) &&
 	     rs_debug(v, rs_rd_n, "step mmio read");
 	vcpu_get_regs(v, &regs);
-	ksft_test_result(ok && regs.rdx == 0x11223344,
+	rs_result(ok && regs.rdx == 0x11223344,
 			 "single-step over an MMIO read (emulated, KVM_EXIT_MMIO): KVM_EXIT_DEBUG past it, EDX 0x%llx\n",
 			 (unsigned long long)regs.rdx);
 
 	ok = rs_begin(v, 4, rs_wr) && rs_user_exit(v, KVM_EXIT_MMIO, true, 0x11223344);
-	TEST_ASSERT(ok, "the MMIO write's exit");
-	ok = rs_debug(v, rs_wr_n, "step mmio write");
+	TEST_ASSERT(ok || rs_lost, "the MMIO write's exit");
+	ok = ok && rs_debug(v, rs_wr_n, "step mmio write");
 	/*
 	 * KVM completes a write to userspace without looking at the step
 	 * (complete_emulated_mmio(): "FIXME: return into emulator if
 	 * single-stepping"); under QEMU's SVM, kvm_amd then runs on to the
 	 * next ucall without any step (measured).
 	 */
-	if (!ok && !is_ckvm())
+	if (!ok && !is_ckvm() && !rs_lost)
 		ksft_test_result_skip("single-step over an MMIO write to userspace: the reference loses the step (exit %s; KVM's complete_emulated_mmio() FIXME)\n",
 				      exit_reason_str(v->run->exit_reason));
 	else
-		ksft_test_result(ok, "single-step over an MMIO write (emulated, KVM_EXIT_MMIO): KVM_EXIT_DEBUG past it\n");
+		rs_result(ok, "single-step over an MMIO write (emulated, KVM_EXIT_MMIO): KVM_EXIT_DEBUG past it\n");
 
 	ok = rs_begin(v, 5, rs_cwr) && rs_debug(v, rs_cwr_n, "step coalesced write");
-	ksft_test_result(ok && ring->first != ring->last &&
+	rs_result(ok && ring->first != ring->last &&
 			 ring->coalesced_mmio[ring->first].phys_addr == RS_CMMIO,
 			 "single-step over a coalesced MMIO write (emulated in the kernel, no exit): KVM_EXIT_DEBUG past it, in the ring\n");
 
-	ksft_test_result(rs_begin(v, 6, rs_cpuid) && rs_debug(v, rs_cpuid_n, "step cpuid"),
+	rs_result(rs_begin(v, 6, rs_cpuid) && rs_debug(v, rs_cpuid_n, "step cpuid"),
 			 "single-step over CPUID (skipped): KVM_EXIT_DEBUG past it\n");
-	ksft_test_result(rs_begin(v, 7, rs_rdmsr) && rs_debug(v, rs_rdmsr_n, "step rdmsr"),
+	rs_result(rs_begin(v, 7, rs_rdmsr) && rs_debug(v, rs_rdmsr_n, "step rdmsr"),
 			 "single-step over RDMSR (skipped): KVM_EXIT_DEBUG past it\n");
-	ksft_test_result(rs_begin(v, 8, rs_wrmsr) && rs_debug(v, rs_wrmsr_n, "step wrmsr"),
+	rs_result(rs_begin(v, 8, rs_wrmsr) && rs_debug(v, rs_wrmsr_n, "step wrmsr"),
 			 "single-step over WRMSR (skipped): KVM_EXIT_DEBUG past it\n");
 
 	/* No irqchip: userspace's halt first, then the step, past the HLT. */
 	ok = rs_begin(v, 9, rs_hlt);
-	TEST_ASSERT(vcpu_run(v) == 0, "KVM_RUN");
+	TEST_ASSERT(rs_lost || vcpu_run(v) == 0, "KVM_RUN");
 	vcpu_get_regs(v, &regs);
 	ok = ok && v->run->exit_reason == KVM_EXIT_HLT && regs.rip == (uint64_t)rs_hlt_n;
-	if (!ok)
+	if (!ok && !rs_lost)
 		ksft_print_msg("hlt: exit %s rip 0x%llx\n", exit_reason_str(v->run->exit_reason),
 			       (unsigned long long)regs.rip);
 	ok = ok && rs_debug(v, rs_hlt_n, "step hlt");
 	/* KVM: kvm_emulate_halt()'s "TODO: we might be squashing ... KVM_EXIT_DEBUG". */
-	if (!ok && !is_ckvm() && v->run->exit_reason == KVM_EXIT_DEBUG &&
+	if (!ok && !is_ckvm() && !rs_lost && v->run->exit_reason == KVM_EXIT_DEBUG &&
 	    v->run->debug.arch.pc == (uint64_t)rs_end)
 		ksft_test_result_skip("single-step over HLT: the reference loses the step at KVM_EXIT_HLT and steps one late (KVM's kvm_emulate_halt())\n");
 	else
-		ksft_test_result(ok, "single-step over HLT: KVM_EXIT_HLT, then KVM_EXIT_DEBUG past it\n");
+		rs_result(ok, "single-step over HLT: KVM_EXIT_HLT, then KVM_EXIT_DEBUG past it\n");
 
 	TEST_ASSERT(!set_debug(v, 0, -1, 0, 0), "debug off");
-	ok = vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 10;
-	ksft_test_result(ok && vcpu_run_ucall(v, &uc) == UCALL_DONE,
+	ok = !rs_lost && vcpu_run_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 10;
+	rs_result(ok && vcpu_run_ucall(v, &uc) == UCALL_DONE,
 			 "after the steps the guest runs to its end\n");
 	kvm_vm_free(vm);
 }
@@ -613,6 +639,8 @@ int main(void)
 		ksft_test_result_skip("debugging off: (the reference's vCPU failed its entry)\n");
 		ksft_test_result_skip("the guest runs to its end: (the reference's vCPU failed its entry)\n");
 		kvm_vm_free(vm);
+		/* A VM of their own: the single-step points still run. */
+		robust_singlestep_points();
 		return ksft_finished();
 	}
 	TEST_ASSERT(get_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == 7,
