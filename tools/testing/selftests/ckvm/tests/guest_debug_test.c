@@ -355,7 +355,7 @@ static bool rs_user_exit(struct kvm_vcpu *v, uint32_t reason, bool write, uint32
 	bool rs_ok_ = (ok);	/* evaluated once: it may run the guest */	\
 										\
 	if (!rs_ok_ && rs_lost)							\
-		ksft_test_result_skip("the reference lost the guest at an earlier step (kvm_intel under Bochs: the pending single-step of an I/O exit)\n"); \
+		ksft_test_result_skip("robust single-step point: the reference lost the guest at an earlier step (kvm_intel under Bochs, the pending single-step of an I/O exit)\n"); \
 	else									\
 		ksft_test_result(rs_ok_, __VA_ARGS__);				\
 } while (0)
