@@ -100,6 +100,8 @@ struct kvm_userspace_memory_region2 {
 #define KVM_SET_USER_MEMORY_REGION2	_IOW(KVMIO, 0x49, \
 					     struct kvm_userspace_memory_region2)
 #endif
+/* KVM's ABI, whoever defined the struct (the ioctl number encodes it). */
+static_assert(sizeof(struct kvm_userspace_memory_region2) == 160);
 #ifndef KVM_CAP_USER_MEMORY2
 #define KVM_CAP_USER_MEMORY2		231
 #endif

@@ -28,6 +28,8 @@ struct kvm_userspace_memory_region2 {
 };
 #define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
 #endif
+/* The same 160 bytes as the kernel's (include/compat.h asserts it too). */
+_Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "region2 ABI");
 #ifndef KVM_CAP_USER_MEMORY2
 #define KVM_CAP_USER_MEMORY2 231
 #endif
