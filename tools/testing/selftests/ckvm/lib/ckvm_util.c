@@ -5,13 +5,51 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <pthread.h>
+#include <dirent.h>
 
 /* ------------------------------------------------------------ TAP */
 static unsigned int ksft_plan, ksft_n, ksft_pass, ksft_fail, ksft_skip;
 
+/* Print each line of @path as "# @tag: line" (a diagnostic). */
+static void dump_file(const char *path, const char *tag)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("# %s: %s%s", tag, line,
+		       line[strlen(line) - 1] == '\n' ? "" : "\n");
+	fclose(f);
+}
+
+/*
+ * What a hung test was doing, for its log: the kernel stack of each of
+ * its threads (spinning in KVM_RUN, asleep in a halt, waiting on a lock).
+ * Best effort: needs root and CONFIG_STACKTRACE.
+ */
+static void dump_hang(void)
+{
+	char path[64], tag[48];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.20s/stack", e->d_name);
+		snprintf(tag, sizeof(tag), "hang: thread %.20s", e->d_name);
+		dump_file(path, tag);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * Watchdog: a hung KVM_RUN must not hang the whole test run. After
- * $CKVM_TEST_TIMEOUT seconds (default 90) print "Bail out!" and exit 1.
+ * $CKVM_TEST_TIMEOUT seconds (default 90) print "Bail out!" and what the
+ * test was doing (dump_hang()), and exit 1.
  */
 static void *watchdog(void *arg)
 {
@@ -21,6 +59,8 @@ static void *watchdog(void *arg)
 	printf("Bail out! watchdog: test still running after %ld s\n", secs);
 	printf("# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:1\n",
 	       ksft_pass, ksft_fail, ksft_skip);
+	fflush(stdout);
+	dump_hang();
 	fflush(stdout);
 	_exit(KSFT_FAIL);
 	return NULL;
