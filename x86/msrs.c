@@ -29,6 +29,8 @@
 #define MCG_CAP_COUNTS		(0xffULL | 0xff0000ULL)
 /* AMD HWCR.McStatusWrEn: the guest may write MCi_STATUS. */
 #define HWCR_MCSTATUSWREN	BIT_ULL(18)
+/* AMD HWCR.TscFreqSel: the TSC counts at the P0 frequency. */
+#define HWCR_TSCFREQSEL		BIT_ULL(24)
 /* The MISC_ENABLE bits a guest cannot change: no PEBS, no BTS. */
 #define MISC_ENABLE_RO		(MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | \
 				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL)
@@ -261,12 +263,14 @@ static int set_misc_enable(struct ckvm_vcpu *vcpu, u64 data, bool host)
 
 /*
  * AMD HWCR: writes of the flush-filter, IGNNE and TLB-cache-disable bits
- * are ignored (as KVM); of the rest only McStatusWrEn can be set.
+ * are ignored (as KVM); of the rest only McStatusWrEn and TscFreqSel can
+ * be set (KVM since 6.6: Linux guests complain on some models when
+ * TscFreqSel is clear; 6.1 refused it).
  */
 static int set_hwcr(struct ckvm_vcpu *vcpu, u64 data)
 {
 	data &= ~(BIT_ULL(3) | BIT_ULL(6) | BIT_ULL(8));
-	if (data & ~HWCR_MCSTATUSWREN)
+	if (data & ~(HWCR_MCSTATUSWREN | HWCR_TSCFREQSEL))
 		return 1;
 	vcpu->arch.msrs.hwcr = data;
 	return 0;

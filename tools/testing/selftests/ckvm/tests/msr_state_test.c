@@ -232,6 +232,19 @@ static void test_mtrr_misc(void)
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 1ULL << 18), 1, "HWCR McStatusWrEn: taken");
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 1ULL << 20), 0, "HWCR another bit: refused");
 	CHECK_EQ(set_msr(v, MSR_K7_HWCR, 0x148), 1, "HWCR's ignored bits (3, 6, 8): taken");
+	/*
+	 * TscFreqSel (bit 24), which Linux guests want set on some models:
+	 * KVM takes it since 6.6 (6.1 refuses), ckvm as the newer KVM.
+	 */
+	{
+		bool takes = is_ckvm() || kernel_at_least(6, 6);
+
+		CHECK_EQ(set_msr(v, MSR_K7_HWCR, (1ULL << 24) | (1ULL << 18)), takes,
+			 "HWCR TscFreqSel with McStatusWrEn: %s", takes ? "taken" : "refused (6.1)");
+		TEST_ASSERT(get_msr(v, MSR_K7_HWCR, &d) == 1, "HWCR");
+		CHECK_EQ(d, takes ? (1ULL << 24) | (1ULL << 18) : 1ULL << 18,
+			 "HWCR reads back what was taken");
+	}
 
 	/*
 	 * AMD platform MSRs that hold nothing, on either vendor as on KVM:
@@ -352,7 +365,7 @@ static void test_mce(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(3 + 29 + 23);
+	ksft_set_plan(3 + 29 + 25);
 	test_index_list();
 	test_mtrr_misc();
 	test_mce();
