@@ -1130,8 +1130,16 @@ static int vcpu_enter_guest(struct ckvm_vcpu *vcpu, int *srcu_idx,
 
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
+	/*
+	 * The guest's XCR0 is in the CPU while it could read or use it:
+	 * with CR4.OSXSAVE set, and with NPT/EPT at all times, as the guest
+	 * then sets CR4.OSXSAVE without an exit and may XGETBV right after
+	 * (XCR0 is 1 after reset, SDM 13.3; upstream's xcr0_cpuid_test).
+	 * Without OSXSAVE the value is invisible to it (XGETBV, XSAVE and
+	 * AVX raise #UD).
+	 */
 	swap_xcr0 = vcpu->arch.xcr0 != host_xcr0 &&
-		    (ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE);
+		    (ckvm_tdp || (ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE));
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
 	/* Host breakpoints off; the guest's DR0-3 in when it needs them. */

@@ -49,6 +49,19 @@ static void guest_xgetbv(void)
 	}
 }
 
+/* Set CR4.OSXSAVE itself (with NPT/EPT no exit) and read XCR0 at once. */
+static void guest_osxsave_xgetbv(void)
+{
+	uint64_t cr4;
+	uint32_t lo, hi;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" :: "r"(cr4 | X86_CR4_OSXSAVE));
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	GUEST_SYNC(((uint64_t)hi << 32) | lo);
+	GUEST_DONE();
+}
+
 /* Report RBX; an OUT to the ucall port per turn. */
 static void guest_rbx(void)
 {
@@ -281,6 +294,15 @@ static void test_xcrs(void)
 	ksft_test_result(x.nr_xcrs == 1 && x.flags == 0 && x.xcrs[0].xcr == 0 &&
 			 x.xcrs[0].value == 1,
 			 "KVM_GET_XCRS after reset: one XCR, XCR0 = 1 (x87)\n");
+	{
+		/* The guest's own XCR0, not the host's, from its first XGETBV. */
+		struct kvm_vm *vm2 = vm_create();
+		struct kvm_vcpu *v2 = vcpu_add(vm2, 0, guest_osxsave_xgetbv);
+
+		TEST_ASSERT(run_sync(v2, &uc), "xgetbv after CR4.OSXSAVE");
+		CHECK_EQ(uc.args[0], 1, "XCR0 when the guest has just set CR4.OSXSAVE: 1 (x87)");
+		kvm_vm_free(vm2);
+	}
 
 	vcpu_get_sregs(v, &s);
 	s.cr4 |= X86_CR4_OSXSAVE;
@@ -559,7 +581,7 @@ static void test_dev_attr(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(1 + 8 + 14 + 10 + 8 + 6 + 7 + 14 + 6);
+	ksft_set_plan(1 + 8 + 14 + 11 + 8 + 6 + 7 + 14 + 6);
 	{
 		static const long caps[] = {
 			KVM_CAP_SET_TSS_ADDR, KVM_CAP_SET_IDENTITY_MAP_ADDR,
