@@ -23,7 +23,9 @@
 # TRIXIE_DIR names an existing one), where QEMU 7.2 aborted a 30-minute
 # run on its own lock assertion (Documentation/fuzzing.rst).
 #
-# Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock).
+# Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock),
+# MACHINE_TIMEOUT (seconds for a machine's boot and run; default
+# FUZZ_SECONDS + 1500: Bochs booting the debug kernel may need more).
 # Logs: build/vm/<machine>/ (check.sh's), build/fuzz/.
 set -uo pipefail
 {
@@ -70,7 +72,7 @@ for m in $MACHINES; do
 	# The program gets 10 minutes on top for its reducer and the leak scan.
 	TEST_DIR=$tdir SKIP_HOST=1 CONFORMANCE=0 PREBUILT_KO=$ko CHECK_LOCK=build/.check-$m.lock \
 		TEST_TIMEOUT=$((FUZZ_SECONDS + 600)) \
-		MACHINE_TIMEOUT=$((FUZZ_SECONDS + 600 + 900)) \
+		MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-$((FUZZ_SECONDS + 600 + 900))} \
 		KCMDLINE_EXTRA="kvmfuzz_seconds=$FUZZ_SECONDS kvmfuzz_seed=$FUZZ_SEED ${KCMDLINE_EXTRA:-}" \
 		MACHINES="$m" "$repo/tools/testing/vm/check.sh" >"$out/check-$m.log" 2>&1 &
 	pids+=($!)
