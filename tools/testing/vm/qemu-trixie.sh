@@ -50,10 +50,11 @@ fi
 "$here/deps.sh" --need debootstrap chroot >&2 || exit 1
 
 mkdir -p "$dir"
-# bookworm's mirror serves trixie too.
+# bookworm's mirror serves trixie too; on a Debian 13 machine (its own
+# QEMU is 10 then, but the root keeps the machines alike) trixie's.
 mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
-	awk '$3 == "Packages" && $2 == "bookworm" { print $1; exit }')
-[ -n "$mirror" ] || die "this machine's apt has no bookworm repository (apt-get indextargets)"
+	awk '$3 == "Packages" && ($2 == "bookworm" || $2 == "trixie") { print $1; exit }')
+[ -n "$mirror" ] || die "this machine's apt has no bookworm or trixie repository (apt-get indextargets)"
 
 if [ ! -x "$root/usr/bin/qemu-system-x86_64" ]; then
 	if [ -e "$root" ]; then

@@ -228,6 +228,16 @@ bool kernel_at_least(int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
+bool emulator_qemu_at_least(int major, int minor)
+{
+	const char *e = getenv("ckvm_emulator");
+	int ma = 0, mi = 0;
+
+	if (!e || sscanf(e, "qemu-%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 int kvm_open(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
