@@ -20,8 +20,10 @@ B=$HERE/build
 # else this machine's linux-source (6.1 on Debian 12, 6.12 on Debian 13).
 series=${CONF_SERIES:-}
 if [ -z "$series" ]; then
-	TARBALL=${LINUX_SOURCE_TARBALL:-$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1)}
-	[ -n "$TARBALL" ] || TARBALL=$(ls /usr/src/linux-source-*.tar.* 2>/dev/null | sort -V | tail -n1)
+	# (|| true: with pipefail a missing 6.1 tarball, Debian 13's case,
+	# would end the script here, silently.)
+	TARBALL=${LINUX_SOURCE_TARBALL:-$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1 || true)}
+	[ -n "$TARBALL" ] || TARBALL=$(ls /usr/src/linux-source-*.tar.* 2>/dev/null | sort -V | tail -n1 || true)
 	series=6.1
 	[ -n "$TARBALL" ] && series=$(basename "$TARBALL" | sed 's/^linux-source-//; s/\.tar\..*//')
 else
