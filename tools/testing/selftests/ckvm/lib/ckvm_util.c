@@ -619,22 +619,14 @@ struct kvm_vcpu *vcpu_add(struct kvm_vm *vm, int id, void *guest_code)
 void vcpu_args_set(struct kvm_vcpu *v, int n, ...)
 {
 	struct kvm_regs r;
+	/* The SysV AMD64 argument registers, in order. */
+	__u64 *const arg[] = { &r.rdi, &r.rsi, &r.rdx, &r.rcx, &r.r8, &r.r9 };
 	va_list ap;
 
 	vcpu_get_regs(v, &r);
 	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		uint64_t a = va_arg(ap, uint64_t);
-
-		switch (i) {
-		case 0: r.rdi = a; break;
-		case 1: r.rsi = a; break;
-		case 2: r.rdx = a; break;
-		case 3: r.rcx = a; break;
-		case 4: r.r8 = a; break;
-		case 5: r.r9 = a; break;
-		}
-	}
+	for (int i = 0; i < n && i < 6; i++)
+		*arg[i] = va_arg(ap, uint64_t);
 	va_end(ap);
 	vcpu_set_regs(v, &r);
 }
