@@ -318,6 +318,17 @@ static void init_vmcb_control(struct svm_vcpu *svm)
 		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
 		INTERCEPT_SKINIT, INTERCEPT_INVLPGA, INTERCEPT_MONITOR,
 		INTERCEPT_MWAIT, INTERCEPT_XSETBV,
+		/*
+		 * Reflected by handle_db() and handle_ac(): the delivery of
+		 * either can raise it again (a data breakpoint on the stack
+		 * its frame is pushed to; CR0.AM with a misaligned stack at
+		 * CPL 3), a loop in which the CPU takes no interrupt and
+		 * makes no exit, and the host CPU is the guest's for good
+		 * (CVE-2015-8104, CVE-2015-5307). Intercepted, each delivery
+		 * is an exit.
+		 */
+		INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB,
+		INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_AC,
 	};
 	int i;
 
@@ -1092,17 +1103,14 @@ static void svm_set_dr_intercept(struct ckvm_vcpu *vcpu, bool on)
 }
 
 /*
- * KVM_SET_GUEST_DEBUG (x86/debugreg.c): #DB and #BP intercepts (APM
- * 15.12) while the debugger wants them.
+ * KVM_SET_GUEST_DEBUG (x86/debugreg.c): the #BP intercept (APM 15.12)
+ * while the debugger wants it; #DB is always intercepted
+ * (init_vmcb_control()), handle_db() tells whose it is.
  */
 static void svm_update_guest_debug(struct ckvm_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
 
-	if (ckvm_guest_debug_owns_db(vcpu))
-		set_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
-	else
-		clear_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB);
 	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP)
 		set_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_BP);
 	else
@@ -1111,7 +1119,9 @@ static void svm_update_guest_debug(struct ckvm_vcpu *vcpu)
 
 /*
  * An intercepted #DB: the CPU has put its status bits into the VMCB's
- * DR6 (APM 13.1.1.3), which is scratch while the debugger owns #DB.
+ * DR6 (APM 13.1.1.3), the guest's, or scratch while the debugger owns
+ * #DB. The guest's own is given back to it: injected, it leaves DR6 as
+ * the intercept left it.
  */
 static int handle_db(struct ckvm_vcpu *vcpu)
 {
@@ -1121,6 +1131,13 @@ static int handle_db(struct ckvm_vcpu *vcpu)
 	}
 	return ckvm_guest_debug_exit(vcpu, X86_TRAP_DB,
 				     to_svm(vcpu)->vmcb->save.dr6);
+}
+
+/* An intercepted #AC, the guest's: its error code is 0 (APM 8.2.17). */
+static int handle_ac(struct ckvm_vcpu *vcpu)
+{
+	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_AC, true, 0);
+	return 1;
 }
 
 /* An intercepted #BP: RIP is still at the INT3. */
@@ -1445,6 +1462,7 @@ static int (*const svm_exit_handlers[])(struct ckvm_vcpu *vcpu) = {
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_PF] = handle_pf,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = handle_db,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = handle_bp,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC] = handle_ac,
 	[SVM_EXIT_INVLPG]	= handle_emulate,
 	[SVM_EXIT_INVPCID]	= ckvm_exit_inject_ud,
 	[SVM_EXIT_TASK_SWITCH]	= handle_task_switch,

@@ -47,6 +47,36 @@ static int vm86_handle_gp(struct ckvm_vcpu *vcpu)
 /* The DR6 bits of a #DB exit's qualification: B0-B3, BD, BS. */
 #define DB_QUAL_BITS	(DR_TRAP_BITS | CKVM_DR6_BD | DR_STEP)
 
+/*
+ * The guest's own #DB, which always exits (VMX_EB_ALWAYS), given back to
+ * it as the CPU would have delivered it. The exit leaves DR6 alone and
+ * puts the status bits in the exit qualification (SDM 27.1, table 28-1):
+ * B0-B3 replace DR6's, BD and BS are added (SDM 18.2.3). INT1 (ICEBP)
+ * exits as the privileged software exception it is, RIP at the
+ * instruction: injected again as such, with its length, so that it
+ * pushes the address past it and is not subject to the gate's DPL.
+ */
+static int reflect_db(struct ckvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 info = vmx->exit_intr_info;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION &&
+	    !vmx->vm86 && vmx->exit_insn_len && vmx->exit_insn_len <= 15) {
+		vmx->event_inj = X86_TRAP_DB | INTR_TYPE_PRIV_SW_EXCEPTION |
+				 INTR_INFO_VALID_MASK;
+		vmx->event_inj_len = vmx->exit_insn_len;
+		return 1;
+	}
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION)
+		vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
+	else
+		vmx->dr6 = (vmx->dr6 & ~(u64)DR_TRAP_BITS) |
+			   (vmx->exit_qual & DB_QUAL_BITS);
+	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
+	return 1;
+}
+
 static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -67,6 +97,13 @@ static int handle_exception_nmi(struct ckvm_vcpu *vcpu)
 	if (vector == X86_TRAP_BP &&
 	    (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP))
 		return ckvm_guest_debug_exit(vcpu, X86_TRAP_BP, 0);
+	if (vector == X86_TRAP_DB)
+		return reflect_db(vcpu);
+	if (vector == X86_TRAP_AC) {
+		/* #AC's error code is 0 (SDM 6.15, interrupt 17). */
+		ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_AC, true, 0);
+		return 1;
+	}
 	if (ckvm_tdp || !(info & INTR_INFO_VALID_MASK))
 		return ckvm_exit_unexpected(vcpu, EXIT_REASON_EXCEPTION_NMI);
 	if (vector == X86_TRAP_PF)

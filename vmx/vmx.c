@@ -637,8 +637,8 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_conf.proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_conf.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmcs_conf.entry);
-	vmcs_write(EXCEPTION_BITMAP, 0);
-	vmx->exception_bitmap = 0;
+	vmcs_write(EXCEPTION_BITMAP, VMX_EB_ALWAYS);
+	vmx->exception_bitmap = VMX_EB_ALWAYS;
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -1455,14 +1455,18 @@ static u32 write_shadow_crs(struct vmx_vcpu *vmx)
 }
 
 /*
- * The exceptions that exit: shadow paging's (above) and those of
- * KVM_SET_GUEST_DEBUG: #DB while the debugger owns it, #BP for its
- * software breakpoints.
+ * The exceptions that exit: shadow paging's (above), #BP for
+ * KVM_SET_GUEST_DEBUG's software breakpoints, and always #DB and #AC
+ * (VMX_EB_ALWAYS): the delivery of either can raise it again (a data
+ * breakpoint on the stack its frame is pushed to; CR0.AM with a
+ * misaligned stack at CPL 3), a loop in which the CPU opens no window for
+ * an interrupt or an exit and the host CPU is the guest's for good
+ * (CVE-2015-8104, CVE-2015-5307). Intercepted, each delivery is an exit
+ * that reflects it (exits.c).
  */
 static void write_exception_bitmap(struct vmx_vcpu *vmx, u32 eb)
 {
-	if (ckvm_guest_debug_owns_db(vmx->vcpu))
-		eb |= BIT(X86_TRAP_DB);
+	eb |= VMX_EB_ALWAYS;
 	if (vmx->vcpu->arch.guest_debug & KVM_GUESTDBG_USE_SW_BP)
 		eb |= BIT(X86_TRAP_BP);
 	if (eb != vmx->exception_bitmap) {

@@ -3,6 +3,7 @@
 #define CKVM_VMX_VMX_H
 
 #include <linux/types.h>
+#include <asm/trapnr.h>
 #include <asm/vmx.h>
 
 #include "ckvm.h"
@@ -12,6 +13,12 @@
  * handlers) share: the vCPU, the configuration found at load, and the
  * VMREAD the handlers use. Nothing here is seen outside vmx/.
  */
+
+/*
+ * The exceptions that always exit, reflected into the guest by exits.c:
+ * #DB and #AC (vmx.c, write_exception_bitmap(), says why).
+ */
+#define VMX_EB_ALWAYS	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC))
 
 struct vmx_seg {
 	u64 base;

@@ -238,6 +238,46 @@ bool emulator_qemu_at_least(int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
+/* The counter @name of the stats file of @obj_fd (a VM or a vCPU). */
+static uint64_t stat_by_name(int obj_fd, const char *name)
+{
+	struct kvm_stats_header h;
+	uint64_t val = ~0ULL;
+	size_t dsize;
+	char *d;
+	int fd = ioctl(obj_fd, KVM_GET_STATS_FD, NULL);
+
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD");
+	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
+	dsize = sizeof(struct kvm_stats_desc) + h.name_size;
+	d = calloc(h.num_desc, dsize);
+	TEST_ASSERT(d, "calloc");
+	TEST_ASSERT(pread(fd, d, h.num_desc * dsize, h.desc_offset) ==
+		    (ssize_t)(h.num_desc * dsize), "stats descriptors");
+	for (unsigned int i = 0; i < h.num_desc; i++) {
+		struct kvm_stats_desc *e = (void *)(d + i * dsize);
+
+		if (!strcmp(e->name, name)) {
+			TEST_ASSERT(pread(fd, &val, 8, h.data_offset + e->offset) == 8,
+				    "stat %s", name);
+			break;
+		}
+	}
+	free(d);
+	close(fd);
+	return val;
+}
+
+uint64_t vm_stat(struct kvm_vm *vm, const char *name)
+{
+	return stat_by_name(vm->fd, name);
+}
+
+uint64_t vcpu_stat(struct kvm_vcpu *v, const char *name)
+{
+	return stat_by_name(v->fd, name);
+}
+
 int kvm_open(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

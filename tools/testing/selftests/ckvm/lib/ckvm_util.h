@@ -216,6 +216,12 @@ bool kernel_at_least(int major, int minor);
  */
 bool emulator_qemu_at_least(int major, int minor);
 bool host_is_amd(void);		/* CPUID vendor AuthenticAMD: SVM, else VMX */
+/*
+ * A counter of the binary stats (KVM_GET_STATS_FD) by its name ("exits",
+ * "pf_fixed"), of the VM or of the vCPU; ~0 if it has none of that name.
+ */
+uint64_t vm_stat(struct kvm_vm *vm, const char *name);
+uint64_t vcpu_stat(struct kvm_vcpu *v, const char *name);
 int kvm_open(void);			/* skips the whole test if no /dev/kvm */
 int kvm_check_cap(long cap);
 long kvm_run_size(void);

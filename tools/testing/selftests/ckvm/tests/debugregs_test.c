@@ -4,8 +4,10 @@
  * really in the CPU while it runs: a data breakpoint set from userspace
  * fires in the guest, one the guest sets itself fires too, single-step
  * sets DR6.BS for the guest's #DB handler, values written by the guest
- * are what KVM_GET_DEBUGREGS reads, and the host's own hardware
- * breakpoint (perf) still fires after the guest ran with its own.
+ * are what KVM_GET_DEBUGREGS reads, every #DB of the guest is an exit
+ * (reflected into it; the intercept that keeps a #DB loop from holding
+ * the host CPU), and the host's own hardware breakpoint (perf) still
+ * fires after the guest ran with its own.
  */
 #include "ckvm_util.h"
 #include "guest_idt.h"
@@ -75,6 +77,24 @@ static void guest_code(void)
 		     "popf\n\t"
 		     "nop" ::: "memory", "cc");
 	ucall(UCALL_SYNC, 2, idt_count[1] - before, idt_dr6);
+	/*
+	 * 6: every #DB the guest takes is an exit (CVE-2015-8104): 100 NOPs
+	 * without TF, then single-stepped (103 #DBs: the NOPs, PUSHF, AND,
+	 * and the POPF that clears TF).
+	 */
+	GUEST_SYNC(6);
+	asm volatile(".rept 100\n\tnop\n\t.endr" ::: "memory");
+	GUEST_SYNC(7);
+	idt_clear_tf = 0;
+	before = idt_count[1];
+	asm volatile("pushf\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popf\n\t"
+		     ".rept 100\n\tnop\n\t.endr\n\t"
+		     "pushf\n\t"
+		     "andq $~0x100, (%%rsp)\n\t"
+		     "popf" ::: "memory", "cc");
+	GUEST_SYNC(idt_count[1] - before);
 	GUEST_DONE();
 }
 
@@ -117,11 +137,11 @@ int main(void)
 	struct kvm_vcpu *v;
 	struct kvm_debugregs d, t;
 	struct ucall uc;
-	uint64_t count;
+	uint64_t count, e0, e1, e2;
 	int pfd;
 
 	ksft_print_header();
-	ksft_set_plan(21);
+	ksft_set_plan(23);
 	TEST_ASSERT(kvm_check_cap(KVM_CAP_DEBUGREGS), "KVM_CAP_DEBUGREGS");
 	vm = vm_create();
 	v = vcpu_add(vm, 0, guest_code);
@@ -202,6 +222,22 @@ int main(void)
 	CHECK_EQ(uc.args[0], 1, "single-step: one #DB");
 	ksft_test_result(uc.args[1] & DR6_BS, "its DR6 has BS (DR6 0x%llx)\n",
 			 (unsigned long long)uc.args[1]);
+
+	/*
+	 * The intercept that keeps a #DB loop from holding the host CPU:
+	 * the stepped run makes at least one exit per #DB more than the
+	 * same run without TF.
+	 */
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest before the NOPs");
+	e0 = vcpu_stat(v, "exits");
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest ran the NOPs");
+	e1 = vcpu_stat(v, "exits");
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest stepped the NOPs");
+	e2 = vcpu_stat(v, "exits");
+	CHECK_EQ(uc.args[0], 103, "single-step over 100 NOPs: 103 #DBs");
+	ksft_test_result(e2 - e1 >= e1 - e0 + 103,
+			 "each #DB is an exit (CVE-2015-8104): %llu exits stepped, %llu not\n",
+			 (unsigned long long)(e2 - e1), (unsigned long long)(e1 - e0));
 	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest done\n");
 
 	/* The host's own hardware breakpoint survives the guest's. */

@@ -96,63 +96,6 @@ static bool shadow_paging(void)
 	return false;
 }
 
-/* The VM counter @name of the binary stats; ~0 if there is none. */
-static uint64_t vm_stat(struct kvm_vm *vm, const char *name)
-{
-	struct kvm_stats_header h;
-	uint64_t v = ~0ULL;
-	size_t dsize;
-	char *d;
-	int fd = ioctl(vm->fd, KVM_GET_STATS_FD, NULL);
-
-	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD");
-	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
-	dsize = sizeof(struct kvm_stats_desc) + h.name_size;
-	d = calloc(h.num_desc, dsize);
-	TEST_ASSERT(pread(fd, d, h.num_desc * dsize, h.desc_offset) ==
-		    (ssize_t)(h.num_desc * dsize), "stats descriptors");
-	for (unsigned int i = 0; i < h.num_desc; i++) {
-		struct kvm_stats_desc *e = (void *)(d + i * dsize);
-
-		if (!strcmp(e->name, name)) {
-			TEST_ASSERT(pread(fd, &v, 8, h.data_offset + e->offset) == 8,
-				    "stat %s", name);
-			break;
-		}
-	}
-	free(d);
-	close(fd);
-	return v;
-}
-
-static uint64_t vcpu_stat(struct kvm_vcpu *v, const char *name)
-{
-	struct kvm_stats_header h;
-	uint64_t val = ~0ULL;
-	size_t dsize;
-	char *d;
-	int fd = ioctl(v->fd, KVM_GET_STATS_FD, NULL);
-
-	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD (vcpu)");
-	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
-	dsize = sizeof(struct kvm_stats_desc) + h.name_size;
-	d = calloc(h.num_desc, dsize);
-	TEST_ASSERT(pread(fd, d, h.num_desc * dsize, h.desc_offset) ==
-		    (ssize_t)(h.num_desc * dsize), "stats descriptors");
-	for (unsigned int i = 0; i < h.num_desc; i++) {
-		struct kvm_stats_desc *e = (void *)(d + i * dsize);
-
-		if (!strcmp(e->name, name)) {
-			TEST_ASSERT(pread(fd, &val, 8, h.data_offset + e->offset) == 8,
-				    "stat %s", name);
-			break;
-		}
-	}
-	free(d);
-	close(fd);
-	return val;
-}
-
 /* ---- 32-bit and PAE paging ---- */
 
 /*

@@ -35,11 +35,18 @@
  *    host interrupt's exit that lands between STI and HLT loses it: up to
  *    1% of N in the shadow, and a third of the stall runs;
  *  - QEMU before 10: no single-step trap after STI (the TF case expects
- *    the emulator's sequence).
+ *    the emulator's sequence);
+ *  - Bochs 3.0 (Debian 13; 2.7 never did): with two vCPUs sending each
+ *    other IPIs, a few deliveries land inside the STI shadow, on
+ *    kvm_intel as on ckvm (measured: kvm_intel 2 of 48 deliveries in 3
+ *    stall runs, 2 of them stalled; ckvm 1 of 80): up to 2% of N (at
+ *    least 1) in the shadow, and stalled runs when no more than a tenth
+ *    of the deliveries were in the shadow.
  * The fault of ckvm this test was written for, the host's STI shadow
  * carried into the guest by VMRUN, puts every delivery inside the shadow
  * under QEMU 7.2 and stalls every run (QEMU 10 hides it). QEMU 10 and
- * Bochs (VMX) are held to 0 in the shadow and no stall.
+ * Bochs (VMX) are held to 0 in the shadow and no stall, but for the
+ * Bochs 3.0 fault above.
  *
  * Counts for measurements, through the kernel command line (check.sh's
  * KCMDLINE_EXTRA): sti_shadow_n, sti_shadow_runs, sti_shadow_busy=1.
@@ -484,12 +491,19 @@ static bool on_amd;
 static int stall_ms;
 /* Faults of the emulator, from $ckvm_emulator (see the top). */
 static bool emu_eventinj_dups, emu_loses_shadow, emu_no_sti_step;
+static bool emu_ipi_in_shadow;
 
 static void read_emulator(void)
 {
 	const char *e = getenv("ckvm_emulator");
 	int major = 0, minor = 0;
 
+	if (e && sscanf(e, "bochs-%d.%d", &major, &minor) == 2) {
+		emu_ipi_in_shadow = major >= 3;
+		ksft_print_msg("emulator: %s%s", e, emu_ipi_in_shadow ?
+			       " (two vCPUs' IPIs sometimes inside the STI shadow)" : "");
+		return;
+	}
 	if (!e || sscanf(e, "qemu-%d.%d", &major, &minor) != 2) {
 		ksft_print_msg("emulator: %s", e ? e : "not named ($ckvm_emulator unset)");
 		return;
@@ -754,9 +768,20 @@ static bool others_ok(const struct result *r, uint64_t n)
 	return r->other == r->other_if0 && r->other_if0 <= allowed;
 }
 
-static uint64_t shadow_allowed(uint64_t n)
+static uint64_t shadow_allowed(int variant, uint64_t n)
 {
-	return emu_loses_shadow ? n / 100 : 0;
+	if (emu_loses_shadow)
+		return n / 100;
+	if (emu_ipi_in_shadow && variant == V_IPI)
+		return n / 50 ? n / 50 : 1;
+	return 0;
+}
+
+/* The emulator's fault, not ckvm's: printed when a result needed it. */
+static const char *shadow_fault(void)
+{
+	return emu_loses_shadow ? "this QEMU drops the VMCB's interrupt shadow on VMRUN" :
+				  "this Bochs delivers two vCPUs' IPIs inside the STI shadow";
 }
 
 static const char *const source_name[] = {
@@ -800,8 +825,8 @@ static void test_rate(int variant, uint64_t n)
 		       (unsigned long long)total, (unsigned long long)res.after,
 		       (unsigned long long)res.other, (unsigned long long)res.other_if0,
 		       res.stalled ? ", stalled" : "");
-	if (res.in_shadow && res.in_shadow <= shadow_allowed(total))
-		ksft_print_msg("tolerated: this QEMU drops the VMCB's interrupt shadow on VMRUN");
+	if (res.in_shadow && res.in_shadow <= shadow_allowed(variant, total))
+		ksft_print_msg("tolerated: %s", shadow_fault());
 	if (res.other_if0 && others_ok(&res, total))
 		ksft_print_msg("tolerated: QEMU's EVENTINJ duplicates (IF=0 at the return address)");
 	/*
@@ -818,7 +843,7 @@ static void test_rate(int variant, uint64_t n)
 	else
 		lost = 0;
 	ksft_test_result(!res.failed && !res.stalled &&
-			 res.in_shadow <= shadow_allowed(total) &&
+			 res.in_shadow <= shadow_allowed(variant, total) &&
 			 res.after + res.in_shadow + lost == total &&
 			 others_ok(&res, total),
 			 "%s: rate: no delivery inside the STI shadow (%llu iterations)\n",
@@ -838,8 +863,15 @@ static void test_stall(int variant, int runs, uint64_t n)
 		       source_name[variant], res.stalled, runs,
 		       (unsigned long long)res.in_shadow,
 		       (unsigned long long)res.handled);
+	/*
+	 * Bochs 3.0's rare IPI in the shadow stalls its run; ckvm's fault
+	 * would put every delivery there.
+	 */
+	if (emu_ipi_in_shadow && variant == V_IPI &&
+	    res.in_shadow * 10 <= res.handled)
+		allowed = runs;
 	if (res.stalled && res.stalled <= allowed)
-		ksft_print_msg("tolerated: this QEMU drops the VMCB's interrupt shadow on VMRUN");
+		ksft_print_msg("tolerated: %s", shadow_fault());
 	ksft_test_result(!res.failed && res.stalled <= allowed,
 			 "%s: stall detector: no run of %llu iterations halts for good (%d runs)\n",
 			 source_name[variant], (unsigned long long)n, runs);
