@@ -134,10 +134,11 @@ struct ckvm_x86_ops {
 	void (*set_dr7)(struct ckvm_vcpu *vcpu, u64 val);
 	void (*set_dr_intercept)(struct ckvm_vcpu *vcpu, bool on);
 	/*
-	 * KVM_SET_GUEST_DEBUG changed vcpu->arch.guest_debug: intercept #DB
-	 * while it has KVM_GUESTDBG_SINGLESTEP or _USE_HW_BP, #BP while it
-	 * has _USE_SW_BP, and hand every such exit to
-	 * ckvm_guest_debug_exit() with the #DB's DR6 status bits.
+	 * KVM_SET_GUEST_DEBUG changed vcpu->arch.guest_debug: while it has
+	 * KVM_GUESTDBG_SINGLESTEP or _USE_HW_BP hand every #DB exit (#DB
+	 * always exits) to ckvm_guest_debug_exit() with the #DB's DR6
+	 * status bits, else reflect it into the guest; intercept #BP while
+	 * it has _USE_SW_BP.
 	 */
 	void (*update_guest_debug)(struct ckvm_vcpu *vcpu);
 	/*

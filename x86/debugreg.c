@@ -36,12 +36,14 @@
  * - KVM_GUESTDBG_SINGLESTEP: ckvm sets RFLAGS.TF (hidden from
  *   KVM_GET_REGS); an instruction ckvm completes itself ends in
  *   KVM_EXIT_DEBUG at the next entry (ckvm_complete_instruction()).
- * - With SINGLESTEP or USE_HW_BP the backend intercepts #DB and every #DB
- *   is the debugger's (KVM_EXIT_DEBUG with its DR6 status bits); the
- *   backend's DR6 then only collects those, the guest's own waits in
- *   guest_dr6. The guest's MOV DR then always exits and is emulated
- *   against the guest's registers; with the debugger's DR7.GD it is
- *   KVM_EXIT_DEBUG with DR6.BD instead (SDM 17.2.4).
+ * - #DB always exits (the backends intercept it so that a #DB raised by
+ *   its own delivery cannot hold the CPU, CVE-2015-8104) and is the
+ *   guest's, reflected into it, except that with SINGLESTEP or USE_HW_BP
+ *   every #DB is the debugger's (KVM_EXIT_DEBUG with its DR6 status
+ *   bits); the backend's DR6 then only collects those, the guest's own
+ *   waits in guest_dr6. The guest's MOV DR then always exits and is
+ *   emulated against the guest's registers; with the debugger's DR7.GD
+ *   it is KVM_EXIT_DEBUG with DR6.BD instead (SDM 17.2.4).
  * - KVM_GUESTDBG_BLOCKIRQ: no external interrupt is injected
  *   (x86/events.c); KVM_GUESTDBG_INJECT_DB/_BP queue a #DB or #BP.
  */
@@ -68,7 +70,8 @@ static bool debugger_owns_regs(struct ckvm_vcpu *vcpu)
  * @vcpu: the vCPU.
  *
  * Return: true while KVM_SET_GUEST_DEBUG single-steps or sets hardware
- * breakpoints: the backend intercepts #DB and its DR6 is scratch.
+ * breakpoints: the backend's #DB exits go to the debugger and its DR6 is
+ * scratch.
  */
 bool ckvm_guest_debug_owns_db(struct ckvm_vcpu *vcpu)
 {
