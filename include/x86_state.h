@@ -35,6 +35,7 @@ int ckvm_exit_dr_access(struct ckvm_vcpu *vcpu);
 int ckvm_guest_debug_exit(struct ckvm_vcpu *vcpu, u8 vector, u64 dr6);
 int ckvm_guest_debug_step_exit(struct ckvm_vcpu *vcpu);
 bool ckvm_guest_debug_owns_db(struct ckvm_vcpu *vcpu);
+void ckvm_clear_dr7_gd(struct ckvm_vcpu *vcpu);
 int ckvm_get_dr(struct ckvm_vcpu *vcpu, int dr, u64 *val);
 int ckvm_set_dr(struct ckvm_vcpu *vcpu, int dr, u64 val);
 long ckvm_debugreg_vcpu_ioctl(struct ckvm_vcpu *vcpu, unsigned int ioctl,

@@ -1126,6 +1126,7 @@ static void svm_update_guest_debug(struct ckvm_vcpu *vcpu)
 static int handle_db(struct ckvm_vcpu *vcpu)
 {
 	if (!ckvm_guest_debug_owns_db(vcpu)) {
+		ckvm_clear_dr7_gd(vcpu);
 		ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
 		return 1;
 	}

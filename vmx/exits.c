@@ -68,11 +68,13 @@ static int reflect_db(struct ckvm_vcpu *vcpu)
 		vmx->event_inj_len = vmx->exit_insn_len;
 		return 1;
 	}
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION)
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION) {
 		vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
-	else
+	} else {
 		vmx->dr6 = (vmx->dr6 & ~(u64)DR_TRAP_BITS) |
 			   (vmx->exit_qual & DB_QUAL_BITS);
+		ckvm_clear_dr7_gd(vcpu);
+	}
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
 	return 1;
 }

@@ -66,6 +66,25 @@ static bool debugger_owns_regs(struct ckvm_vcpu *vcpu)
 }
 
 /**
+ * ckvm_clear_dr7_gd() - what delivering the guest's #DB does to its DR7
+ * @vcpu: the vCPU, loaded, just exited with the guest's own #DB.
+ *
+ * The CPU clears DR7.GD as it delivers a #DB (SDM 18.2.4), so that the
+ * handler may use the debug registers; an intercepted #DB that is
+ * injected again was not delivered, and injection leaves DR7 alone
+ * (without this, a general-detect #DB's handler would raise it again at
+ * its own MOV DR).
+ */
+void ckvm_clear_dr7_gd(struct ckvm_vcpu *vcpu)
+{
+	const struct ckvm_x86_ops *ops = ckvm_x86_ops;
+	u64 dr7 = ops->get_dr7(vcpu);
+
+	if (dr7 & CKVM_DR7_GD)
+		ops->set_dr7(vcpu, dr7 & ~CKVM_DR7_GD);
+}
+
+/**
  * ckvm_guest_debug_owns_db() - is every #DB the debugger's?
  * @vcpu: the vCPU.
  *

@@ -6,7 +6,8 @@
  * sets DR6.BS for the guest's #DB handler, values written by the guest
  * are what KVM_GET_DEBUGREGS reads, every #DB of the guest is an exit
  * (reflected into it; the intercept that keeps a #DB loop from holding
- * the host CPU), and the host's own hardware breakpoint (perf) still
+ * the host CPU), the guest's own DR7.GD raises #DB and its delivery
+ * clears GD, and the host's own hardware breakpoint (perf) still
  * fires after the guest ran with its own.
  */
 #include "ckvm_util.h"
@@ -18,6 +19,8 @@
 #define DR6_RESET	0xffff0ff0ULL
 #define DR7_RESET	0x400ULL
 #define DR6_BS		(1ULL << 14)
+#define DR6_BD		(1ULL << 13)
+#define DR7_GD		(1ULL << 13)
 
 /* DR7 for a 4-byte write watchpoint in slot @n, local enable. */
 static uint64_t dr7_write_watch(int n)
@@ -95,6 +98,14 @@ static void guest_code(void)
 		     "andq $~0x100, (%%rsp)\n\t"
 		     "popf" ::: "memory", "cc");
 	GUEST_SYNC(idt_count[1] - before);
+	/*
+	 * 7: the guest's own DR7.GD: its next MOV DR is a #DB (BD), whose
+	 * delivery clears GD so that the handler can use DR6 itself.
+	 */
+	before = idt_count[1];
+	asm volatile("mov %0, %%dr7" : : "r"(DR7_RESET | DR7_GD));
+	rd_dr(0);
+	ucall(UCALL_SYNC, 3, idt_count[1] - before, idt_dr6, rd_dr(7));
 	GUEST_DONE();
 }
 
@@ -141,7 +152,7 @@ int main(void)
 	int pfd;
 
 	ksft_print_header();
-	ksft_set_plan(23);
+	ksft_set_plan(25);
 	TEST_ASSERT(kvm_check_cap(KVM_CAP_DEBUGREGS), "KVM_CAP_DEBUGREGS");
 	vm = vm_create();
 	v = vcpu_add(vm, 0, guest_code);
@@ -238,6 +249,19 @@ int main(void)
 	ksft_test_result(e2 - e1 >= e1 - e0 + 103,
 			 "each #DB is an exit (CVE-2015-8104): %llu exits stepped, %llu not\n",
 			 (unsigned long long)(e2 - e1), (unsigned long long)(e1 - e0));
+
+	/* QEMU has no DR7.GD (target/i386/tcg/sysemu/bpt_helper.c). */
+	TEST_ASSERT(vcpu_run_ucall(v, &uc) == UCALL_SYNC, "guest sets DR7.GD");
+	if (uc.args[0] == 0 && emulator_is_qemu()) {
+		ksft_test_result_skip("the guest's own DR7.GD: QEMU does not model general detect\n");
+		ksft_test_result_skip("its DR6 has BD: QEMU does not model general detect\n");
+	} else {
+		CHECK_EQ(uc.args[0], 1, "the guest's own DR7.GD: one #DB at its next MOV DR");
+		ksft_test_result((uc.args[1] & DR6_BD) && !(uc.args[2] & DR7_GD),
+				 "its DR6 has BD, its delivery cleared DR7.GD (DR6 0x%llx, DR7 0x%llx)\n",
+				 (unsigned long long)uc.args[1],
+				 (unsigned long long)uc.args[2]);
+	}
 	ksft_test_result(vcpu_run_ucall(v, &uc) == UCALL_DONE, "guest done\n");
 
 	/* The host's own hardware breakpoint survives the guest's. */
