@@ -491,7 +491,7 @@ static bool on_amd;
 static int stall_ms;
 /* Faults of the emulator, from $ckvm_emulator (see the top). */
 static bool emu_eventinj_dups, emu_loses_shadow, emu_no_sti_step;
-static bool emu_ipi_in_shadow;
+static bool emu_ipi_in_shadow, emu_qemu;
 
 static void read_emulator(void)
 {
@@ -508,6 +508,7 @@ static void read_emulator(void)
 		ksft_print_msg("emulator: %s", e ? e : "not named ($ckvm_emulator unset)");
 		return;
 	}
+	emu_qemu = true;
 	emu_eventinj_dups = true;
 	emu_loses_shadow = major < 9 || (major == 9 && minor < 1);
 	emu_no_sti_step = major < 10;
@@ -831,13 +832,15 @@ static void test_rate(int variant, uint64_t n)
 		ksft_print_msg("tolerated: QEMU's EVENTINJ duplicates (IF=0 at the return address)");
 	/*
 	 * Every iteration delivers exactly once, on ckvm always. The
-	 * reference under QEMU before 9.1 was seen to lose a few (14 of
+	 * reference under QEMU was seen to lose a few (before 9.1: 14 of
 	 * 500, IOAPIC source, once, on a loaded host: the guest went on
-	 * past its HLT with no delivery); that is reported, not failed.
+	 * past its HLT with no delivery; QEMU 10, Debian 13's kvm_amd with
+	 * shadow paging: 2 of 1000, IPI source, once); that is reported,
+	 * not failed.
 	 */
 	lost = total - res.after - res.in_shadow;
-	if (res.after + res.in_shadow < total && !is_ckvm() &&
-	    emu_loses_shadow && lost <= total / 20)
+	if (res.after + res.in_shadow < total && !is_ckvm() && emu_qemu &&
+	    lost <= total / 20)
 		ksft_print_msg("tolerated on the reference under this QEMU: %llu deliveries lost",
 			       (unsigned long long)lost);
 	else
