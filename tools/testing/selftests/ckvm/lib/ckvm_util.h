@@ -110,22 +110,31 @@ void ksft_exit_fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2
 
 /* expr must return -1 with errno == err */
 #define CHECK_ERRNO(expr, err, ...) ({ \
-	errno = 0; long _r = (long)(expr); int _e = errno; \
+	errno = 0; \
+	long _r = (long)(expr); \
+	int _e = errno; \
 	bool _ok = (_r == -1 && _e == (err)); \
-	if (!_ok) ksft_print_msg("%s:%d: %s: ret %ld errno %d (%s), want -1 errno %d (%s)", \
-		__FILE__, __LINE__, #expr, _r, _e, strerror(_e), (err), strerror(err)); \
+	if (!_ok) \
+		ksft_print_msg("%s:%d: %s: ret %ld errno %d (%s), want -1 errno %d (%s)", \
+			__FILE__, __LINE__, #expr, _r, _e, strerror(_e), (err), strerror(err)); \
 	ksft_test_result(_ok, __VA_ARGS__); })
 /* expr must return >= 0 */
 #define CHECK_OK(expr, ...) ({ \
-	errno = 0; long _r = (long)(expr); int _e = errno; bool _ok = _r >= 0; \
-	if (!_ok) ksft_print_msg("%s:%d: %s: ret %ld errno %d (%s)", \
-		__FILE__, __LINE__, #expr, _r, _e, strerror(_e)); \
+	errno = 0; \
+	long _r = (long)(expr); \
+	int _e = errno; \
+	bool _ok = _r >= 0; \
+	if (!_ok) \
+		ksft_print_msg("%s:%d: %s: ret %ld errno %d (%s)", \
+			__FILE__, __LINE__, #expr, _r, _e, strerror(_e)); \
 	ksft_test_result(_ok, __VA_ARGS__); })
 /* a == b, printing both as hex on mismatch */
 #define CHECK_EQ(a, b, ...) ({ \
-	uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b); bool _ok = _a == _b; \
-	if (!_ok) ksft_print_msg("%s:%d: %s == 0x%llx, want %s == 0x%llx", __FILE__, __LINE__, \
-		#a, (unsigned long long)_a, #b, (unsigned long long)_b); \
+	uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b); \
+	bool _ok = _a == _b; \
+	if (!_ok) \
+		ksft_print_msg("%s:%d: %s == 0x%llx, want %s == 0x%llx", __FILE__, __LINE__, \
+			#a, (unsigned long long)_a, #b, (unsigned long long)_b); \
 	ksft_test_result(_ok, __VA_ARGS__); })
 
 /* ------------------------------------------------------------ layout */
@@ -294,10 +303,15 @@ int vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 #define GUEST_SYNC(x)		ucall(UCALL_SYNC, 1, (uint64_t)(x))
 #define GUEST_SYNC2(x, y)	ucall(UCALL_SYNC, 2, (uint64_t)(x), (uint64_t)(y))
 #define GUEST_DONE()		ucall(UCALL_DONE, 0)
-#define GUEST_ASSERT(c) do { if (!(c)) \
-	ucall_assert(__FILE__, __LINE__, #c, 0, 0); } while (0)
-#define GUEST_ASSERT_EQ(a, b) do { uint64_t __a = (uint64_t)(a), __b = (uint64_t)(b); \
-	if (__a != __b) ucall_assert(__FILE__, __LINE__, #a " == " #b, __a, __b); } while (0)
+#define GUEST_ASSERT(c) do { \
+	if (!(c)) \
+		ucall_assert(__FILE__, __LINE__, #c, 0, 0); \
+} while (0)
+#define GUEST_ASSERT_EQ(a, b) do { \
+	uint64_t __a = (uint64_t)(a), __b = (uint64_t)(b); \
+	if (__a != __b) \
+		ucall_assert(__FILE__, __LINE__, #a " == " #b, __a, __b); \
+} while (0)
 
 /* ------------------------------------------------------------ guest helpers */
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
