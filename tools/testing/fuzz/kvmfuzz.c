@@ -472,6 +472,8 @@ int main(int argc, char **argv)
 	uint64_t t0, end;
 	size_t i, j;
 	unsigned long distinct = 0;
+	const char *emu = getenv("ckvm_emulator");
+	int under_bochs = emu && !strncmp(emu, "bochs", 5);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && argv[1][0] != '-') {
@@ -571,19 +573,18 @@ int main(int argc, char **argv)
 		 * that takes minutes), 20 ioctl programs and 20 guests (each kind
 		 * in each mode), at most 35 s of them.
 		 */
-		const char *emu = getenv("ckvm_emulator");
-
 		o.slice = 1;
 		o.seconds = 35;
 		cycles = 20;
-		if (emu && !strncmp(emu, "bochs", 5)) {
+		life_vcpus_cap = 64;
+		if (under_bochs)
 			cycles = 5;
-			slice_vcpus = 16;
-		}
 		mode = "all";
 		quiet = 1;
 		printf("TAP version 13\n1..3\n");
 	}
+	if (under_bochs)
+		life_vcpus_cap = 16;	/* see fuzz_life.c */
 	if (access("/dev/kvm", R_OK | W_OK)) {
 		printf(slice ? "ok 1 # SKIP no /dev/kvm\n" : "kvmfuzz: no /dev/kvm\n");
 		return 4;
@@ -595,7 +596,7 @@ int main(int argc, char **argv)
 	 * it. ckvm under Bochs runs the slice; kvm_intel there does not.
 	 */
 	if (slice && access("/sys/module/kvm_intel", F_OK) == 0 &&
-	    getenv("ckvm_emulator") && !strncmp(getenv("ckvm_emulator"), "bochs", 5)) {
+	    under_bochs) {
 		for (int k = 1; k <= 3; k++)
 			printf("ok %d # SKIP kvm_intel under Bochs soft-locks the machine in the lifecycle stress (Documentation/fuzzing.rst)\n", k);
 		return 4;

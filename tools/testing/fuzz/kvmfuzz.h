@@ -177,7 +177,7 @@ void gen_guest(struct prog *p, struct rng *r, struct guest_desc *gd, int kind_fo
 		      int mode_forced);
 
 /* fuzz_life.c */
-extern int slice_vcpus;
+extern int life_vcpus_cap;
 int run_life(const struct opts *o, int cycles, int budget_s);
 
 /* kvmfuzz.c */

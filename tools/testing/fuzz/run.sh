@@ -25,7 +25,8 @@
 #
 # Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock),
 # MACHINE_TIMEOUT (seconds for a machine's boot and run; default
-# FUZZ_SECONDS + 1500: Bochs booting the debug kernel may need more),
+# FUZZ_SECONDS + 1500, + 7200 with KERNEL=debug: Bochs took 30 minutes to
+# boot the debug kernel and 40 more to load the module),
 # STALL_GRACE (check.sh's; default 3600 with KERNEL=debug, else 60).
 # Logs: build/vm/<machine>/ (check.sh's), build/fuzz/.
 set -uo pipefail
@@ -70,7 +71,11 @@ fi
 # boot the debug kernel on shared cores, longer than the program's own
 # limit, so the machine's stall limit waits that long on top.
 stall_grace=60
-[ "$KERNEL" = debug ] && stall_grace=3600
+machine_timeout=$((FUZZ_SECONDS + 600 + 900))
+if [ "$KERNEL" = debug ]; then
+	stall_grace=3600
+	machine_timeout=$((machine_timeout + 7200))
+fi
 echo "== make fuzz: seed $FUZZ_SEED, ${FUZZ_SECONDS}s per machine, KERNEL=$KERNEL, machines: $MACHINES"
 start=$(date +%s)
 pids=()
@@ -78,7 +83,7 @@ for m in $MACHINES; do
 	# The program gets 10 minutes on top for its reducer and the leak scan.
 	TEST_DIR=$tdir SKIP_HOST=1 CONFORMANCE=0 PREBUILT_KO=$ko CHECK_LOCK=build/.check-$m.lock \
 		TEST_TIMEOUT=$((FUZZ_SECONDS + 600)) \
-		MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-$((FUZZ_SECONDS + 600 + 900))} \
+		MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-$machine_timeout} \
 		STALL_GRACE=${STALL_GRACE:-$stall_grace} \
 		KCMDLINE_EXTRA="kvmfuzz_seconds=$FUZZ_SECONDS kvmfuzz_seed=$FUZZ_SEED ${KCMDLINE_EXTRA:-}" \
 		MACHINES="$m" "$repo/tools/testing/vm/check.sh" >"$out/check-$m.log" 2>&1 &
