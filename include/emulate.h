@@ -38,6 +38,13 @@ struct x86_exception {
 #define X86EMUL_CMPXCHG_FAILED	4	/* cmpxchg_emulated(): memory no longer held @old */
 
 /* Exception vectors the emulator raises (SDM 6.15). */
+/*
+ * ctxt->flags. X86EMUL_F_AMD: the guest's CPUID vendor is AMD's (or
+ * Hygon's), whose REP string instructions differ from Intel's where the
+ * SDM and APM leave it open (em_string()).
+ */
+#define X86EMUL_F_AMD		(1u << 0)
+
 #define X86EMUL_UD_VECTOR	6
 #define X86EMUL_NM_VECTOR	7
 #define X86EMUL_SS_VECTOR	12
@@ -272,6 +279,7 @@ struct x86_emulate_ctxt {
 	/* In, and out at an instruction boundary. */
 	enum x86emul_mode mode;
 	u8 cpl;
+	u32 flags;			/* X86EMUL_F_* */
 	u64 regs[16];			/* GPRs in encoding order */
 	u64 rip;
 	u64 rflags;

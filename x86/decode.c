@@ -1222,6 +1222,14 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt)
 		return rc;
 	if (insn->d.cls == C_CMPXCHG8B)
 		insn->dst.bytes = (insn->rex & 8) ? 16 : 8;
+	/*
+	 * MOVSXD with a 16-bit operand size: Intel reads a word (SDM Vol. 2B
+	 * "MOVSXD r16, r/m16"), AMD a doubleword and keeps its low word, so
+	 * only AMD faults on the upper half (seen in the differential test).
+	 */
+	if (insn->d.op == MOV_SX && insn->d.src_size == SZ_Z &&
+	    insn->d.cls == C_MOV && (ctxt->flags & X86EMUL_F_AMD))
+		insn->src.bytes = 4;
 	if (rip_rel) {
 		u64 next = ctxt->rip + insn->len;
 

@@ -720,7 +720,16 @@ static int string_iteration(struct x86_emulate_ctxt *ctxt)
 		rc = mem_read(ctxt, src_seg, si, bytes, a, false);
 		break;
 	case STR_CMPS:
-		/* ES:rDI first: where both fault, the CPU reports that one. */
+		/*
+		 * Where both operands fault, Intel reports ES:rDI's fault and
+		 * AMD DS:rSI's (both seen in the differential test).
+		 */
+		if (ctxt->flags & X86EMUL_F_AMD) {
+			rc = mem_read(ctxt, src_seg, si, bytes, a, false);
+			if (rc == X86EMUL_CONTINUE)
+				rc = mem_read(ctxt, X86EMUL_SEG_ES, di, bytes, b, false);
+			break;
+		}
 		rc = mem_read(ctxt, X86EMUL_SEG_ES, di, bytes, b, false);
 		if (rc == X86EMUL_CONTINUE)
 			rc = mem_read(ctxt, src_seg, si, bytes, a, false);
@@ -773,17 +782,19 @@ static int em_string(struct x86_emulate_ctxt *ctxt)
 	bool rep = insn->prefixes & (PFX_REP | PFX_REPNE);
 	bool cmp = insn->d.op == STR_CMPS || insn->d.op == STR_SCAS;
 	u64 admask = x86emul_ad_mask(ctxt), rflags = ctxt->rflags;
+	bool amd = ctxt->flags & X86EMUL_F_AMD;
 	unsigned int done;
 	int rc;
 
 	/*
-	 * REP writes rCX in the address size before the first iteration: with
-	 * 32-bit addresses in 64-bit mode its upper half is cleared even if
-	 * nothing else happens; REP MOVS and REP STOS do the same to the
-	 * address registers they use (not LODS, CMPS, SCAS). As the CPU the
-	 * differential test runs on does.
+	 * Intel's REP writes rCX in the address size before the first
+	 * iteration: with 32-bit addresses in 64-bit mode its upper half is
+	 * cleared even if nothing else happens; REP MOVS and REP STOS do the
+	 * same to the address registers they use (not LODS, CMPS, SCAS).
+	 * AMD's leaves all three alone when rCX is 0. As the CPUs of both
+	 * vendors do in the differential test; KVM models the same quirk.
 	 */
-	if (rep) {
+	if (rep && !amd) {
 		set_addr_reg(ctxt, REG_RCX, ctxt->regs[REG_RCX]);
 		if (insn->d.op == STR_MOVS)
 			set_addr_reg(ctxt, REG_RSI, ctxt->regs[REG_RSI]);
@@ -795,7 +806,7 @@ static int em_string(struct x86_emulate_ctxt *ctxt)
 	for (done = 0;; done++) {
 		if (done == X86EMUL_REP_CHUNK) {
 			ctxt->rep_incomplete = true;
-			if (cmp)
+			if (cmp && !amd)
 				ctxt->rflags = rflags;
 			return X86EMUL_CONTINUE;
 		}
@@ -803,10 +814,11 @@ static int em_string(struct x86_emulate_ctxt *ctxt)
 		if (rc != X86EMUL_CONTINUE) {
 			/*
 			 * An interrupted REPE/REPNE CMPS or SCAS shows the
-			 * flags it started with, as the CPU does: the next
-			 * iteration computes its own before testing them.
+			 * flags it started with on Intel (the next iteration
+			 * computes its own before testing them), those of its
+			 * last completed iteration on AMD.
 			 */
-			if (cmp && rep)
+			if (cmp && rep && !amd)
 				ctxt->rflags = rflags;
 			return rc;
 		}

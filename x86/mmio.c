@@ -29,6 +29,7 @@
 #include <asm/trapnr.h>
 
 #include "ckvm.h"
+#include "cpuid.h"
 #include "irqchip.h"
 #include "x86_ops.h"
 #include "x86_state.h"
@@ -687,6 +688,7 @@ static void init_ctxt(struct ckvm_vcpu *vcpu, struct x86_emulate_ctxt *ctxt)
 	ctxt->rflags = ckvm_x86_ops->get_rflags(vcpu);
 	ctxt->mode = emul_mode(vcpu, ctxt->rflags);
 	ctxt->cpl = ckvm_cpl(vcpu);
+	ctxt->flags = ckvm_guest_is_amd(vcpu) ? X86EMUL_F_AMD : 0;
 	memcpy(ctxt->regs, vcpu->arch.regs, sizeof(ctxt->regs));
 	ctxt->rip = vcpu->arch.regs[VCPU_REGS_RIP];
 }

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <asm/ldt.h>
+#include <cpuid.h>
 #include <asm/prctl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +81,14 @@ extern char native_back[];
  * segment with its own base, limit, direction and writability.
  */
 static int mode32;
+/*
+ * Set when this kernel cannot run compatibility-mode code natively (booted
+ * with ia32_emulation=off: no 32-bit user code segment, no LDT loaded):
+ * the compatibility-mode cases are then left out, and main() says so.
+ */
+static int no_compat;
+/* The emulator's X86EMUL_F_AMD when this CPU is AMD's or Hygon's. */
+static u32 host_flags;
 static struct {
 	uint64_t base;
 	uint32_t limit;		/* bytes */
@@ -429,6 +438,9 @@ static int gen(struct gcase *c)
 	c->t = t;
 	c->undef = t->undef;
 	mode32 = rn(3) == 0;
+	/* Without compatibility mode the seed gives no case: later seeds are unchanged. */
+	if (mode32 && no_compat)
+		return 0;
 	/* 63 is ARPL outside 64-bit mode; no REX.W for CMPXCHG16B/MOVQ. */
 	if (mode32 && t->oplen == 1 && t->op[0] == 0x63)
 		return 0;
@@ -921,6 +933,7 @@ static void run_case_emul(struct gcase *c, struct outcome *o, int prefill)
 	ctxt->ops = &fake_ops;
 	ctxt->mode = mode32 ? X86EMUL_MODE_PROT32 : X86EMUL_MODE_PROT64;
 	ctxt->cpl = 3;
+	ctxt->flags = host_flags;
 	memcpy(ctxt->regs, ns_in.gpr, sizeof(ctxt->regs));
 	ctxt->rip = (uint64_t)code;
 	ctxt->rflags = ns_in.rflags;
@@ -1186,6 +1199,36 @@ static void setup(void)
 	sigaction(SIGFPE, &sa, NULL);
 }
 
+static int host_is_amd(void)
+{
+	unsigned int a, b, c, d;
+
+	__cpuid(0, a, b, c, d);
+	return (b == 0x68747541 && c == 0x444d4163 && d == 0x69746e65) ||
+	       (b == 0x6f677948 && c == 0x656e6975 && d == 0x6e65476e);
+}
+
+/*
+ * Can this process run compatibility-mode code with an LDT data segment?
+ * LAR (SDM Vol. 2A) tells whether a selector names a usable descriptor
+ * without loading it: CS 0x23 and the LDT's entry 0 after modify_ldt().
+ */
+static int native_compat(void)
+{
+	uint32_t ar;
+	uint8_t ok_cs, ok_ldt;
+
+	ldt.base = (uint64_t)buf;
+	ldt.limit = DATA_SIZE - 1;
+	ldt.db = 1;
+	ldt.expdown = 0;
+	ldt.readonly = 0;
+	set_ldt();
+	asm volatile("lar %2, %0; setz %1" : "=r"(ar), "=q"(ok_cs) : "r"(0x23u) : "cc");
+	asm volatile("lar %2, %0; setz %1" : "=r"(ar), "=q"(ok_ldt) : "r"((uint32_t)LDT_SEL) : "cc");
+	return ok_cs && ok_ldt;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long cases = 300000, bad = 0, faults = 0, i;
@@ -1219,6 +1262,10 @@ int main(int argc, char **argv)
 		}
 	}
 	setup();
+	no_compat = !native_compat();
+	host_flags = host_is_amd() ? X86EMUL_F_AMD : 0;
+	if (no_compat)
+		printf("SKIP compatibility mode: this kernel runs no 32-bit code (ia32_emulation=off?): 64-bit mode cases only\n");
 	if (have_one)
 		return run_seed(one, 1, &faults) ? 0 : 1;
 	bad = check_refused();
