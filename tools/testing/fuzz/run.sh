@@ -25,8 +25,9 @@
 #
 # Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock),
 # MACHINE_TIMEOUT (seconds for a machine's boot and run; default
-# FUZZ_SECONDS + 1500, + 7200 with KERNEL=debug: Bochs took 30 minutes to
-# boot the debug kernel and 40 more to load the module),
+# FUZZ_SECONDS + 1500, + 9000 with KERNEL=debug: Bochs took 30 minutes to
+# boot the debug kernel, up to 40 more to load the module, and its leak
+# scans take minutes each),
 # STALL_GRACE (check.sh's; default 3600 with KERNEL=debug, else 60),
 # FUZZ_REPROS (0: not the fuzz_repro_* regression programs; default 1).
 # Logs: build/vm/<machine>/ (check.sh's), build/fuzz/.
@@ -74,19 +75,23 @@ fi
 # The results port is silent until /init runs: Bochs took 37 minutes to
 # boot the debug kernel on shared cores, longer than the program's own
 # limit, so the machine's stall limit waits that long on top.
+# The program's limit: its budget, 10 minutes for the reducer and the
+# last leak scan, and with KERNEL=debug 30 more: under Bochs that scan
+# took more than 10 minutes, and the limit killed the program in it.
 stall_grace=60
+test_timeout=$((FUZZ_SECONDS + 600))
 machine_timeout=$((FUZZ_SECONDS + 600 + 900))
 if [ "$KERNEL" = debug ]; then
 	stall_grace=3600
-	machine_timeout=$((machine_timeout + 7200))
+	test_timeout=$((test_timeout + 1800))
+	machine_timeout=$((machine_timeout + 1800 + 7200))
 fi
 echo "== make fuzz: seed $FUZZ_SEED, ${FUZZ_SECONDS}s per machine, KERNEL=$KERNEL, machines: $MACHINES"
 start=$(date +%s)
 pids=()
 for m in $MACHINES; do
-	# The program gets 10 minutes on top for its reducer and the leak scan.
 	TEST_DIR=$tdir SKIP_HOST=1 CONFORMANCE=0 PREBUILT_KO=$ko CHECK_LOCK=build/.check-$m.lock \
-		TEST_TIMEOUT=$((FUZZ_SECONDS + 600)) \
+		TEST_TIMEOUT=$test_timeout \
 		MACHINE_TIMEOUT=${MACHINE_TIMEOUT:-$machine_timeout} \
 		STALL_GRACE=${STALL_GRACE:-$stall_grace} \
 		KCMDLINE_EXTRA="kvmfuzz_seconds=$FUZZ_SECONDS kvmfuzz_seed=$FUZZ_SEED ${KCMDLINE_EXTRA:-}" \
