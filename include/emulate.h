@@ -37,14 +37,15 @@ struct x86_exception {
 #define X86EMUL_UNHANDLEABLE	3	/* cannot be emulated */
 #define X86EMUL_CMPXCHG_FAILED	4	/* cmpxchg_emulated(): memory no longer held @old */
 
-/* Exception vectors the emulator raises (SDM 6.15). */
 /*
  * ctxt->flags. X86EMUL_F_AMD: the guest's CPUID vendor is AMD's (or
- * Hygon's), whose REP string instructions differ from Intel's where the
- * SDM and APM leave it open (em_string()).
+ * Hygon's), whose REP string instructions and 16-bit MOVSXD differ from
+ * Intel's in details (em_string(), string_iteration(), x86_decode_insn();
+ * Documentation/emulator.rst).
  */
 #define X86EMUL_F_AMD		(1u << 0)
 
+/* Exception vectors the emulator raises (SDM 6.15). */
 #define X86EMUL_UD_VECTOR	6
 #define X86EMUL_NM_VECTOR	7
 #define X86EMUL_SS_VECTOR	12
