@@ -15,6 +15,9 @@
  *    MMIO is split), upwards and downwards;
  *  - KVM_MEM_READONLY slots: reads from memory, writes as MMIO, memory
  *    never written; the bad inputs of the flag;
+ *  - the guest's CPUID vendor, not the host's, chooses where the vendors
+ *    differ: MOVSXD with a 16-bit operand reads 4 bytes of MMIO in an
+ *    AuthenticAMD guest, 2 in a GenuineIntel one;
  *  - an instruction the emulator does not know on MMIO: KVM_EXIT_INTERNAL_ERROR
  *    with KVM_INTERNAL_ERROR_EMULATION and its bytes, with and without
  *    KVM_CAP_EXIT_ON_EMULATION_FAILURE.
@@ -650,6 +653,67 @@ static void test_readonly(void)
 	kvm_vm_free(vm);
 }
 
+/* ---- the guest's CPU vendor ---- */
+
+/*
+ * MOVSXD with a 16-bit operand size (66 63 /r, movsxd ax, [rdi]): Intel
+ * reads a word, AMD a doubleword and keeps its low word. The emulator
+ * follows the vendor of the guest's CPUID leaf 0, whatever the host's:
+ * the length of the MMIO exit shows which one it followed.
+ */
+static void guest_movsxd16(void)
+{
+	uint16_t ax = 0;
+
+	asm volatile(".byte 0x66, 0x63, 0x07" : "+a"(ax) : "D"(MMIO64 + 0x10) : "memory");
+	GUEST_SYNC(ax);
+	GUEST_DONE();
+}
+
+/* KVM_SET_CPUID2 with the supported leaves and @vendor's name in leaf 0. */
+static void set_cpuid_vendor(struct kvm_vcpu *v, const char *vendor)
+{
+	struct kvm_cpuid2 *c = kvm_get_supported_cpuid();
+
+	for (uint32_t i = 0; i < c->nent; i++) {
+		if (c->entries[i].function)
+			continue;
+		memcpy(&c->entries[i].ebx, vendor, 4);
+		memcpy(&c->entries[i].edx, vendor + 4, 4);
+		memcpy(&c->entries[i].ecx, vendor + 8, 4);
+	}
+	TEST_ASSERT(!ioctl(v->fd, KVM_SET_CPUID2, c), "KVM_SET_CPUID2 (%s)", vendor);
+	free(c);
+}
+
+/* 3 points. */
+static void test_vendor(bool amd)
+{
+	const char *name = amd ? "AuthenticAMD" : "GenuineIntel";
+	uint32_t len = amd ? 4 : 2;
+	struct kvm_vm *vm = vm_create();
+	struct kvm_vcpu *v = vcpu_add(vm, 0, guest_movsxd16);
+	struct ucall uc;
+	bool ok;
+
+	set_cpuid_vendor(v, name);
+	dev_reset();
+	dev_add(MMIO64, 4096);
+	ok = run_dev_ucall(v, &uc) == UCALL_SYNC && uc.args[0] == pat_le(0x10, 2);
+	ksft_test_result(ok, "%s guest: MOVSXD ax, [MMIO] gives the low word (%#llx)",
+			 name, (unsigned long long)uc.args[0]);
+	if (!amd && !is_ckvm())
+		ksft_test_result_skip("KVM 6.1's emulator reads a doubleword for either vendor (%u bytes here)\n",
+				      nlog ? mlog[0].len : 0);
+	else
+		ksft_test_result(rec_is(0, MMIO64 + 0x10, len, false, ANY_DATA) && nlog == 1,
+				 "%s guest: MOVSXD with a 16-bit operand reads %u bytes of MMIO",
+				 name, len);
+	ksft_test_result(run_dev_ucall(v, &uc) == UCALL_DONE, "%s guest: done", name);
+	vcpu_free(v);
+	kvm_vm_free(vm);
+}
+
 /* ---- what the emulator does not know ---- */
 
 static void guest_unknown(void)
@@ -715,7 +779,7 @@ static void test_unknown(bool exit_cap)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(NR_SMALL * 9 + 10 + 9 + 9 + 8 + 1);
+	ksft_set_plan(NR_SMALL * 9 + 10 + 9 + 9 + 8 + 1 + 6);
 	/* The internal-error exits below fill ndata and data[] (QEMU 10 requires the cap). */
 	CHECK_EQ(kvm_check_cap(KVM_CAP_INTERNAL_ERROR_DATA), 1,
 		 "KVM_CAP_INTERNAL_ERROR_DATA is 1");
@@ -724,6 +788,8 @@ int main(void)
 	test_mmio64();
 	test_strings();
 	test_readonly();
+	test_vendor(true);
+	test_vendor(false);
 	test_unknown(false);
 	test_unknown(true);
 	return ksft_finished();
