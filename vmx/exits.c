@@ -60,21 +60,27 @@ static int reflect_db(struct ckvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 info = vmx->exit_intr_info;
+	u32 len = vmx->exit_insn_len;
 
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION &&
-	    !vmx->vm86 && vmx->exit_insn_len && vmx->exit_insn_len <= 15) {
-		vmx->event_inj = X86_TRAP_DB | INTR_TYPE_PRIV_SW_EXCEPTION |
-				 INTR_INFO_VALID_MASK;
-		vmx->event_inj_len = vmx->exit_insn_len;
-		return 1;
-	}
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION) {
-		vcpu->arch.regs[VCPU_REGS_RIP] += vmx->exit_insn_len;
-	} else {
+	if ((info & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_PRIV_SW_EXCEPTION) {
 		vmx->dr6 = (vmx->dr6 & ~(u64)DR_TRAP_BITS) |
 			   (vmx->exit_qual & DB_QUAL_BITS);
 		ckvm_clear_dr7_gd(vcpu);
+		ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
+		return 1;
 	}
+	if (!vmx->vm86 && len && len <= 15) {
+		vmx->event_inj = X86_TRAP_DB | INTR_TYPE_PRIV_SW_EXCEPTION |
+				 INTR_INFO_VALID_MASK;
+		vmx->event_inj_len = len;
+		return 1;
+	}
+	/*
+	 * In vm86 (real mode without unrestricted guest) the #DB goes
+	 * through the guest's IVT by hand (vmx_queue_exception), which
+	 * takes no instruction length: RIP moves past INT1 first.
+	 */
+	vcpu->arch.regs[VCPU_REGS_RIP] += len;
 	ckvm_x86_ops->queue_exception(vcpu, X86_TRAP_DB, false, 0);
 	return 1;
 }
