@@ -441,6 +441,7 @@ static void life_max(long rs, int vcpus_cap, int slots_cap, uint64_t deadline)
 	int i, stuck, slots;
 	struct rlimit rl = { 4096, 4096 };
 	uint64_t t0, t1, t2;
+	char slot_err[40] = "";
 	int capped;
 
 	close(kvm);
@@ -484,9 +485,11 @@ static void life_max(long rs, int vcpus_cap, int slots_cap, uint64_t deadline)
 	t2 = fz_now_ns();
 	/* Fewer vCPUs than asked for is a failure unless the time cap came first. */
 	capped = v->n < maxv && v->n > 0 && deadline && t1 > deadline;
+	if (slots)
+		snprintf(slot_err, sizeof(slot_err), "memslot error %d; ", slots);
 	life_result((v->n == maxv || capped) && slots == 0 && !stuck,
-		    "%d of %d vCPUs and %d of %d memslots at once, running (memslot error at %d; created in %llu s, ran and stopped in %llu s)%s",
-		    v->n, maxv, lvm_slots_made, maxs, slots,
+		    "%d of %d vCPUs and %d of %d memslots at once, running (%screated in %llu s, ran and stopped in %llu s)%s",
+		    v->n, maxv, lvm_slots_made, maxs, slot_err,
 		    (unsigned long long)((t1 - t0) / 1000000000ull),
 		    (unsigned long long)((t2 - t1) / 1000000000ull),
 		    capped || (lvm_slots_made < maxs && !slots) ? ": stopped at the time cap" : "");

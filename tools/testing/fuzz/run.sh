@@ -25,9 +25,9 @@
 #
 # Environment: MACHINES, FUZZ_SECONDS, FUZZ_SEED, KERNEL (debug | stock),
 # MACHINE_TIMEOUT (seconds for a machine's boot and run; default
-# FUZZ_SECONDS + 1500, + 9000 with KERNEL=debug: Bochs took 30 minutes to
-# boot the debug kernel, up to 40 more to load the module, and its leak
-# scans take minutes each),
+# FUZZ_SECONDS + 1500, or FUZZ_SECONDS + 10500 with KERNEL=debug: Bochs
+# took 30 minutes to boot the debug kernel, up to 40 more to load the
+# module, and its leak scans take minutes each),
 # STALL_GRACE (check.sh's; default 3600 with KERNEL=debug, else 60),
 # FUZZ_REPROS (0: not the fuzz_repro_* regression programs; default 1).
 # Logs: build/vm/<machine>/ (check.sh's), build/fuzz/.
@@ -45,7 +45,18 @@ export KERNEL=${KERNEL:-debug}
 out=build/fuzz
 mkdir -p "$out"
 
-make --no-print-directory -C tools/testing/selftests/ckvm build/fuzz_test >"$out/build.log" 2>&1 || {
+# The regression tests of what it found run there too (the debug kernel
+# is what catches most of them), unless FUZZ_REPROS=0: under Bochs on the
+# debug kernel they and their kmemleak scans take about 20 minutes
+# (make check runs them on the stock kernel either way).
+repros=()
+if [ "${FUZZ_REPROS:-1}" != 0 ]; then
+	for f in tools/testing/selftests/ckvm/tests/fuzz_repro_*.c; do
+		[ -e "$f" ] && repros+=("build/$(basename "$f" .c)")
+	done
+fi
+make --no-print-directory -C tools/testing/selftests/ckvm build/fuzz_test "${repros[@]}" \
+	>"$out/build.log" 2>&1 || {
 	tail -n 20 "$out/build.log"
 	echo "ckvm: building the fuzzer failed ($out/build.log)"
 	exit 1
@@ -54,13 +65,9 @@ tdir=$out/tests
 rm -rf "$tdir"
 mkdir -p "$tdir"
 cp tools/testing/selftests/ckvm/build/fuzz_test "$tdir/"
-
-# The regression tests of what it found run there too (the debug kernel
-# is what catches most of them), unless FUZZ_REPROS=0: under Bochs on the
-# debug kernel they and their kmemleak scans take about 20 minutes
-# (make check runs them on the stock kernel either way).
-[ "${FUZZ_REPROS:-1}" = 0 ] ||
-	cp tools/testing/selftests/ckvm/build/fuzz_repro_* "$tdir/" 2>/dev/null
+for r in "${repros[@]}"; do
+	cp "tools/testing/selftests/ckvm/$r" "$tdir/" || exit 1
+done
 
 # The module, once; then every machine at once (each emulator is one
 # thread: 2 machines keep 2 cores busy).
