@@ -682,7 +682,5 @@ int main(int argc, char **argv)
 			kmemleak_check(1);
 		}
 	}
-	if (slice)
-		return failures ? 1 : 0;
 	return failures ? 1 : 0;
 }
