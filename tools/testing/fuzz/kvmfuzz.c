@@ -140,7 +140,10 @@ int kmsg_check(char *sig, size_t siglen, int show)
 	return bad;
 }
 
-/* kmemleak: scan, report, clear. Returns the number of leaks reported. */
+/*
+ * kmemleak: scan, report, clear. Returns the number of leaks reported,
+ * -1 if the kernel has no kmemleak (the stock kernel).
+ */
 static int kmemleak_check(int show)
 {
 	const char *p = "/sys/kernel/debug/kmemleak";
@@ -149,10 +152,10 @@ static int kmemleak_check(int show)
 	ssize_t n;
 
 	if (fd < 0)
-		return 0;
+		return -1;
 	if (write(fd, "scan", 4) < 0) {
 		close(fd);
-		return 0;
+		return -1;
 	}
 	lseek(fd, 0, SEEK_SET);
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
@@ -676,8 +679,11 @@ int main(int argc, char **argv)
 	if (!slice) {
 		int leaks = kmemleak_check(0);
 
-		printf("# kvmfuzz: last kmemleak scan: %d unreferenced objects\n", leaks);
-		if (leaks) {
+		if (leaks < 0)
+			printf("# kvmfuzz: last kmemleak scan: none, this kernel has no kmemleak\n");
+		else
+			printf("# kvmfuzz: last kmemleak scan: %d unreferenced objects\n", leaks);
+		if (leaks > 0) {
 			printf("FAILURE %d: kmemleak: %d unreferenced objects:\n", ++failures, leaks);
 			kmemleak_check(1);
 		}
